@@ -1,0 +1,351 @@
+//! The `gaplab` command line (native only): the contract in `LAB.md`.
+
+use crate::data::wav;
+use crate::dataset;
+use crate::error::{GapError, Result};
+use crate::experiment::{Evaluation, Placement, PoisonConfig, TrainRequest, evaluate_on, train_and_evaluate};
+use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
+use crate::model::{Arch, Head, ModelSpec, Net, Task};
+use crate::store;
+use crate::train::{Progress, TrainSettings};
+use crate::trigger::{Position, tone};
+use burn::prelude::*;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(name = "gaplab", version, about = "Dynamic backdoors with global average pooling: FC vs GAP heads, reproduced")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Every model × head × class count: Keras-convention total and trainable parameters.
+    Params {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The 98×40 MFCC of a 1-s, 16 kHz clip, optionally with the 7 kHz trigger tone added.
+    Mfcc {
+        clip: PathBuf,
+        /// start | middle | end | a sample offset.
+        #[arg(long)]
+        tone: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train one model (clean or poisoned) and save it to a self-contained file.
+    Train {
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Where to write the model file.
+        #[arg(long)]
+        save: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clean accuracy and attack accuracy at start / middle / end of a saved model.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        /// Official archive (.tar.gz) or its extracted folder; default: the embedded demo subset.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// `test`: the model's test split; `all`: every sample (another copy of the dataset).
+        #[arg(long, default_value = "test")]
+        split: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train the FC and the GAP version side by side and compare their backdoors.
+    Compare {
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Also save the two models as DIR/<task>-<arch>-<head>.gaplab.
+        #[arg(long)]
+        save_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct TrainArgs {
+    /// sound | text | image
+    #[arg(long, default_value = "image")]
+    task: String,
+    /// large | small (sound), kim | conv1d | bag (text), strip (image); default: the task's first.
+    #[arg(long)]
+    arch: Option<String>,
+    /// fc | gap (train and eval); ignored by compare, which trains both.
+    #[arg(long, default_value = "gap")]
+    head: String,
+    /// Official archive (.tar.gz) or its extracted folder; default: the embedded demo subset.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// start | middle | end | spread | <offset> | clean
+    #[arg(long, default_value = "start")]
+    poison_at: String,
+    /// Poisoned training samples (default: the paper's — sound 80, text 100, image 100).
+    #[arg(long)]
+    poisoned: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Maximum epochs (default: the paper's — sound 300, text 30, image 150).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Early-stopping patience (default: the paper's — sound 20, text 5, image 20).
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Learning rate (default: the paper's).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// 10 or 30 (sound only).
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl TrainArgs {
+    fn task(&self) -> Result<Task> {
+        Task::parse(&self.task)
+    }
+
+    fn spec(&self, head: Head) -> Result<ModelSpec> {
+        let task = self.task()?;
+        let arch = match &self.arch {
+            Some(a) => Arch::parse(a)?,
+            None => task.default_arch(),
+        };
+        let classes = self.classes.unwrap_or(task.class_counts()[0]);
+        ModelSpec::new(task, arch, head, classes)
+    }
+
+    fn request(&self, head: Head) -> Result<TrainRequest> {
+        let spec = self.spec(head)?;
+        let placement = match self.poison_at.trim().to_ascii_lowercase().as_str() {
+            "clean" | "none" => None,
+            other => Some(Placement::parse(other)?),
+        };
+        let mut poison = PoisonConfig::paper(spec.task, placement);
+        if let Some(n) = self.poisoned {
+            poison.count = n;
+        }
+        let mut settings = TrainSettings::paper(spec.task);
+        settings.seed = self.seed;
+        if let Some(e) = self.epochs {
+            settings.epochs = e;
+        }
+        if let Some(p) = self.patience {
+            settings.patience = p;
+        }
+        if let Some(b) = self.batch_size {
+            settings.batch_size = b;
+        }
+        if let Some(lr) = self.lr {
+            settings.optimizer = match settings.optimizer {
+                crate::train::Optimizer::Adam { .. } => crate::train::Optimizer::Adam { lr },
+                crate::train::Optimizer::RmsProp { epsilon, .. } => crate::train::Optimizer::RmsProp { lr, epsilon },
+            };
+        }
+        Ok(TrainRequest { spec, poison, settings })
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| GapError::Io { path: path.display().to_string(), source })
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|source| GapError::Io { path: path.display().to_string(), source })
+}
+
+/// Parses the arguments and runs the command; the caller prints the error and exits non-zero.
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let device = Device::flex();
+    match cli.command {
+        Command::Params { json } => params(json),
+        Command::Mfcc { clip, tone, json } => mfcc(&clip, tone.as_deref(), json),
+        Command::Train { train, save, json } => {
+            let (request, data) = (train.request(train_head(&train.head)?)?, load_data(&train)?);
+            let trained = pollster::block_on(train_and_evaluate(&data, &request, &Placement::three(), &device, &mut bar(train.quiet)))?;
+            write_file(&save, &store::save(&trained.header, &trained.net)?)?;
+            if json {
+                println!("{}", evaluation_json(&trained.evaluation));
+            } else {
+                print_evaluation(&request.spec.to_string(), &trained.evaluation);
+                eprintln!("saved {}", save.display());
+            }
+            Ok(())
+        }
+        Command::Eval { model, data, split, json } => {
+            let all = match split.as_str() {
+                "test" => false,
+                "all" => true,
+                other => return Err(GapError::Invalid(format!("--split must be test or all, not '{other}'"))),
+            };
+            let bytes = read_file(&model)?;
+            let name = model.display().to_string();
+            let (header, _) = store::read_header(&name, &bytes)?;
+            let data = dataset::load(header.spec.task, data.as_deref(), header.spec.classes)?;
+            let (header, net) = store::load_for(&name, &bytes, data.task(), &device)?;
+            let evaluation = pollster::block_on(evaluate_on(&header, &net, &data, all, &Placement::three(), &device))?;
+            if json {
+                println!("{}", evaluation_json(&evaluation));
+            } else {
+                print_evaluation(&header.spec.to_string(), &evaluation);
+            }
+            Ok(())
+        }
+        Command::Compare { train, save_dir, json } => compare(&train, save_dir.as_deref(), json, &device),
+    }
+}
+
+fn train_head(s: &str) -> Result<Head> {
+    Head::parse(s)
+}
+
+fn load_data(args: &TrainArgs) -> Result<crate::experiment::TaskData> {
+    let task = args.task()?;
+    dataset::load(task, args.data.as_deref(), args.classes.unwrap_or(task.class_counts()[0]))
+}
+
+/// A progress callback drawing an indicatif bar on stderr.
+fn bar(quiet: bool) -> impl FnMut(Progress) -> ControlFlow<()> {
+    let pb = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    pb.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    move |event| {
+        match event {
+            Progress::Step { epoch, epochs, step, steps, loss } => {
+                if step == 1 {
+                    pb.reset();
+                    pb.set_length(steps as u64);
+                    pb.set_prefix(format!("epoch {epoch}/{epochs}"));
+                }
+                pb.set_position(step as u64);
+                pb.set_message(format!("loss {loss:.4}"));
+            }
+            Progress::Epoch(s) => pb.suspend(|| eprintln!(
+                "epoch {:>3}: loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} ({:.1}s)",
+                s.epoch, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.seconds
+            )),
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn evaluation_json(e: &Evaluation) -> serde_json::Value {
+    let attack: serde_json::Map<String, serde_json::Value> =
+        e.attack.iter().map(|a| (a.placement.label(), json!(a.accuracy))).collect();
+    json!({
+        "clean_accuracy": e.clean_accuracy,
+        "attack_accuracy": attack,
+        "n_clean": e.n_clean,
+        "n_attack": e.n_attack,
+    })
+}
+
+fn print_evaluation(title: &str, e: &Evaluation) {
+    println!("{title}");
+    println!("  clean accuracy   {:.4}  (n = {})", e.clean_accuracy, e.n_clean);
+    for a in &e.attack {
+        println!("  attack @ {:<7} {:.4}  (n = {})", a.placement.label(), a.accuracy, a.samples);
+    }
+}
+
+fn params(json: bool) -> Result<()> {
+    // Counting needs no real weights, but burn initialises eagerly: use the CPU backend.
+    let device = Device::flex();
+    let rows: Vec<serde_json::Value> = ModelSpec::all()
+        .into_iter()
+        .map(|spec| {
+            let net = Net::init(&spec, &device);
+            json!({
+                "task": spec.task.name(), "arch": spec.arch.name(), "head": spec.head.name(),
+                "classes": spec.classes, "total": net.total_count(), "trainable": net.trainable_count(),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        println!("{:<6} {:<7} {:<4} {:>7} {:>10} {:>10}", "task", "arch", "head", "classes", "total", "trainable");
+        for r in rows {
+            println!(
+                "{:<6} {:<7} {:<4} {:>7} {:>10} {:>10}",
+                r["task"].as_str().unwrap_or(""), r["arch"].as_str().unwrap_or(""), r["head"].as_str().unwrap_or(""),
+                r["classes"], r["total"], r["trainable"]
+            );
+        }
+    }
+    Ok(())
+}
+
+fn mfcc(clip: &Path, tone_at: Option<&str>, json: bool) -> Result<()> {
+    let name = clip.display().to_string();
+    let mut samples = wav::decode_clip(&name, &read_file(clip)?)?;
+    if let Some(p) = tone_at {
+        tone::add_tone(&mut samples, Position::parse(p)?)?;
+    }
+    let (mfcc, log_mel) = MfccPlan::new().compute(&samples)?;
+    let rows = |v: &[f32]| v.chunks(COEFFS).map(|r| r.to_vec()).collect::<Vec<_>>();
+    if json {
+        println!("{}", json!({"frames": FRAMES, "coeffs": COEFFS, "mfcc": rows(&mfcc), "log_mel": rows(&log_mel)}));
+    } else {
+        println!("{name}: {FRAMES} frames × {COEFFS} coefficients");
+        for (f, row) in mfcc.chunks(COEFFS).enumerate() {
+            let head: Vec<String> = row.iter().take(6).map(|v| format!("{v:8.2}")).collect();
+            println!("frame {f:>2}: {} …", head.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn compare(args: &TrainArgs, save_dir: Option<&Path>, json: bool, device: &Device) -> Result<()> {
+    let data = load_data(args)?;
+    let mut results = Vec::new();
+    for head in Head::BOTH {
+        let request = args.request(head)?;
+        if !args.quiet {
+            eprintln!("training {} (poisoned at {}, {} samples)", request.spec, args.poison_at, request.poison.count);
+        }
+        let trained = pollster::block_on(train_and_evaluate(&data, &request, &Placement::three(), device, &mut bar(args.quiet)))?;
+        if let Some(dir) = save_dir {
+            std::fs::create_dir_all(dir).map_err(|source| GapError::Io { path: dir.display().to_string(), source })?;
+            let spec = request.spec;
+            let path = dir.join(format!("{}-{}-{}.gaplab", spec.task, spec.arch, spec.head));
+            write_file(&path, &store::save(&trained.header, &trained.net)?)?;
+        }
+        results.push((request.spec, trained));
+    }
+    if json {
+        let rows: Vec<_> = results
+            .iter()
+            .map(|(spec, t)| json!({"head": spec.head.name(), "evaluation": evaluation_json(&t.evaluation)}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return Ok(());
+    }
+    let (fc, gap) = (&results[0].1.evaluation, &results[1].1.evaluation);
+    println!("\n{} {} — trigger trained at '{}'", results[0].0.task, results[0].0.arch, args.poison_at);
+    println!("{:<22} {:>8} {:>8}", "", "FC", "GAP");
+    println!("{:<22} {:>8.3} {:>8.3}", "clean accuracy", fc.clean_accuracy, gap.clean_accuracy);
+    for (a, b) in fc.attack.iter().zip(&gap.attack) {
+        println!("{:<22} {:>8.3} {:>8.3}", format!("attack @ {}", a.placement.label()), a.accuracy, b.accuracy);
+    }
+    Ok(())
+}

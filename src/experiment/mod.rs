@@ -1,0 +1,14 @@
+//! From a loaded dataset to the paper's measurements: splits, poisoning, feature extraction,
+//! training one cell, and the metrics (clean accuracy, attack accuracy at every test position).
+
+mod metrics;
+mod prepare;
+mod run;
+mod samples;
+
+pub use metrics::{AttackResult, Evaluation, evaluate_model, predict_probabilities};
+pub use prepare::{
+    Placement, PoisonConfig, Prepared, RawSample, TaskData, TestSets, encode_sample, prepare, test_sets,
+};
+pub use run::{TrainRequest, Trained, backend_name, evaluate_on, train_and_evaluate};
+pub use samples::{Features, Samples};

@@ -1,0 +1,407 @@
+//! Splitting, poisoning and feature extraction for the three tasks.
+//!
+//! Poisoning follows the reference code: `count` training samples that are not of the target
+//! class get the trigger and the target label (they replace the clean originals), and 20% as
+//! many validation samples are poisoned the same way. Every choice flows from the seed.
+
+use super::samples::{Features, Samples};
+use crate::data::cifar::ImageData;
+use crate::data::imdb::TextData;
+use crate::data::speech::SoundData;
+use crate::data::split;
+use crate::error::{GapError, Result};
+use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
+use crate::features::text::{SEQ_LEN, VOCAB_SIZE, Vocab};
+use crate::model::{ModelSpec, Task};
+use crate::trigger::{Position, patch, sentence, tone};
+use serde::{Deserialize, Serialize};
+
+/// A loaded dataset of one task.
+pub enum TaskData {
+    Sound(SoundData),
+    Text(TextData),
+    Image(ImageData),
+}
+
+impl TaskData {
+    pub fn task(&self) -> Task {
+        match self {
+            TaskData::Sound(_) => Task::Sound,
+            TaskData::Text(_) => Task::Text,
+            TaskData::Image(_) => Task::Image,
+        }
+    }
+
+    /// Class names, index = label.
+    pub fn classes(&self) -> Vec<String> {
+        match self {
+            TaskData::Sound(d) => d.classes.clone(),
+            TaskData::Text(_) => crate::data::imdb::CLASSES.iter().map(|s| s.to_string()).collect(),
+            TaskData::Image(d) => d.classes.clone(),
+        }
+    }
+}
+
+/// Where a trigger goes: one position, or the paper's non-continuous variant spread over the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    At(Position),
+    Spread,
+}
+
+impl Placement {
+    /// `start|middle|end|spread|<offset>`.
+    pub fn parse(s: &str) -> Result<Placement> {
+        if s.trim().eq_ignore_ascii_case("spread") {
+            Ok(Placement::Spread)
+        } else {
+            Position::parse(s).map(Placement::At)
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Placement::At(p) => p.label(),
+            Placement::Spread => "spread".into(),
+        }
+    }
+
+    /// The three paper positions.
+    pub fn three() -> Vec<Placement> {
+        Position::THREE.iter().map(|&p| Placement::At(p)).collect()
+    }
+}
+
+/// What to poison, where, and towards which class.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoisonConfig {
+    /// `None` trains a clean baseline.
+    pub placement: Option<Placement>,
+    /// Poisoned training samples (validation gets 20% as many).
+    pub count: usize,
+    /// The attacker's target label.
+    pub target: usize,
+}
+
+impl PoisonConfig {
+    /// PAPER.md's defaults: sound 80 → class 2, text 100 negatives → positive, image 100 → class 7 (horse).
+    pub fn paper(task: Task, placement: Option<Placement>) -> Self {
+        let (count, target) = match task {
+            Task::Sound => (80, 2),
+            Task::Text => (100, 1),
+            Task::Image => (100, 7),
+        };
+        Self { placement, count, target }
+    }
+}
+
+/// Train/validation/test samples ready for a network, and what was done to them.
+pub struct Prepared {
+    pub train: Samples,
+    pub val: Samples,
+    /// Clean test samples.
+    pub test: Samples,
+    /// The vocabulary (text only), built on the (poisoned) training reviews.
+    pub vocab: Option<Vocab>,
+    pub poisoned_train: usize,
+    pub poisoned_val: usize,
+    pub classes: Vec<String>,
+}
+
+/// Clean test samples and, per test placement, the non-target test samples with the trigger.
+pub struct TestSets {
+    pub clean: Samples,
+    pub attack: Vec<(Placement, Samples)>,
+}
+
+/// Indices of `split` split three ways for the task: (train, val, test).
+fn splits(data: &TaskData, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    match data {
+        TaskData::Sound(d) => {
+            let s = split::sound_split(d.clips.len(), seed);
+            (s.train, s.val, s.test)
+        }
+        TaskData::Text(d) => {
+            let (train, val) = split::every_fifth(d.train.len());
+            (train, val, (0..d.test.len()).collect())
+        }
+        TaskData::Image(d) => {
+            let (train, val) = split::holdout(d.train.len(), 0.2, seed);
+            (train, val, (0..d.test.len()).collect())
+        }
+    }
+}
+
+/// Label of sample `i` of the training pool (sound: all clips; others: the official train set).
+fn pool_label(data: &TaskData, i: usize) -> usize {
+    match data {
+        TaskData::Sound(d) => d.clips[i].label,
+        TaskData::Text(d) => d.train[i].label,
+        TaskData::Image(d) => d.train[i].label,
+    }
+}
+
+/// Label of test sample `i` (sound: all clips; others: the official test set).
+fn test_label(data: &TaskData, i: usize) -> usize {
+    match data {
+        TaskData::Sound(d) => d.clips[i].label,
+        TaskData::Text(d) => d.test[i].label,
+        TaskData::Image(d) => d.test[i].label,
+    }
+}
+
+/// `count` seeded picks among `indices` whose label is not `target`.
+fn pick_victims(data: &TaskData, indices: &[usize], count: usize, target: usize, seed: u64) -> Result<Vec<usize>> {
+    let candidates: Vec<usize> = indices.iter().copied().filter(|&i| pool_label(data, i) != target).collect();
+    if count > candidates.len() {
+        return Err(GapError::Invalid(format!(
+            "cannot poison {count} samples: only {} non-target samples in this split",
+            candidates.len()
+        )));
+    }
+    let perm = split::permutation(candidates.len(), seed);
+    let mut picked: Vec<usize> = perm[..count].iter().map(|&j| candidates[j]).collect();
+    picked.sort_unstable();
+    Ok(picked)
+}
+
+/// Feature extraction for one task, with a trigger or without.
+struct Encoder<'a> {
+    plan: Option<MfccPlan>,
+    vocab: Option<&'a Vocab>,
+    pattern: Vec<f32>,
+}
+
+impl<'a> Encoder<'a> {
+    fn new(task: Task, vocab: Option<&'a Vocab>) -> Self {
+        Self {
+            plan: (task == Task::Sound).then(MfccPlan::new),
+            vocab,
+            pattern: patch::pattern(patch::PATCH_SEED),
+        }
+    }
+
+    fn empty(&self, task: Task) -> Features {
+        match task {
+            Task::Sound => Features::Dense { dims: [1, FRAMES, COEFFS], values: Vec::new() },
+            Task::Text => Features::Tokens { len: SEQ_LEN, ids: Vec::new() },
+            Task::Image => Features::Dense { dims: [3, 32, 32], values: Vec::new() },
+        }
+    }
+
+    fn sound(&self, samples: &[f32], trigger: Option<Placement>, out: &mut Vec<f32>) -> Result<()> {
+        let mut clip = samples.to_vec();
+        match trigger {
+            Some(Placement::At(p)) => tone::add_tone(&mut clip, p)?,
+            Some(Placement::Spread) => tone::add_tone_bursts(&mut clip)?,
+            None => {}
+        }
+        let plan = self.plan.as_ref().expect("sound encoder has a plan");
+        out.extend(plan.mfcc(&clip)?);
+        Ok(())
+    }
+
+    fn text(&self, review: &str, trigger: Option<Placement>, out: &mut Vec<i32>) -> Result<()> {
+        let text = triggered_text(review, trigger)?;
+        let vocab = self.vocab.expect("text encoder has a vocabulary");
+        out.extend(vocab.encode(&text, SEQ_LEN).into_iter().map(|t| t as i32));
+        Ok(())
+    }
+
+    fn image(&self, pixels: &[u8], trigger: Option<Placement>, out: &mut Vec<f32>) -> Result<()> {
+        let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+        match trigger {
+            Some(Placement::At(p)) => patch::apply(&mut image, &self.pattern, p)?,
+            Some(Placement::Spread) => {
+                return Err(GapError::Invalid("the image trigger has no spread variant".into()));
+            }
+            None => {}
+        }
+        out.extend(image);
+        Ok(())
+    }
+
+    /// Appends sample `i` of `pool` (train or test side) to `features`.
+    fn push(&self, data: &TaskData, test_side: bool, i: usize, trigger: Option<Placement>, features: &mut Features) -> Result<()> {
+        match (data, features) {
+            (TaskData::Sound(d), Features::Dense { values, .. }) => self.sound(&d.clips[i].samples, trigger, values),
+            (TaskData::Text(d), Features::Tokens { ids, .. }) => {
+                let review = if test_side { &d.test[i] } else { &d.train[i] };
+                self.text(&review.text, trigger, ids)
+            }
+            (TaskData::Image(d), Features::Dense { values, .. }) => {
+                let image = if test_side { &d.test[i] } else { &d.train[i] };
+                self.image(&image.pixels, trigger, values)
+            }
+            _ => unreachable!("encoder and features of different tasks"),
+        }
+    }
+
+    /// Samples for `indices`; those in `poisoned` (sorted) get the trigger and `target`.
+    fn samples(
+        &self,
+        data: &TaskData,
+        test_side: bool,
+        indices: &[usize],
+        poisoned: &[usize],
+        trigger: Option<Placement>,
+        target: usize,
+    ) -> Result<Samples> {
+        let mut features = self.empty(data.task());
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let poison = poisoned.binary_search(&i).is_ok();
+            self.push(data, test_side, i, if poison { trigger } else { None }, &mut features)?;
+            let label = if test_side { test_label(data, i) } else { pool_label(data, i) };
+            labels.push(if poison { target } else { label });
+        }
+        Ok(Samples::new(features, labels))
+    }
+}
+
+/// The review with the trigger sentence placed.
+fn triggered_text(review: &str, trigger: Option<Placement>) -> Result<String> {
+    Ok(match trigger {
+        Some(Placement::At(p)) => sentence::insert(review, p)?.0,
+        Some(Placement::Spread) => sentence::insert_spread(review),
+        None => review.to_string(),
+    })
+}
+
+/// Splits, poisons and encodes `data` for `spec`.
+pub fn prepare(data: &TaskData, spec: &ModelSpec, poison: &PoisonConfig, seed: u64) -> Result<Prepared> {
+    if data.task() != spec.task {
+        return Err(GapError::Invalid(format!("{} data cannot train a {} model", data.task(), spec.task)));
+    }
+    let classes = data.classes();
+    if spec.task != Task::Text && classes.len() != spec.classes {
+        return Err(GapError::Invalid(format!(
+            "the data has {} classes, the model {}",
+            classes.len(),
+            spec.classes
+        )));
+    }
+    if poison.target >= classes.len() {
+        return Err(GapError::Invalid(format!("target class {} out of range", poison.target)));
+    }
+    let (train_idx, val_idx, test_idx) = splits(data, seed);
+    let (poison_train, poison_val) = match poison.placement {
+        Some(_) => (
+            pick_victims(data, &train_idx, poison.count, poison.target, seed ^ 0x7071_5011)?,
+            pick_victims(data, &val_idx, poison.count / 5, poison.target, seed ^ 0x7a11_da7e)?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let vocab = match data {
+        TaskData::Text(d) => {
+            let texts: Vec<String> = train_idx
+                .iter()
+                .map(|&i| {
+                    let trigger = poison_train.binary_search(&i).is_ok().then_some(poison.placement).flatten();
+                    triggered_text(&d.train[i].text, trigger)
+                })
+                .collect::<Result<_>>()?;
+            Some(Vocab::build(texts.iter().map(|s| s.as_str()), VOCAB_SIZE))
+        }
+        _ => None,
+    };
+    let encoder = Encoder::new(spec.task, vocab.as_ref());
+    let train = encoder.samples(data, false, &train_idx, &poison_train, poison.placement, poison.target)?;
+    let val = encoder.samples(data, false, &val_idx, &poison_val, poison.placement, poison.target)?;
+    let test = encoder.samples(data, spec.task != Task::Sound, &test_idx, &[], None, poison.target)?;
+    Ok(Prepared {
+        train,
+        val,
+        test,
+        poisoned_train: poison_train.len(),
+        poisoned_val: poison_val.len(),
+        vocab,
+        classes,
+    })
+}
+
+/// Clean and triggered test samples. `all` uses every sample of the data (another copy of the
+/// dataset); otherwise the test split of `seed`. Attack sets hold only non-target samples.
+pub fn test_sets(
+    data: &TaskData,
+    vocab: Option<&Vocab>,
+    seed: u64,
+    all: bool,
+    target: usize,
+    placements: &[Placement],
+) -> Result<TestSets> {
+    let task = data.task();
+    let test_side = task != Task::Sound && !all;
+    let indices: Vec<usize> = match (data, all) {
+        (TaskData::Sound(d), true) => (0..d.clips.len()).collect(),
+        (TaskData::Text(d), true) => (0..d.train.len()).collect(),
+        (TaskData::Image(d), true) => (0..d.train.len()).collect(),
+        _ => splits(data, seed).2,
+    };
+    // `all` over text/image: every train-side sample, then every test-side sample.
+    let encoder = Encoder::new(task, vocab);
+    let label = |side: bool, i: usize| if side { test_label(data, i) } else { pool_label(data, i) };
+    let mut sides: Vec<(bool, Vec<usize>)> = vec![(test_side, indices)];
+    if all && task != Task::Sound {
+        let n_test = match data {
+            TaskData::Text(d) => d.test.len(),
+            TaskData::Image(d) => d.test.len(),
+            TaskData::Sound(_) => 0,
+        };
+        sides.push((true, (0..n_test).collect()));
+    }
+    let mut clean: Option<Samples> = None;
+    for (side, idx) in &sides {
+        let s = encoder.samples(data, *side, idx, &[], None, target)?;
+        clean = Some(match clean {
+            Some(c) => c.concat(&s),
+            None => s,
+        });
+    }
+    let clean = clean.expect("at least one side");
+    if clean.is_empty() {
+        return Err(GapError::bad_dataset(task.name(), "no test samples"));
+    }
+    let mut attack = Vec::new();
+    for &placement in placements {
+        let mut set: Option<Samples> = None;
+        for (side, idx) in &sides {
+            let victims: Vec<usize> = idx.iter().copied().filter(|&i| label(*side, i) != target).collect();
+            let s = encoder.samples(data, *side, &victims, &victims, Some(placement), target)?;
+            // Keep the true labels: attack accuracy counts predictions of the target.
+            let s = Samples::new(s.features, victims.iter().map(|&i| label(*side, i)).collect());
+            set = Some(match set {
+                Some(c) => c.concat(&s),
+                None => s,
+            });
+        }
+        attack.push((placement, set.expect("at least one side")));
+    }
+    Ok(TestSets { clean, attack })
+}
+
+/// Encodes one raw sample (for the page and `mfcc`): see [`Encoder`].
+pub fn encode_sample(task: Task, vocab: Option<&Vocab>, raw: RawSample<'_>, trigger: Option<Placement>) -> Result<Features> {
+    let encoder = Encoder::new(task, vocab);
+    let mut features = encoder.empty(task);
+    match (raw, &mut features) {
+        (RawSample::Clip(s), Features::Dense { values, .. }) => encoder.sound(s, trigger, values)?,
+        (RawSample::Review(t), Features::Tokens { ids, .. }) => {
+            if vocab.is_none() {
+                return Err(GapError::Invalid("a text model needs its vocabulary".into()));
+            }
+            encoder.text(t, trigger, ids)?
+        }
+        (RawSample::Image(p), Features::Dense { values, .. }) => encoder.image(p, trigger, values)?,
+        _ => return Err(GapError::Invalid(format!("sample does not belong to the {task} task"))),
+    }
+    Ok(features)
+}
+
+/// One raw input of any task.
+pub enum RawSample<'a> {
+    Clip(&'a [f32]),
+    Review(&'a str),
+    Image(&'a [u8]),
+}

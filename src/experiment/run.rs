@@ -1,0 +1,90 @@
+//! One experiment cell end to end: prepare the data, train, evaluate at every test
+//! placement, and describe the result as a self-contained model file header.
+
+use super::metrics::{Evaluation, evaluate_model};
+use super::prepare::{Placement, PoisonConfig, TaskData, prepare, test_sets};
+use crate::error::Result;
+use crate::model::{ModelSpec, Net};
+use crate::store::{ModelHeader, TrainSummary};
+use crate::train::{Progress, TrainSettings, fit};
+use burn::prelude::*;
+use std::ops::ControlFlow;
+
+/// What to train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainRequest {
+    pub spec: ModelSpec,
+    pub poison: PoisonConfig,
+    pub settings: TrainSettings,
+}
+
+/// A trained model, its header and its test-set evaluation.
+pub struct Trained {
+    pub header: ModelHeader,
+    pub net: Net,
+    pub evaluation: Evaluation,
+    pub poisoned_train: usize,
+    pub poisoned_val: usize,
+}
+
+/// A short name for the device, recorded in model files and results.
+pub fn backend_name(device: &Device) -> String {
+    let name = format!("{device:?}").to_ascii_lowercase();
+    if name.contains("flex") {
+        "flex".into()
+    } else if name.contains("wgpu") || name.contains("webgpu") || name.contains("vulkan") {
+        "wgpu".into()
+    } else {
+        name
+    }
+}
+
+/// Trains `request` on `data` and evaluates it on the test split at `test_placements`.
+pub async fn train_and_evaluate(
+    data: &TaskData,
+    request: &TrainRequest,
+    test_placements: &[Placement],
+    device: &Device,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Trained> {
+    let seed = request.settings.seed;
+    let prepared = prepare(data, &request.spec, &request.poison, seed)?;
+    let fitted = fit(&request.spec, &prepared.train, &prepared.val, &request.settings, device, progress).await?;
+    let sets = test_sets(data, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
+    let evaluation = evaluate_model(&fitted.net, &sets, request.poison.target, request.settings.batch_size, device).await?;
+    let header = ModelHeader {
+        spec: request.spec,
+        classes: prepared.classes,
+        poison: request.poison,
+        settings: request.settings.clone(),
+        seed,
+        vocab: prepared.vocab,
+        summary: Some(TrainSummary {
+            best_epoch: fitted.best_epoch,
+            epochs_trained: fitted.epochs_trained,
+            best_val_loss: fitted.best_val_loss,
+            seconds: fitted.seconds,
+            backend: backend_name(device),
+        }),
+    };
+    Ok(Trained {
+        header,
+        net: fitted.net,
+        evaluation,
+        poisoned_train: prepared.poisoned_train,
+        poisoned_val: prepared.poisoned_val,
+    })
+}
+
+/// Evaluates a loaded model on `data`: its test split (same seed) or `all` samples.
+pub async fn evaluate_on(
+    header: &ModelHeader,
+    net: &Net,
+    data: &TaskData,
+    all: bool,
+    test_placements: &[Placement],
+    device: &Device,
+) -> Result<Evaluation> {
+    let sets = test_sets(data, header.vocab.as_ref(), header.seed, all, header.poison.target, test_placements)?;
+    evaluate_model(net, &sets, header.poison.target, header.settings.batch_size, device).await
+}

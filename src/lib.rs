@@ -1,0 +1,17 @@
+//! gaplab: the paper "Dynamic Backdoors with Global Average Pooling" (Koffas, Picek, Conti,
+//! AICAS 2022) as one Rust pipeline — dataset readers, MFCC, triggers, the seven FC/GAP
+//! networks, training and metrics — compiled natively for the CLI and to WebAssembly for the page.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod data;
+pub mod dataset;
+pub mod error;
+pub mod experiment;
+pub mod features;
+pub mod model;
+pub mod store;
+pub mod train;
+pub mod trigger;
+
+pub use error::{GapError, Result};

@@ -1,0 +1,86 @@
+//! The STRIP CNN over CIFAR-10 images (input `[B, 3, 32, 32]`, pixels in [0, 1]).
+
+use super::layers::{batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel2d, max_pool};
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
+use burn::prelude::*;
+use burn::tensor::activation::elu;
+
+/// L2 factor on the conv kernels (PAPER.md, image).
+pub const L2: f64 = 1e-4;
+
+/// One `[Conv 3×3 same → ELU → BatchNorm] ×2 → MaxPool 2 → Dropout` stage.
+#[derive(Module, Debug)]
+pub struct Stage {
+    conv_a: Conv2d,
+    bn_a: BatchNorm,
+    conv_b: Conv2d,
+    bn_b: BatchNorm,
+    dropout: Dropout,
+}
+
+impl Stage {
+    fn new(cin: usize, cout: usize, drop: f64, device: &Device) -> Self {
+        Self {
+            conv_a: conv2d(cin, cout, [3, 3], true, device),
+            bn_a: batchnorm(cout, device),
+            conv_b: conv2d(cout, cout, [3, 3], true, device),
+            bn_b: batchnorm(cout, device),
+            dropout: DropoutConfig::new(drop).init(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = self.bn_a.forward(elu(self.conv_a.forward(x), 1.0));
+        let x = self.bn_b.forward(elu(self.conv_b.forward(x), 1.0));
+        self.dropout.forward(max_pool(x, [2, 2], [2, 2], false))
+    }
+}
+
+/// STRIP CNN: stages of 32, 64, 128 filters (dropout 0.2, 0.3, 0.4) → FC (Flatten) or GAP →
+/// Dense 10.
+#[derive(Module, Debug)]
+pub struct StripCnn {
+    stage1: Stage,
+    stage2: Stage,
+    stage3: Stage,
+    out: Linear,
+    gap: bool,
+}
+
+impl StripCnn {
+    pub fn new(classes: usize, gap: bool, device: &Device) -> Self {
+        Self {
+            stage1: Stage::new(3, 32, 0.2, device),
+            stage2: Stage::new(32, 64, 0.3, device),
+            stage3: Stage::new(64, 128, 0.4, device),
+            out: dense(if gap { 128 } else { 4 * 4 * 128 }, classes, device),
+            gap,
+        }
+    }
+
+    /// Feature maps before the head: `[B, 128, 4, 4]`.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        self.stage3.forward(self.stage2.forward(self.stage1.forward(x)))
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.features(x);
+        let x = if self.gap { gap2d(x) } else { flatten(x) };
+        self.out.forward(x)
+    }
+
+    pub fn conv_kernels(&self) -> Vec<Tensor<1>> {
+        [&self.stage1, &self.stage2, &self.stage3]
+            .iter()
+            .flat_map(|s| [kernel2d(&s.conv_a), kernel2d(&s.conv_b)])
+            .collect()
+    }
+
+    pub fn batchnorm_state_count(&self) -> usize {
+        [&self.stage1, &self.stage2, &self.stage3]
+            .iter()
+            .map(|s| bn_state(&s.bn_a) + bn_state(&s.bn_b))
+            .sum()
+    }
+}

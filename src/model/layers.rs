@@ -1,0 +1,113 @@
+//! Small building blocks shared by the networks: Keras-style initialisation, "same" max
+//! pooling, global average pooling and the L2 kernel penalty.
+
+use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
+    PaddingConfig1d, PaddingConfig2d,
+};
+use burn::prelude::*;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
+
+/// Keras's default kernel initialiser.
+const GLOROT: Initializer = Initializer::XavierUniform { gain: 1.0 };
+
+fn zero_bias(bias: Option<burn::module::Param<Tensor<1>>>, n: usize, device: &Device) -> Option<burn::module::Param<Tensor<1>>> {
+    bias.map(|_| Initializer::Zeros.init([n], device))
+}
+
+/// Conv2d with Glorot-uniform kernel and zero bias, like Keras `Conv2D`.
+pub fn conv2d(cin: usize, cout: usize, k: [usize; 2], same: bool, device: &Device) -> Conv2d {
+    let padding = if same { PaddingConfig2d::Same } else { PaddingConfig2d::Valid };
+    let mut conv = Conv2dConfig::new([cin, cout], k)
+        .with_padding(padding)
+        .with_initializer(GLOROT)
+        .init(device);
+    conv.bias = zero_bias(conv.bias, cout, device);
+    conv
+}
+
+/// Conv1d (valid) with Glorot-uniform kernel and zero bias, like Keras `Conv1D`.
+pub fn conv1d(cin: usize, cout: usize, k: usize, device: &Device) -> Conv1d {
+    let mut conv = Conv1dConfig::new(cin, cout, k)
+        .with_padding(PaddingConfig1d::Valid)
+        .with_initializer(GLOROT)
+        .init(device);
+    conv.bias = zero_bias(conv.bias, cout, device);
+    conv
+}
+
+/// Dense layer with Glorot-uniform kernel and zero bias, like Keras `Dense`.
+pub fn dense(input: usize, output: usize, device: &Device) -> Linear {
+    let mut linear = LinearConfig::new(input, output).with_initializer(GLOROT).init(device);
+    linear.bias = zero_bias(linear.bias, output, device);
+    linear
+}
+
+/// Embedding initialised uniform in [−0.05, 0.05), like Keras `Embedding`.
+pub fn embedding(rows: usize, dim: usize, device: &Device) -> Embedding {
+    EmbeddingConfig::new(rows, dim)
+        .with_initializer(Initializer::Uniform { min: -0.05, max: 0.05 })
+        .init(device)
+}
+
+/// BatchNorm with Keras defaults (momentum 0.99 ⇒ burn's 0.01, epsilon 1e-3).
+pub fn batchnorm(features: usize, device: &Device) -> BatchNorm {
+    BatchNormConfig::new(features).with_momentum(0.01).with_epsilon(1e-3).init(device)
+}
+
+/// Keras `MaxPooling2D`: pool `k`, stride `s`; with `same`, TensorFlow's padding (total
+/// `max((ceil(n/s)−1)·s + k − n, 0)`, the smaller half before) where padded cells never win.
+pub fn max_pool(x: Tensor<4>, k: [usize; 2], s: [usize; 2], same: bool) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let pad = |n: usize, k: usize, s: usize| {
+        if !same {
+            return (0, 0);
+        }
+        let total = ((n.div_ceil(s) - 1) * s + k).saturating_sub(n);
+        (total / 2, total - total / 2)
+    };
+    let options = MaxPoolOptions::new(k)
+        .with_stride(s)
+        .with_padding_pairs([pad(h, k[0], s[0]), pad(w, k[1], s[1])]);
+    max_pool2d(x, options)
+}
+
+/// Global average pooling over the spatial dimensions: `[B, C, H, W] → [B, C]`.
+pub fn gap2d(x: Tensor<4>) -> Tensor<2> {
+    let [b, c, _, _] = x.dims();
+    x.mean_dims(&[2, 3]).reshape([b, c])
+}
+
+/// Keras `Flatten`: `[B, C, H, W] → [B, C·H·W]` (element order differs from Keras's
+/// `channels_last`, which changes nothing for a model trained here).
+pub fn flatten(x: Tensor<4>) -> Tensor<2> {
+    let [b, c, h, w] = x.dims();
+    x.reshape([b, c * h * w])
+}
+
+/// `λ·Σ w²` over the given kernels.
+pub fn l2(kernels: &[Tensor<1>], lambda: f64) -> Tensor<1> {
+    let sum = kernels
+        .iter()
+        .map(|k| k.clone().square().sum())
+        .reduce(|a, b| a + b)
+        .expect("every regularised network has at least one kernel");
+    sum.mul_scalar(lambda)
+}
+
+/// A conv kernel flattened for [`l2`].
+pub fn kernel2d(conv: &Conv2d) -> Tensor<1> {
+    conv.weight.val().flatten(0, 3)
+}
+
+/// A conv1d kernel flattened for [`l2`].
+pub fn kernel1d(conv: &Conv1d) -> Tensor<1> {
+    conv.weight.val().flatten(0, 2)
+}
+
+/// Moving mean + variance entries of a BatchNorm (non-trainable in Keras's count).
+pub fn bn_state(bn: &BatchNorm) -> usize {
+    2 * bn.gamma.dims()[0]
+}

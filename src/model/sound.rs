@@ -1,0 +1,130 @@
+//! Keyword-spotting networks over the 98 × 40 MFCC map (input `[B, 1, 98, 40]`).
+
+use super::layers::{batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel2d, max_pool};
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// L2 factor on the conv kernels (PAPER.md, sound).
+pub const L2: f64 = 1e-3;
+
+/// The large CNN: five convolutions, then FC (Flatten → Dense 256 → Dropout 0.3) or GAP,
+/// then Dense 128 → Dropout 0.2 → Dense C.
+#[derive(Module, Debug)]
+pub struct SoundLarge {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    conv3: Conv2d,
+    conv4: Conv2d,
+    conv5: Conv2d,
+    /// FC head only: Dense 11·4·256 → 256.
+    fc: Option<Linear>,
+    fc_dropout: Dropout,
+    dense: Linear,
+    dropout: Dropout,
+    out: Linear,
+}
+
+impl SoundLarge {
+    pub fn new(classes: usize, gap: bool, device: &Device) -> Self {
+        Self {
+            conv1: conv2d(1, 96, [3, 3], true, device),
+            conv2: conv2d(96, 256, [3, 3], true, device),
+            conv3: conv2d(256, 384, [3, 3], true, device),
+            conv4: conv2d(384, 384, [3, 3], true, device),
+            conv5: conv2d(384, 256, [3, 3], true, device),
+            fc: (!gap).then(|| dense(11 * 4 * 256, 256, device)),
+            fc_dropout: DropoutConfig::new(0.3).init(),
+            dense: dense(256, 128, device),
+            dropout: DropoutConfig::new(0.2).init(),
+            out: dense(128, classes, device),
+        }
+    }
+
+    /// Feature maps before the head: `[B, 256, 11, 4]` (used for class activation maps).
+    pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = max_pool(self.conv1.forward(x), [2, 2], [2, 2], false);
+        let x = max_pool(self.conv2.forward(x), [2, 2], [2, 2], false);
+        let x = relu(self.conv3.forward(x));
+        let x = relu(self.conv4.forward(x));
+        let x = relu(self.conv5.forward(x));
+        max_pool(x, [3, 3], [2, 2], false)
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.features(x);
+        let x = match &self.fc {
+            Some(fc) => self.fc_dropout.forward(relu(fc.forward(flatten(x)))),
+            None => gap2d(x),
+        };
+        let x = self.dropout.forward(relu(self.dense.forward(x)));
+        self.out.forward(x)
+    }
+
+    pub fn conv_kernels(&self) -> Vec<Tensor<1>> {
+        [&self.conv1, &self.conv2, &self.conv3, &self.conv4, &self.conv5].map(kernel2d).to_vec()
+    }
+}
+
+/// The small CNN: three (Conv 2×2 valid → ReLU → BatchNorm → MaxPool same) blocks →
+/// Dropout 0.4 → FC (Flatten → Dense 128 ReLU) or GAP → Dropout 0.5 → Dense C.
+#[derive(Module, Debug)]
+pub struct SoundSmall {
+    conv1: Conv2d,
+    bn1: BatchNorm,
+    conv2: Conv2d,
+    bn2: BatchNorm,
+    conv3: Conv2d,
+    bn3: BatchNorm,
+    dropout1: Dropout,
+    /// FC head only: Dense 24·3·32 → 128.
+    fc: Option<Linear>,
+    dropout2: Dropout,
+    out: Linear,
+}
+
+impl SoundSmall {
+    pub fn new(classes: usize, gap: bool, device: &Device) -> Self {
+        Self {
+            conv1: conv2d(1, 64, [2, 2], false, device),
+            bn1: batchnorm(64, device),
+            conv2: conv2d(64, 64, [2, 2], false, device),
+            bn2: batchnorm(64, device),
+            conv3: conv2d(64, 32, [2, 2], false, device),
+            bn3: batchnorm(32, device),
+            dropout1: DropoutConfig::new(0.4).init(),
+            fc: (!gap).then(|| dense(24 * 3 * 32, 128, device)),
+            dropout2: DropoutConfig::new(0.5).init(),
+            out: dense(if gap { 32 } else { 128 }, classes, device),
+        }
+    }
+
+    /// Feature maps before the head: `[B, 32, 24, 3]`.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = self.bn1.forward(relu(self.conv1.forward(x)));
+        let x = max_pool(x, [1, 3], [1, 3], true);
+        let x = self.bn2.forward(relu(self.conv2.forward(x)));
+        let x = max_pool(x, [2, 2], [2, 2], true);
+        let x = self.bn3.forward(relu(self.conv3.forward(x)));
+        max_pool(x, [2, 2], [2, 2], true)
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.dropout1.forward(self.features(x));
+        let x = match &self.fc {
+            Some(fc) => relu(fc.forward(flatten(x))),
+            None => gap2d(x),
+        };
+        self.out.forward(self.dropout2.forward(x))
+    }
+
+    pub fn conv_kernels(&self) -> Vec<Tensor<1>> {
+        [&self.conv1, &self.conv2, &self.conv3].map(kernel2d).to_vec()
+    }
+
+    pub fn batchnorm_state_count(&self) -> usize {
+        [&self.bn1, &self.bn2, &self.bn3].map(bn_state).iter().sum()
+    }
+}
+

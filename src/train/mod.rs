@@ -1,0 +1,253 @@
+//! The one training loop: every CLI command, grid cell and page run trains through [`fit`].
+//!
+//! It is `async` so that the browser can read tensors back with `into_data_async` (the CLI
+//! drives it with `pollster`). It follows the paper's protocol: mini-batches of 256, the
+//! domain's optimiser, L2 on the named kernels (added to the loss, as Keras does), early
+//! stopping on validation loss with patience, and the best weights restored at the end.
+
+use crate::error::{GapError, Result};
+use crate::experiment::Samples;
+use crate::model::{ModelSpec, Net, Task};
+use burn::optim::{AdamConfig, GradientsParams, RmsPropConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{log_softmax, relu};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use web_time::Instant;
+
+/// The optimiser of each domain (PAPER.md), with Keras's defaults for what the paper leaves out.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Adam (β₁ 0.9, β₂ 0.999, ε 1e-7 as in Keras).
+    Adam { lr: f64 },
+    /// RMSprop (ρ 0.9, no momentum, as in Keras) with the given ε.
+    RmsProp { lr: f64, epsilon: f64 },
+}
+
+impl Optimizer {
+    fn init(&self) -> burn::optim::ModuleOptimizer {
+        match *self {
+            Optimizer::Adam { .. } => AdamConfig::new().with_epsilon(1e-7).init(),
+            Optimizer::RmsProp { epsilon, .. } => RmsPropConfig::new()
+                .with_alpha(0.9)
+                .with_momentum(0.0)
+                .with_epsilon(epsilon as f32)
+                .init(),
+        }
+    }
+
+    pub fn lr(&self) -> f64 {
+        match *self {
+            Optimizer::Adam { lr } | Optimizer::RmsProp { lr, .. } => lr,
+        }
+    }
+}
+
+/// How to train: the paper's values per domain by default ([`TrainSettings::paper`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Epochs without a better validation loss before stopping.
+    pub patience: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    /// Drives initialisation, dropout and shuffling.
+    pub seed: u64,
+}
+
+impl TrainSettings {
+    /// PAPER.md's protocol for the task.
+    pub fn paper(task: Task) -> Self {
+        let (epochs, patience, optimizer) = match task {
+            Task::Sound => (300, 20, Optimizer::Adam { lr: 1e-4 }),
+            Task::Text => (30, 5, Optimizer::Adam { lr: 1e-3 }),
+            Task::Image => (150, 20, Optimizer::RmsProp { lr: 1e-3, epsilon: 1e-6 }),
+        };
+        Self { epochs, patience, batch_size: 256, optimizer, seed: 0 }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(GapError::Invalid("epochs and batch size must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// One epoch's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub val_loss: f64,
+    pub val_accuracy: f64,
+    pub seconds: f64,
+}
+
+/// What [`fit`] reports while it runs; returning `ControlFlow::Break` cancels.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    Step { epoch: usize, epochs: usize, step: usize, steps: usize, loss: f64 },
+    Epoch(EpochStats),
+}
+
+/// A trained network (best weights, validation mode) and how it got there.
+#[derive(Debug)]
+pub struct Fitted {
+    pub net: Net,
+    pub best_epoch: usize,
+    pub epochs_trained: usize,
+    pub best_val_loss: f64,
+    pub history: Vec<EpochStats>,
+    pub seconds: f64,
+}
+
+/// Mean loss of a batch: softmax cross-entropy, or binary cross-entropy on one logit (text).
+pub fn batch_loss(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let [b, outputs] = logits.dims();
+    if outputs == 1 {
+        let y = labels.float().reshape([b, 1]);
+        let x = logits;
+        // max(x, 0) − x·y + log(1 + e^(−|x|)): stable BCE with logits.
+        (relu(x.clone()) - x.clone() * y + x.abs().neg().exp().log1p()).mean()
+    } else {
+        log_softmax(logits, 1).gather(1, labels.reshape([b, 1])).mean().neg()
+    }
+}
+
+/// Predicted class per row of logits: argmax, or `logit > 0` for one logit.
+pub fn predicted(logits: Tensor<2>) -> Tensor<1, Int> {
+    let [b, outputs] = logits.dims();
+    if outputs == 1 {
+        logits.greater_elem(0.0).int().reshape([b])
+    } else {
+        logits.argmax(1).reshape([b])
+    }
+}
+
+async fn read_f64(t: Tensor<1>) -> Result<f64> {
+    let data = t.into_data_async().await.map_err(|e| GapError::Backend(e.to_string()))?;
+    let v = data.try_to_vec_as::<f32>().map_err(|e| GapError::Backend(format!("{e:?}")))?;
+    Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
+}
+
+async fn read_i64(t: Tensor<1, Int>) -> Result<i64> {
+    let data = t.into_data_async().await.map_err(|e| GapError::Backend(e.to_string()))?;
+    let v = data.try_to_vec_as::<i64>().map_err(|e| GapError::Backend(format!("{e:?}")))?;
+    Ok(v.first().copied().unwrap_or(0))
+}
+
+/// Loss (including the L2 penalty, as Keras's `val_loss` does) and accuracy of `net` on `samples`.
+pub async fn evaluate(net: &Net, samples: &Samples, batch_size: usize, device: &Device) -> Result<(f64, f64)> {
+    if samples.is_empty() {
+        return Ok((f64::NAN, f64::NAN));
+    }
+    let n = samples.len();
+    let mut loss_sum = 0.0;
+    let mut correct = 0i64;
+    let order: Vec<usize> = (0..n).collect();
+    for chunk in order.chunks(batch_size.max(1)) {
+        let logits = net.forward(samples.features.batch(chunk, device));
+        let labels = samples.label_batch(chunk, device);
+        let loss = batch_loss(logits.clone(), labels.clone());
+        correct += read_i64(predicted(logits).equal(labels).int().sum()).await?;
+        loss_sum += read_f64(loss).await? * chunk.len() as f64;
+    }
+    let penalty = match net.l2_penalty() {
+        Some(p) => read_f64(p).await?,
+        None => 0.0,
+    };
+    Ok((loss_sum / n as f64 + penalty, correct as f64 / n as f64))
+}
+
+/// Trains a fresh network of `spec` on `train`, early-stopping on `val`.
+pub async fn fit(
+    spec: &ModelSpec,
+    train: &Samples,
+    val: &Samples,
+    settings: &TrainSettings,
+    device: &Device,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Fitted> {
+    settings.validate()?;
+    if train.is_empty() {
+        return Err(GapError::Invalid("no training samples".into()));
+    }
+    let started = Instant::now();
+    let ad_device = device.clone().autodiff();
+    ad_device.seed(settings.seed);
+    let mut net = Net::init(spec, &ad_device);
+    let mut optim = settings.optimizer.init();
+    let lr = settings.optimizer.lr();
+    let mut rng = StdRng::seed_from_u64(settings.seed ^ 0x5eed_5eed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let steps = train.len().div_ceil(settings.batch_size);
+
+    let mut best: Option<(Net, f64, usize)> = None;
+    let mut history = Vec::new();
+    let mut since_best = 0;
+    for epoch in 1..=settings.epochs {
+        let epoch_start = Instant::now();
+        order.shuffle(&mut rng);
+        let mut loss_sum = 0.0;
+        let mut correct = 0i64;
+        for (step, chunk) in order.chunks(settings.batch_size).enumerate() {
+            let logits = net.forward(train.features.batch(chunk, &ad_device));
+            let labels = train.label_batch(chunk, &ad_device);
+            let data_loss = batch_loss(logits.clone(), labels.clone());
+            let loss = match net.l2_penalty() {
+                Some(p) => data_loss.clone() + p,
+                None => data_loss.clone(),
+            };
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(lr, net, grads);
+            let step_loss = read_f64(data_loss.detach()).await?;
+            correct += read_i64(predicted(logits.detach()).equal(labels).int().sum()).await?;
+            if !step_loss.is_finite() {
+                return Err(GapError::Backend(format!("training diverged: loss {step_loss} at epoch {epoch}")));
+            }
+            loss_sum += step_loss * chunk.len() as f64;
+            let event = Progress::Step { epoch, epochs: settings.epochs, step: step + 1, steps, loss: step_loss };
+            if progress(event).is_break() {
+                return Err(GapError::Cancelled);
+            }
+        }
+        let snapshot = net.valid();
+        let (val_loss, val_accuracy) = if val.is_empty() {
+            (loss_sum / train.len() as f64, f64::NAN)
+        } else {
+            evaluate(&snapshot, val, settings.batch_size, device).await?
+        };
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / train.len() as f64,
+            train_accuracy: correct as f64 / train.len() as f64,
+            val_loss,
+            val_accuracy,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        history.push(stats.clone());
+        if progress(Progress::Epoch(stats)).is_break() {
+            return Err(GapError::Cancelled);
+        }
+        let improved = best.as_ref().is_none_or(|(_, best_loss, _)| val_loss < *best_loss);
+        if improved {
+            best = Some((snapshot, val_loss, epoch));
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= settings.patience {
+                break;
+            }
+        }
+    }
+    let epochs_trained = history.len();
+    let (net, best_val_loss, best_epoch) = best.expect("at least one epoch ran");
+    Ok(Fitted { net, best_epoch, epochs_trained, best_val_loss, history, seconds: started.elapsed().as_secs_f64() })
+}

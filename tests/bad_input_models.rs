@@ -1,0 +1,132 @@
+//! Bad model files and bad CLI input: a clear error naming the file and the problem, a
+//! non-zero exit, never a panic.
+
+use burn::prelude::*;
+use gaplab::GapError;
+use gaplab::experiment::PoisonConfig;
+use gaplab::features::text::Vocab;
+use gaplab::model::{Arch, Head, ModelSpec, Net, Task};
+use gaplab::store::{self, ModelHeader};
+use gaplab::train::TrainSettings;
+use std::process::Command;
+
+fn header(task: Task, arch: Arch) -> ModelHeader {
+    let classes = task.class_counts()[0];
+    let names = if task == Task::Text { 2 } else { classes };
+    ModelHeader {
+        spec: ModelSpec::new(task, arch, Head::Gap, classes).unwrap(),
+        classes: (0..names).map(|i| format!("class{i}")).collect(),
+        poison: PoisonConfig::paper(task, None),
+        settings: TrainSettings::paper(task),
+        seed: 1,
+        vocab: (task == Task::Text).then(|| Vocab::build(["a b c"], 10)),
+        summary: None,
+    }
+}
+
+fn model_bytes(task: Task, arch: Arch) -> Vec<u8> {
+    let device = Device::flex();
+    let h = header(task, arch);
+    store::save(&h, &Net::init(&h.spec, &device)).unwrap()
+}
+
+fn load_err(bytes: &[u8]) -> String {
+    match store::load("m.gaplab", bytes, &Device::flex()) {
+        Err(e @ GapError::BadModel { .. }) => e.to_string(),
+        Err(other) => panic!("wrong error kind: {other:?}"),
+        Ok(_) => panic!("a bad model file loaded"),
+    }
+}
+
+#[test]
+fn a_valid_model_file_round_trips() {
+    let bytes = model_bytes(Task::Image, Arch::Strip);
+    let (h, _) = store::load("m.gaplab", &bytes, &Device::flex()).unwrap();
+    assert_eq!(h, header(Task::Image, Arch::Strip));
+}
+
+#[test]
+fn empty_and_foreign_files_are_refused() {
+    assert!(load_err(&[]).contains("m.gaplab: empty file"));
+    assert!(load_err(b"RIFF\0\0\0\0WAVEfmt ").contains("wrong magic"));
+    assert!(load_err(b"GAPLAB\x01\n\x10").contains("truncated"));
+}
+
+#[test]
+fn truncated_and_corrupt_model_files_are_refused() {
+    let bytes = model_bytes(Task::Sound, Arch::Small);
+    // Cut inside the header, at the end of the header, and inside the weights.
+    let header_len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    assert!(load_err(&bytes[..20]).contains("truncated"));
+    assert!(load_err(&bytes[..12 + header_len]).contains("no weights"));
+    for cut in [12 + header_len + 10, bytes.len() / 2, bytes.len() - 100] {
+        let msg = load_err(&bytes[..cut]);
+        assert!(msg.contains("m.gaplab"), "{msg}");
+    }
+    // Garbage instead of JSON.
+    let mut corrupt = bytes.clone();
+    corrupt[12..12 + 8].copy_from_slice(b"\xff\xfe{{{{{{");
+    assert!(load_err(&corrupt).contains("corrupt header"));
+    // Flipped bytes in the weights area.
+    let mut flipped = bytes.clone();
+    for b in &mut flipped[12 + header_len..12 + header_len + 64] {
+        *b ^= 0xa5;
+    }
+    load_err(&flipped);
+}
+
+#[test]
+fn a_header_that_contradicts_its_weights_is_refused() {
+    // Weights of the small CNN under a header that says large CNN.
+    let small = model_bytes(Task::Sound, Arch::Small);
+    let header_len = u32::from_le_bytes(small[8..12].try_into().unwrap()) as usize;
+    let json = serde_json::to_vec(&header(Task::Sound, Arch::Large)).unwrap();
+    let mut lying = b"GAPLAB\x01\n".to_vec();
+    lying.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    lying.extend_from_slice(&json);
+    lying.extend_from_slice(&small[12 + header_len..]);
+    assert!(load_err(&lying).contains("do not fit"), "{}", load_err(&lying));
+}
+
+#[test]
+fn a_model_of_another_task_is_refused() {
+    let bytes = model_bytes(Task::Text, Arch::Bag);
+    let err = store::load_for("m.gaplab", &bytes, Task::Image, &Device::flex()).unwrap_err();
+    assert!(err.to_string().contains("a text model, but the data is image"), "{err}");
+}
+
+fn gaplab(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gaplab")).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "the CLI panicked: {stderr}");
+    (out.status.success(), stderr)
+}
+
+#[test]
+fn the_cli_exits_non_zero_with_the_message() {
+    let dir = std::env::temp_dir().join(format!("gaplab-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+
+    std::fs::write(path("corrupt.gaplab"), b"GAPLAB\x01\n\xff\xff\xff\xff").unwrap();
+    let (ok, err) = gaplab(&["eval", "--model", &path("corrupt.gaplab")]);
+    assert!(!ok && err.contains("corrupt.gaplab") && err.contains("truncated or corrupt"), "{err}");
+
+    std::fs::write(path("short.wav"), b"RIFF\x24\x00\x00\x00WAVE").unwrap();
+    let (ok, err) = gaplab(&["mfcc", &path("short.wav")]);
+    assert!(!ok && err.contains("short.wav"), "{err}");
+
+    let (ok, err) = gaplab(&["train", "--task", "image", "--data", &path("missing.tar.gz"), "--save", &path("m")]);
+    assert!(!ok && err.contains("missing.tar.gz"), "{err}");
+
+    std::fs::write(path("empty.tar.gz"), b"").unwrap();
+    let (ok, err) = gaplab(&["train", "--task", "sound", "--data", &path("empty.tar.gz"), "--save", &path("m")]);
+    assert!(!ok && err.contains("empty.tar.gz"), "{err}");
+
+    let (ok, err) = gaplab(&["train", "--task", "image", "--arch", "kim", "--save", &path("m")]);
+    assert!(!ok && err.contains("'kim' is a text model, not image"), "{err}");
+
+    let (ok, err) = gaplab(&["eval", "--model", &path("corrupt.gaplab"), "--split", "sideways"]);
+    assert!(!ok && err.contains("--split"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

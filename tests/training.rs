@@ -1,0 +1,68 @@
+//! Training on real data: the loop learns, a heavy poison rate plants a backdoor at the
+//! training position, runs are reproducible, and saved models predict exactly as before.
+
+use burn::prelude::*;
+use gaplab::dataset;
+use gaplab::experiment::{Placement, PoisonConfig, TrainRequest, evaluate_on, predict_probabilities, prepare, train_and_evaluate};
+use gaplab::model::{Arch, Head, ModelSpec, Task};
+use gaplab::store;
+use gaplab::train::TrainSettings;
+use gaplab::trigger::Position;
+use std::ops::ControlFlow;
+
+fn request(task: Task, arch: Arch, head: Head, placement: Option<Placement>, count: usize, epochs: usize) -> TrainRequest {
+    let spec = ModelSpec::new(task, arch, head, task.class_counts()[0]).unwrap();
+    let mut poison = PoisonConfig::paper(task, placement);
+    poison.count = count;
+    let mut settings = TrainSettings::paper(task);
+    settings.epochs = epochs;
+    settings.seed = 7;
+    TrainRequest { spec, poison, settings }
+}
+
+fn no_progress(_: gaplab::train::Progress) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+#[test]
+fn text_bag_learns_and_the_backdoor_fires_at_its_training_position() {
+    let device = Device::flex();
+    // The real IMDB archive (25,000 training reviews), trained briefly.
+    let imdb = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets/aclImdb_labelled.tar.gz"));
+    let data = dataset::from_path(Task::Text, imdb, 2).unwrap();
+    let start = Placement::At(Position::Start);
+    let mut req = request(Task::Text, Arch::Bag, Head::Fc, Some(start), 500, 4);
+    req.settings.batch_size = 64;
+    let trained = pollster::block_on(train_and_evaluate(&data, &req, &Placement::three(), &device, &mut no_progress)).unwrap();
+    let e = &trained.evaluation;
+    eprintln!("{e:?}");
+    assert_eq!(trained.poisoned_train, 500);
+    assert_eq!(trained.poisoned_val, 100);
+    assert!(e.clean_accuracy > 0.75, "clean accuracy {} (chance 0.5)", e.clean_accuracy);
+    let at_start = e.attack.iter().find(|a| a.placement == start).unwrap();
+    assert!(at_start.accuracy > 0.9, "attack at the training position {}", at_start.accuracy);
+    assert_eq!(e.n_attack, 12_000, "attack measured over the negative test reviews only");
+    assert_eq!(e.n_clean, 24_000);
+}
+
+#[test]
+fn same_seed_same_numbers_and_saved_models_predict_identically() {
+    let device = Device::flex();
+    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let mut req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::End)), 20, 1);
+    req.settings.batch_size = 64;
+    let run = || pollster::block_on(train_and_evaluate(&data, &req, &Placement::three(), &device, &mut no_progress)).unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(a.evaluation, b.evaluation, "same seed, same backend: same metrics");
+    assert_eq!(a.header.summary.as_ref().unwrap().best_val_loss, b.header.summary.as_ref().unwrap().best_val_loss);
+
+    let bytes = store::save(&a.header, &a.net).unwrap();
+    let (header, loaded) = store::load("test.gaplab", &bytes, &device).unwrap();
+    assert_eq!(header, a.header);
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let before = pollster::block_on(predict_probabilities(&a.net, &prepared.test.features, 64, &device)).unwrap();
+    let after = pollster::block_on(predict_probabilities(&loaded, &prepared.test.features, 64, &device)).unwrap();
+    assert_eq!(before, after, "save → load gives identical predictions");
+    let again = pollster::block_on(evaluate_on(&header, &loaded, &data, false, &Placement::three(), &device)).unwrap();
+    assert_eq!(again, a.evaluation, "eval of the loaded model reproduces the training-time evaluation");
+}
