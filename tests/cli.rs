@@ -1,0 +1,100 @@
+//! The CLI contract of LAB.md: `mfcc --json`, `train --save`, `eval --json` on another copy of
+//! the dataset (a folder of clips the model never saw).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn gaplab(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_gaplab")).args(args).output().unwrap();
+    assert!(out.status.success(), "gaplab {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn reference_wav(name: &str) -> String {
+    format!("{}/../shared/reference/wav/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gaplab-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn mfcc_json_is_98_by_40_and_the_tone_changes_only_its_frames() {
+    let parse = |args: &[&str]| -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let v: serde_json::Value = serde_json::from_str(&gaplab(args)).unwrap();
+        assert_eq!(v["frames"], 98);
+        assert_eq!(v["coeffs"], 40);
+        (serde_json::from_value(v["mfcc"].clone()).unwrap(), serde_json::from_value(v["log_mel"].clone()).unwrap())
+    };
+    let clip = reference_wav("yes_022cd682_nohash_0.wav");
+    let (clean, clean_mel) = parse(&["mfcc", &clip, "--json"]);
+    assert_eq!(clean.len(), 98);
+    assert!(clean.iter().all(|row| row.len() == 40));
+    // The tone at the end covers samples 13600..16000: frames whose 400-sample window
+    // [160 f, 160 f + 400) misses it (f <= 82) keep their power, but the dB floor
+    // (max - 80 dB over the clip, as librosa's top_db) rises with the loud tone:
+    // toned = max(clean, new floor) there, exactly.
+    let (toned, toned_mel) = parse(&["mfcc", &clip, "--tone", "end", "--json"]);
+    let floor = toned_mel.iter().flatten().cloned().fold(f64::MIN, f64::max) - 80.0;
+    for f in 0..=82 {
+        for m in 0..40 {
+            let expected = clean_mel[f][m].max(floor);
+            assert!((toned_mel[f][m] - expected).abs() < 1e-3, "frame {f} mel {m}: {} vs {expected}", toned_mel[f][m]);
+        }
+    }
+    assert!((83..98).all(|f| clean[f] != toned[f]), "every frame that overlaps the tone changes");
+}
+
+/// Extracts the clips of `speakers` from the real archive into a folder in the official layout.
+fn folder_of_clips(dir: &Path, count_per_word: usize) -> usize {
+    let archive = format!("{}/../shared/datasets/speech_commands_10w.tar.gz", env!("CARGO_MANIFEST_DIR"));
+    let file = std::fs::File::open(archive).unwrap();
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut taken = std::collections::HashMap::<String, usize>::new();
+    let mut total = 0;
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().to_string();
+        let Some((word, name)) = path.split_once('/') else { continue };
+        // The last speakers in sort order: not among the demo data's evenly spread picks.
+        if !name.ends_with(".wav") || !name.starts_with('f') {
+            continue;
+        }
+        let n = taken.entry(word.to_string()).or_default();
+        if *n < count_per_word {
+            *n += 1;
+            total += 1;
+            std::fs::create_dir_all(dir.join(word)).unwrap();
+            entry.unpack(dir.join(word).join(name)).unwrap();
+        }
+    }
+    total
+}
+
+#[test]
+fn train_save_and_eval_on_another_copy_of_the_dataset() {
+    let dir = scratch("eval");
+    let model = dir.join("sound.gaplab").display().to_string();
+    gaplab(&[
+        "train", "--task", "sound", "--arch", "small", "--head", "gap", "--epochs", "1", "--batch-size", "64",
+        "--poisoned", "20", "--poison-at", "middle", "--quiet", "--save", &model,
+    ]);
+    let clips = dir.join("clips");
+    let n = folder_of_clips(&clips, 3);
+    assert!(n >= 20, "{n} clips");
+    let v: serde_json::Value =
+        serde_json::from_str(&gaplab(&["eval", "--model", &model, "--data", &clips.display().to_string(), "--split", "all", "--json"]))
+            .unwrap();
+    assert_eq!(v["n_clean"], n);
+    let clean = v["clean_accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&clean));
+    for p in ["start", "middle", "end"] {
+        let a = v["attack_accuracy"][p].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&a), "{p}: {a}");
+    }
+    // Attack sets hold only non-target clips: 'up' (target 2) has 3 clips here.
+    assert_eq!(v["n_attack"], n - 3);
+    std::fs::remove_dir_all(&dir).ok();
+}
