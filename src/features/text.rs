@@ -14,6 +14,7 @@
 //!   `tf.strings.split` does; a non-breaking space does not split.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +52,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
 /// Only `words` is serialised; the lookup map is rebuilt on deserialisation. `words` is public
 /// for reading; build a changed vocabulary with [`Vocab::from_words`] rather than mutating it
 /// (the lookup map would not follow).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(from = "VocabWords")]
 pub struct Vocab {
     pub words: Vec<String>,
@@ -68,6 +69,14 @@ struct VocabWords {
 impl From<VocabWords> for Vocab {
     fn from(v: VocabWords) -> Self {
         Vocab::from_words(v.words)
+    }
+}
+
+/// Shows the size and the most frequent words, not all 10,000 entries twice over.
+impl fmt::Debug for Vocab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let head = &self.words[..self.words.len().min(8)];
+        f.debug_struct("Vocab").field("len", &self.len()).field("top_words", &head).finish_non_exhaustive()
     }
 }
 
@@ -175,5 +184,6 @@ mod tests {
         assert_eq!(v.word(UNK), None);
         assert_eq!(v.word(5), None);
         assert_eq!(v.len(), 5);
+        assert_eq!(format!("{v:?}"), r#"Vocab { len: 5, top_words: ["a", "b", "a"], .. }"#);
     }
 }
