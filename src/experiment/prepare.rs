@@ -42,27 +42,43 @@ impl TaskData {
     }
 }
 
-/// Where a trigger goes: one position, or the paper's non-continuous variant spread over the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a trigger goes: one position, a fraction of the way across the input (for
+/// continuous sweeps), or the paper's non-continuous variant spread over the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     At(Position),
+    /// `ppm / 1e6` of the way from the first to the last possible placement: sound, the tone's
+    /// offset in 0..=13600; text, the word index in 0..=words; image, the patch corner along
+    /// the diagonal from upper-left (0, 0) to lower-right (24, 24) — so 0, ½ and 1 are the
+    /// paper's start, middle and end in every domain but text's middle.
+    Along(u32),
     Spread,
 }
 
+/// Denominator of [`Placement::Along`].
+pub const PPM: u32 = 1_000_000;
+
 impl Placement {
-    /// `start|middle|end|spread|<offset>`.
+    /// `start|middle|end|spread|<offset>|sweep:<fraction>`.
     pub fn parse(s: &str) -> Result<Placement> {
-        if s.trim().eq_ignore_ascii_case("spread") {
-            Ok(Placement::Spread)
-        } else {
-            Position::parse(s).map(Placement::At)
+        let t = s.trim().to_ascii_lowercase();
+        if t == "spread" {
+            return Ok(Placement::Spread);
         }
+        if let Some(f) = t.strip_prefix("sweep:") {
+            return match f.parse::<f64>() {
+                Ok(v) if (0.0..=1.0).contains(&v) => Ok(Placement::Along((v * PPM as f64).round() as u32)),
+                _ => Err(GapError::Invalid(format!("'{s}': a sweep position is sweep:<fraction in 0..1>"))),
+            };
+        }
+        Position::parse(&t).map(Placement::At)
     }
 
     pub fn label(&self) -> String {
         match self {
             Placement::At(p) => p.label(),
+            Placement::Along(ppm) => format!("sweep:{:.4}", *ppm as f64 / PPM as f64),
             Placement::Spread => "spread".into(),
         }
     }
@@ -70,6 +86,17 @@ impl Placement {
     /// The three paper positions.
     pub fn three() -> Vec<Placement> {
         Position::THREE.iter().map(|&p| Placement::At(p)).collect()
+    }
+
+    /// `n` evenly spaced placements from the first to the last possible one (`n ≥ 2`).
+    pub fn sweep(n: usize) -> Vec<Placement> {
+        let n = n.max(2);
+        (0..n).map(|i| Placement::Along(((i as u64 * PPM as u64) / (n as u64 - 1)) as u32)).collect()
+    }
+
+    /// The concrete position of a fractional placement, given the largest position `last`.
+    fn along(ppm: u32, last: usize) -> usize {
+        ((ppm.min(PPM) as u64 * last as u64 + PPM as u64 / 2) / PPM as u64) as usize
     }
 }
 
@@ -194,6 +221,10 @@ impl<'a> Encoder<'a> {
         let mut clip = samples.to_vec();
         match trigger {
             Some(Placement::At(p)) => tone::add_tone(&mut clip, p)?,
+            Some(Placement::Along(ppm)) => {
+                let last = clip.len().saturating_sub(tone::TONE_SAMPLES);
+                tone::add_tone(&mut clip, Position::At(Placement::along(ppm, last)))?
+            }
             Some(Placement::Spread) => tone::add_tone_bursts(&mut clip)?,
             None => {}
         }
@@ -213,6 +244,10 @@ impl<'a> Encoder<'a> {
         let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
         match trigger {
             Some(Placement::At(p)) => patch::apply(&mut image, &self.pattern, p)?,
+            Some(Placement::Along(ppm)) => {
+                let xy = Placement::along(ppm, patch::IMAGE - patch::PATCH);
+                patch::apply_at(&mut image, &self.pattern, xy, xy)?
+            }
             Some(Placement::Spread) => {
                 return Err(GapError::Invalid("the image trigger has no spread variant".into()));
             }
@@ -264,6 +299,10 @@ impl<'a> Encoder<'a> {
 fn triggered_text(review: &str, trigger: Option<Placement>) -> Result<String> {
     Ok(match trigger {
         Some(Placement::At(p)) => sentence::insert(review, p)?.0,
+        Some(Placement::Along(ppm)) => {
+            let words = review.split(crate::features::text::is_separator).filter(|w| !w.is_empty()).count();
+            sentence::insert(review, Position::At(Placement::along(ppm, words)))?.0
+        }
         Some(Placement::Spread) => sentence::insert_spread(review),
         None => review.to_string(),
     })
