@@ -6,6 +6,7 @@ use crate::error::{GapError, Result};
 use crate::experiment::{Evaluation, Placement, PoisonConfig, TrainRequest, evaluate_on, train_and_evaluate};
 use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
+use crate::grid;
 use crate::store;
 use crate::train::{Progress, TrainSettings};
 use crate::trigger::{Position, tone};
@@ -62,6 +63,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The paper's experiment grid: results.csv, tables.md and Figure-1-style plots in --out.
+    Grid(GridArgs),
     /// Train the FC and the GAP version side by side and compare their backdoors.
     Compare {
         #[command(flatten)]
@@ -72,6 +75,151 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args, Debug, Clone)]
+struct GridArgs {
+    /// Tasks, comma-separated: sound,text,image.
+    #[arg(long, default_value = "sound,text,image")]
+    task: String,
+    /// Architectures, comma-separated (default: every architecture of each task).
+    #[arg(long)]
+    arch: Option<String>,
+    #[arg(long, default_value = "fc,gap")]
+    heads: String,
+    /// Class counts, comma-separated (sound: 10 and/or 30).
+    #[arg(long)]
+    classes: Option<String>,
+    /// Training positions of the poisoned models (a clean baseline is always trained);
+    /// add `spread` for the non-continuous variants.
+    #[arg(long, default_value = "start,middle,end")]
+    positions: String,
+    /// `three` (start, middle, end; plus spread if trained) or `sweep:N` (N evenly spaced offsets).
+    #[arg(long, default_value = "three")]
+    test_positions: String,
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    poisoned: Option<usize>,
+    /// Dataset for a single-task grid (archive or folder); default: the demo subset.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    #[arg(long)]
+    sound_data: Option<PathBuf>,
+    #[arg(long)]
+    text_data: Option<PathBuf>,
+    #[arg(long)]
+    image_data: Option<PathBuf>,
+    #[arg(long)]
+    out: PathBuf,
+    /// Only write the job list (plan.jsonl) to --out.
+    #[arg(long, conflicts_with_all = ["job", "merge"])]
+    plan: bool,
+    /// Run job N of --out/plan.jsonl, writing --out/rows/job-N.csv.
+    #[arg(long, conflicts_with = "merge")]
+    job: Option<usize>,
+    /// Rebuild results.csv, tables.md and figures from every row in --out.
+    #[arg(long)]
+    merge: bool,
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn list<T>(s: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
+    s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(parse).collect()
+}
+
+impl GridArgs {
+    fn config(&self) -> Result<grid::GridConfig> {
+        let tasks = list(&self.task, Task::parse)?;
+        let mut data = std::collections::BTreeMap::new();
+        if let Some(d) = &self.data {
+            if tasks.len() != 1 {
+                return Err(GapError::Invalid("--data names one dataset: use --sound-data, --text-data, --image-data for several tasks".into()));
+            }
+            data.insert(tasks[0], d.clone());
+        }
+        for (task, d) in [(Task::Sound, &self.sound_data), (Task::Text, &self.text_data), (Task::Image, &self.image_data)] {
+            if let Some(d) = d {
+                data.insert(task, d.clone());
+            }
+        }
+        let train_positions = list(&self.positions, Placement::parse)?;
+        let test_positions = match self.test_positions.trim() {
+            "three" => {
+                let mut t = Placement::three();
+                if train_positions.contains(&Placement::Spread) {
+                    t.push(Placement::Spread);
+                }
+                t
+            }
+            other => match other.strip_prefix("sweep:").map(str::parse::<usize>) {
+                Some(Ok(n)) if n >= 2 => Placement::sweep(n),
+                _ => list(other, Placement::parse)
+                    .map_err(|_| GapError::Invalid(format!("--test-positions '{other}': use three, sweep:N (N ≥ 2) or a list")))?,
+            },
+        };
+        Ok(grid::GridConfig {
+            tasks,
+            archs: match &self.arch { Some(a) => list(a, Arch::parse)?, None => Vec::new() },
+            heads: list(&self.heads, Head::parse)?,
+            classes: match &self.classes {
+                Some(c) => list(c, |s| s.parse::<usize>().map_err(|_| GapError::Invalid(format!("--classes: '{s}' is not a number"))))?,
+                None => Vec::new(),
+            },
+            train_positions,
+            test_positions,
+            runs: self.runs,
+            seed: self.seed,
+            epochs: self.epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+            poisoned: self.poisoned,
+            data,
+        })
+    }
+}
+
+fn run_grid(args: &GridArgs, device: &Device) -> Result<()> {
+    let out = &args.out;
+    if args.merge {
+        let rows = grid::merge_outputs(out)?;
+        println!("merged {} rows into {}", rows.len(), out.display());
+        return Ok(());
+    }
+    if let Some(id) = args.job {
+        let path = grid::run_planned(out, id, device)?;
+        println!("{}", path.display());
+        return Ok(());
+    }
+    let jobs = grid::plan(&args.config()?)?;
+    if args.plan {
+        let path = grid::write_plan(&jobs, out)?;
+        println!("{} jobs written to {}", jobs.len(), path.display());
+        return Ok(());
+    }
+    let pb = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(jobs.len() as u64) };
+    pb.set_style(
+        ProgressStyle::with_template("grid [{bar:30}] {pos}/{len} jobs {msg} ({elapsed}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let ran = grid::run_all(&jobs, out, device, &mut |done, total, job| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+        pb.set_message(format!("{} @ {} run {}", job.spec, job.train_position.map_or("clean".into(), |p| p.label()), job.run));
+    })?;
+    pb.finish_and_clear();
+    println!("{ran} jobs run ({} already done); results in {}", jobs.len() - ran, out.display());
+    Ok(())
 }
 
 #[derive(Args, Debug, Clone)]
@@ -207,6 +355,7 @@ pub fn run() -> Result<()> {
             }
             Ok(())
         }
+        Command::Grid(args) => run_grid(&args, &device),
         Command::Compare { train, save_dir, json } => compare(&train, save_dir.as_deref(), json, &device),
     }
 }

@@ -9,7 +9,10 @@ pub mod dataset;
 pub mod error;
 pub mod experiment;
 pub mod features;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod grid;
 pub mod model;
+pub mod report;
 pub mod store;
 pub mod train;
 pub mod trigger;

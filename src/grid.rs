@@ -1,0 +1,321 @@
+//! The paper's full experiment grid (native): every task × architecture × head × class count ×
+//! training position × run, each model evaluated at every test position.
+//!
+//! The grid is a list of independent [`Job`]s, so the same code runs it three ways: in one go
+//! (`gaplab grid --out DIR`, resumable: jobs already in `results.csv` are skipped), as a plan
+//! (`--plan` writes `plan.jsonl`) whose jobs run anywhere (`--job N` writes `rows/job-N.csv`:
+//! GNU parallel, a Slurm array), and a merge (`--merge`) that rebuilds `results.csv`,
+//! `tables.md` and the figures from every row found.
+
+use crate::dataset;
+use crate::error::{GapError, Result};
+use crate::experiment::{Placement, PoisonConfig, TaskData, TrainRequest, backend_name, train_and_evaluate};
+use crate::model::{Arch, Head, ModelSpec, Task};
+use crate::report::figures::{figure_groups, figure_png, figure_svg};
+use crate::report::results::{JobKey, ResultRow, merge, parse_csv, write_csv};
+use crate::report::tables::tables_markdown;
+use crate::train::{Progress, TrainSettings};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+/// One trained model of the grid and where to test it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: usize,
+    pub spec: ModelSpec,
+    /// `None`: the clean baseline.
+    pub train_position: Option<Placement>,
+    pub run: usize,
+    pub seed: u64,
+    pub poison: PoisonConfig,
+    pub settings: TrainSettings,
+    pub test_positions: Vec<Placement>,
+    /// The dataset (archive or folder); `None`: the embedded demo subset.
+    pub data: Option<PathBuf>,
+}
+
+impl Job {
+    fn train_label(&self) -> String {
+        self.train_position.map_or_else(|| "clean".to_string(), |p| p.label())
+    }
+
+    /// The key its rows carry in `results.csv` (for resuming).
+    pub fn key(&self) -> JobKey {
+        JobKey {
+            task: self.spec.task.name().into(),
+            arch: self.spec.arch.name().into(),
+            head: self.spec.head.name().into(),
+            classes: self.spec.classes,
+            train_position: self.train_label(),
+            run: self.run,
+            seed: self.seed,
+        }
+    }
+}
+
+/// What the grid covers; `None`s take the paper's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct GridConfig {
+    pub tasks: Vec<Task>,
+    /// Empty: every architecture of each task.
+    pub archs: Vec<Arch>,
+    pub heads: Vec<Head>,
+    /// Empty: each task's first class count (sound: 10).
+    pub classes: Vec<usize>,
+    /// Training positions of the poisoned models (a clean baseline is always added).
+    pub train_positions: Vec<Placement>,
+    pub test_positions: Vec<Placement>,
+    pub runs: usize,
+    pub seed: u64,
+    pub epochs: Option<usize>,
+    pub patience: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub poisoned: Option<usize>,
+    pub data: BTreeMap<Task, PathBuf>,
+}
+
+/// The seed of run `run`: a SplitMix64 step of (`seed`, `run`), so runs differ and FC/GAP and
+/// every training position of one run share it (paired comparisons).
+pub fn run_seed(seed: u64, run: usize) -> u64 {
+    let mut z = seed.wrapping_add((run as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Every job of the grid, in a fixed order.
+pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
+    if cfg.runs == 0 {
+        return Err(GapError::Invalid("--runs must be at least 1".into()));
+    }
+    let mut jobs = Vec::new();
+    for &task in &cfg.tasks {
+        let archs: Vec<Arch> = if cfg.archs.is_empty() {
+            task.archs().to_vec()
+        } else {
+            cfg.archs.iter().copied().filter(|a| a.task() == task).collect()
+        };
+        if archs.is_empty() {
+            return Err(GapError::Invalid(format!("no architecture given for the {task} task")));
+        }
+        let class_counts: Vec<usize> = if cfg.classes.is_empty() {
+            vec![task.class_counts()[0]]
+        } else {
+            cfg.classes.iter().copied().filter(|c| task.class_counts().contains(c)).collect()
+        };
+        for arch in archs {
+            for &classes in &class_counts {
+                for &head in &cfg.heads {
+                    let spec = ModelSpec::new(task, arch, head, classes)?;
+                    let positions = std::iter::once(None).chain(cfg.train_positions.iter().map(|&p| Some(p)));
+                    for train_position in positions {
+                        for run in 0..cfg.runs {
+                            let seed = run_seed(cfg.seed, run);
+                            let mut poison = PoisonConfig::paper(task, train_position);
+                            if let Some(n) = cfg.poisoned {
+                                poison.count = n;
+                            }
+                            let mut settings = TrainSettings::paper(task);
+                            settings.seed = seed;
+                            settings.epochs = cfg.epochs.unwrap_or(settings.epochs);
+                            settings.patience = cfg.patience.unwrap_or(settings.patience);
+                            settings.batch_size = cfg.batch_size.unwrap_or(settings.batch_size);
+                            jobs.push(Job {
+                                id: jobs.len(),
+                                spec,
+                                train_position,
+                                run,
+                                seed,
+                                poison,
+                                settings,
+                                test_positions: cfg.test_positions.clone(),
+                                data: cfg.data.get(&task).cloned(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// Trains and evaluates one job: one row per test position.
+pub fn run_job(job: &Job, data: &TaskData, device: &Device) -> Result<Vec<ResultRow>> {
+    let request = TrainRequest { spec: job.spec, poison: job.poison, settings: job.settings.clone() };
+    let mut quiet = |_: Progress| ControlFlow::Continue(());
+    let trained = pollster::block_on(train_and_evaluate(data, &request, &job.test_positions, device, &mut quiet))?;
+    let summary = trained.header.summary.clone().expect("a trained model has a summary");
+    let key = job.key();
+    Ok(trained
+        .evaluation
+        .attack
+        .iter()
+        .map(|a| ResultRow {
+            task: key.task.clone(),
+            arch: key.arch.clone(),
+            head: key.head.clone(),
+            classes: key.classes,
+            train_position: key.train_position.clone(),
+            run: job.run,
+            seed: job.seed,
+            test_position: a.placement.label(),
+            clean_accuracy: trained.evaluation.clean_accuracy,
+            attack_accuracy: a.accuracy,
+            epochs: summary.epochs_trained,
+            best_val_loss: summary.best_val_loss,
+            poisoned: trained.poisoned_train,
+            train_seconds: summary.seconds,
+            backend: backend_name(device),
+        })
+        .collect())
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GapError + '_ {
+    move |source| GapError::Io { path: path.display().to_string(), source }
+}
+
+/// Creates `out` and checks that it is writable, before any work is done.
+pub fn prepare_out(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let probe = out.join(".gaplab-write-test");
+    std::fs::write(&probe, b"").map_err(io_err(out))?;
+    std::fs::remove_file(&probe).map_err(io_err(&probe))
+}
+
+/// Rows in `path` if it exists.
+pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_csv(&path.display().to_string(), &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(source) => Err(GapError::Io { path: path.display().to_string(), source }),
+    }
+}
+
+/// The datasets the jobs need, each loaded once.
+pub struct DataCache {
+    loaded: BTreeMap<(Task, usize, Option<PathBuf>), TaskData>,
+}
+
+impl DataCache {
+    pub fn new() -> Self {
+        Self { loaded: BTreeMap::new() }
+    }
+
+    pub fn get(&mut self, job: &Job) -> Result<&TaskData> {
+        let key = (job.spec.task, job.spec.classes, job.data.clone());
+        if !self.loaded.contains_key(&key) {
+            let data = dataset::load(job.spec.task, job.data.as_deref(), job.spec.classes)?;
+            self.loaded.insert(key.clone(), data);
+        }
+        Ok(&self.loaded[&key])
+    }
+}
+
+impl Default for DataCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Runs every job not yet in `out/results.csv`, appending rows as each finishes, then merges.
+/// `on_job(done, total, job)` is called before each job (progress bars).
+pub fn run_all(jobs: &[Job], out: &Path, device: &Device, on_job: &mut dyn FnMut(usize, usize, &Job)) -> Result<usize> {
+    prepare_out(out)?;
+    let results = out.join("results.csv");
+    let done: HashSet<JobKey> = read_rows(&results)?.iter().map(|r| r.job_key()).collect();
+    let todo: Vec<&Job> = jobs.iter().filter(|j| !done.contains(&j.key())).collect();
+    let mut cache = DataCache::new();
+    for (i, job) in todo.iter().enumerate() {
+        on_job(i, todo.len(), job);
+        let rows = run_job(job, cache.get(job)?, device)?;
+        let mut all = read_rows(&results)?;
+        all.extend(rows);
+        std::fs::write(&results, write_csv(&merge(all))).map_err(io_err(&results))?;
+    }
+    merge_outputs(out)?;
+    Ok(todo.len())
+}
+
+/// Writes `plan.jsonl` (one job per line).
+pub fn write_plan(jobs: &[Job], out: &Path) -> Result<PathBuf> {
+    prepare_out(out)?;
+    let path = out.join("plan.jsonl");
+    let mut text = String::new();
+    for job in jobs {
+        text.push_str(&serde_json::to_string(job).map_err(|e| GapError::Invalid(e.to_string()))?);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).map_err(io_err(&path))?;
+    Ok(path)
+}
+
+/// Reads `plan.jsonl`.
+pub fn read_plan(out: &Path) -> Result<Vec<Job>> {
+    let path = out.join("plan.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| GapError::bad_file(path.display().to_string(), format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// Runs job `id` of the plan in `out`, writing `out/rows/job-<id>.csv` (skipped if present).
+pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PathBuf> {
+    let jobs = read_plan(out)?;
+    let job = jobs
+        .iter()
+        .find(|j| j.id == id)
+        .ok_or_else(|| GapError::Invalid(format!("the plan has {} jobs (0..{}); no job {id}", jobs.len(), jobs.len())))?;
+    let dir = out.join("rows");
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let path = dir.join(format!("job-{id}.csv"));
+    if !read_rows(&path)?.is_empty() {
+        return Ok(path);
+    }
+    let rows = run_job(job, DataCache::new().get(job)?, device)?;
+    std::fs::write(&path, write_csv(&rows)).map_err(io_err(&path))?;
+    Ok(path)
+}
+
+/// Rebuilds `results.csv` (from itself and `rows/*.csv`), `tables.md` and `figures/`.
+pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
+    let results = out.join("results.csv");
+    let mut rows = read_rows(&results)?;
+    let dir = out.join("rows");
+    if dir.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(io_err(&dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .collect();
+        files.sort();
+        for file in files {
+            rows.extend(read_rows(&file)?);
+        }
+    }
+    let rows = merge(rows);
+    if rows.is_empty() {
+        return Err(GapError::Invalid(format!("no results in {}", out.display())));
+    }
+    std::fs::write(&results, write_csv(&rows)).map_err(io_err(&results))?;
+    let tables = out.join("tables.md");
+    std::fs::write(&tables, tables_markdown("gaplab experiment grid", &rows)).map_err(io_err(&tables))?;
+    let figures = out.join("figures");
+    std::fs::create_dir_all(&figures).map_err(io_err(&figures))?;
+    for (task, arch, classes) in figure_groups(&rows) {
+        let stem = figures.join(format!("{task}-{arch}-{classes}"));
+        let svg = stem.with_extension("svg");
+        std::fs::write(&svg, figure_svg(&rows, &task, &arch, classes)?).map_err(io_err(&svg))?;
+        let png = stem.with_extension("png");
+        std::fs::write(&png, figure_png(&rows, &task, &arch, classes)?).map_err(io_err(&png))?;
+    }
+    Ok(rows)
+}

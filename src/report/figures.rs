@@ -1,0 +1,732 @@
+//! Figures in the style of the paper's Figure 1: attack accuracy against the test trigger
+//! position, one line per (head, training position).
+//!
+//! The same drawing code feeds plotters' SVG backend (native and in the page) and its bitmap
+//! backend (PNG, native only). Two plotters features are avoided on purpose, because on
+//! `wasm32-unknown-unknown` plotters measures text through the browser DOM and unwraps every
+//! step (a panic in a web worker or under Node): the chart caption and the built-in series
+//! legend, which both measure text. The title and legend are drawn here with fixed layout
+//! instead, and only the left and bottom axes are labelled (plotters measures labels only on
+//! a right-hand axis). So SVG rendering never measures text.
+//!
+//! Plotters has no dashed stroke, so the FC lines are drawn as dash segments (one short
+//! polyline per dash); a GAP line is a single polyline per unbroken stretch of points.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::results::{ResultRow, position_cmp, sweep_fraction};
+use super::tables::{Job, jobs, mean_std};
+use crate::error::{GapError, Result};
+
+/// Width of the whole figure in pixels.
+const WIDTH: u32 = 860;
+/// Width of the legend panel on the right.
+const LEGEND_W: u32 = 220;
+/// Smallest and largest figure height; a long legend makes the figure taller up to `MAX_H`.
+const MIN_H: u32 = 480;
+const MAX_H: u32 = 960;
+/// Vertical distance between legend entries.
+const LEGEND_ROW: i32 = 22;
+/// Where the plotting area (and the legend) start, below the title.
+const TOP: u32 = 48;
+/// Dash pattern of FC lines and of other heads, in pixels (on, off).
+const DASH: (f64, f64) = (9.0, 5.0);
+const DOT: (f64, f64) = (2.0, 4.0);
+
+/// Matplotlib's "tab10" palette, which the paper's reference plots use by default.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const GRID: RGBColor = RGBColor(225, 225, 225);
+const MUTED: RGBColor = RGBColor(90, 90, 90);
+
+/// How a head's line is drawn: the paper draws GAP solid and FC dotted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stroke {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// One line of the figure.
+#[derive(Clone, Debug)]
+struct Series {
+    head: String,
+    train: String,
+    color: RGBColor,
+    stroke: Stroke,
+    /// Per x position: (mean, std) of attack accuracy in percent, `None` where no run counts.
+    points: Vec<Option<(f64, f64)>>,
+}
+
+impl Series {
+    fn label(&self) -> String {
+        let head = match self.head.as_str() {
+            "gap" => "GAP".to_string(),
+            "fc" => "FC".to_string(),
+            other => other.to_string(),
+        };
+        format!("{head}, {}", self.train)
+    }
+}
+
+/// Everything needed to draw one figure, computed from the rows.
+#[derive(Clone, Debug)]
+struct Figure {
+    title: String,
+    /// True when x is the sweep fraction, false when x is categorical.
+    sweep: bool,
+    /// (label, x value) of every test position on the x axis.
+    xs: Vec<(String, f64)>,
+    series: Vec<Series>,
+    failed: usize,
+    total: usize,
+}
+
+/// The (task, arch, classes) groups present in the rows, sorted. Only groups with at least
+/// one poisoned-trained run are listed, since a figure of clean-trained models only has no
+/// lines: every listed group can be passed to [`figure_svg`].
+pub fn figure_groups(rows: &[ResultRow]) -> Vec<(String, String, usize)> {
+    rows.iter()
+        .filter(|r| r.train_position != "clean")
+        .map(|r| (r.task.clone(), r.arch.clone(), r.classes))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Colour of a training position: the paper's three positions (and the spread variant) keep
+/// the same colour in every figure; other positions take the rest of the palette in order.
+fn color_of(train: &str, others: &mut usize) -> RGBColor {
+    match train {
+        "start" => PALETTE[0],
+        "middle" => PALETTE[1],
+        "end" => PALETTE[2],
+        "spread" => PALETTE[3],
+        _ => {
+            let c = PALETTE[4 + *others % (PALETTE.len() - 4)];
+            *others += 1;
+            c
+        }
+    }
+}
+
+/// Short text for a sweep fraction: `0`, `0.1`, `0.25`.
+fn fraction_label(x: f64) -> String {
+    let s = format!("{x:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
+}
+
+fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<Figure> {
+    let jobs: Vec<Job> = jobs(rows)
+        .into_iter()
+        .filter(|j| {
+            j.key.task == task && j.key.arch == arch && j.key.classes == classes && !j.is_clean()
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Err(GapError::Invalid(format!(
+            "no poisoned-trained runs of {task} {arch} ({classes} classes) in the results: nothing to plot"
+        )));
+    }
+
+    let mut tests: Vec<&str> = jobs
+        .iter()
+        .flat_map(|j| j.attack.iter().map(|(p, _)| p.as_str()))
+        .collect();
+    tests.sort_by(|a, b| position_cmp(a, b));
+    tests.dedup();
+    // With a sweep, x is the trigger's fraction of the input; the named positions measure
+    // something else (a fixed placement rule), so they are not mixed into that axis.
+    let sweep = tests.iter().any(|t| sweep_fraction(t).is_some());
+    let xs: Vec<(String, f64, &str)> = if sweep {
+        tests
+            .iter()
+            .filter_map(|t| sweep_fraction(t).map(|f| (fraction_label(f), f, *t)))
+            .collect()
+    } else {
+        tests
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.to_string(), i as f64, *t))
+            .collect()
+    };
+
+    let mut trains: Vec<&str> = jobs.iter().map(|j| j.key.train_position.as_str()).collect();
+    trains.sort_by(|a, b| position_cmp(a, b));
+    trains.dedup();
+    let mut heads: Vec<&str> = jobs.iter().map(|j| j.key.head.as_str()).collect();
+    heads.sort_by_key(|h| (*h != "gap", *h != "fc", h.to_string()));
+    heads.dedup();
+
+    let mut others = 0;
+    let mut series = Vec::new();
+    for train in &trains {
+        let color = color_of(train, &mut others);
+        for head in &heads {
+            let runs: Vec<&Job> = jobs
+                .iter()
+                .filter(|j| j.key.train_position == *train && j.key.head == *head)
+                .collect();
+            if runs.is_empty() {
+                continue;
+            }
+            let points = xs
+                .iter()
+                .map(|(_, _, test)| {
+                    let values: Vec<f64> = runs
+                        .iter()
+                        .filter(|j| !j.failed)
+                        .filter_map(|j| j.attack_at(test))
+                        .filter(|a| a.is_finite())
+                        .map(|a| a * 100.0)
+                        .collect();
+                    // Parsed rows are in [0, 1]; rows built in code might not be, and a
+                    // point far outside the axes would be drawn over the title or legend.
+                    let (m, s) = mean_std(&values);
+                    m.is_finite().then_some((m.clamp(0.0, 100.0), s))
+                })
+                .collect();
+            let stroke = match *head {
+                "gap" => Stroke::Solid,
+                "fc" => Stroke::Dashed,
+                _ => Stroke::Dotted,
+            };
+            series.push(Series {
+                head: head.to_string(),
+                train: train.to_string(),
+                color,
+                stroke,
+                points,
+            });
+        }
+    }
+    Ok(Figure {
+        title: format!("{task} {arch} ({classes} classes)"),
+        sweep,
+        xs: xs.into_iter().map(|(l, x, _)| (l, x)).collect(),
+        series,
+        failed: jobs.iter().filter(|j| j.failed).count(),
+        total: jobs.len(),
+    })
+}
+
+/// The figure's height: enough for the legend, within [`MIN_H`, `MAX_H`].
+fn height_for(fig: &Figure) -> u32 {
+    let needed = TOP as i64 + 40 + fig.series.len() as i64 * LEGEND_ROW as i64 + 90;
+    needed.clamp(MIN_H as i64, MAX_H as i64) as u32
+}
+
+/// Splits a pixel polyline into dashes of `on` pixels separated by `off` pixels, the pattern
+/// running continuously across corners. Each dash is a polyline of two or more points.
+fn dashes(points: &[(i32, i32)], (on, off): (f64, f64)) -> Vec<Vec<(i32, i32)>> {
+    if !(on > 0.0 && off > 0.0) {
+        // A degenerate pattern would never advance; draw the line solid instead.
+        return if points.len() >= 2 {
+            vec![points.to_vec()]
+        } else {
+            Vec::new()
+        };
+    }
+    let mut out = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    let mut drawing = true;
+    let mut left = on;
+    let to_px = |v: &Vec<(f64, f64)>| {
+        v.iter()
+            .map(|&(x, y)| (x.round() as i32, y.round() as i32))
+            .collect()
+    };
+    for w in points.windows(2) {
+        let (a, b) = (
+            (w[0].0 as f64, w[0].1 as f64),
+            (w[1].0 as f64, w[1].1 as f64),
+        );
+        let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+        if len == 0.0 {
+            continue;
+        }
+        let mut t = 0.0;
+        if drawing && current.is_empty() {
+            current.push(a);
+        }
+        while len - t > left {
+            t += left;
+            let p = (a.0 + (b.0 - a.0) * t / len, a.1 + (b.1 - a.1) * t / len);
+            if drawing {
+                current.push(p);
+                out.push(to_px(&std::mem::take(&mut current)));
+                left = off;
+            } else {
+                current.push(p);
+                left = on;
+            }
+            drawing = !drawing;
+        }
+        left -= len - t;
+        if drawing {
+            current.push(b);
+        }
+    }
+    if drawing && current.len() >= 2 {
+        out.push(to_px(&current));
+    }
+    out
+}
+
+/// Draws a pixel polyline in the given stroke.
+fn stroke_line<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    points: Vec<(i32, i32)>,
+    color: RGBColor,
+    stroke: Stroke,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = color.stroke_width(2);
+    match stroke {
+        Stroke::Solid => area.draw(&PathElement::new(points, style)),
+        Stroke::Dashed | Stroke::Dotted => {
+            let pattern = if stroke == Stroke::Dashed { DASH } else { DOT };
+            for dash in dashes(&points, pattern) {
+                area.draw(&PathElement::new(dash, style))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A point marker: filled circle for GAP, open square for FC, open circle otherwise.
+fn marker<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (x, y): (i32, i32),
+    color: RGBColor,
+    stroke: Stroke,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    match stroke {
+        Stroke::Solid => area.draw(&Circle::new((x, y), 4, color.filled())),
+        Stroke::Dashed => {
+            area.draw(&Rectangle::new(
+                [(x - 4, y - 4), (x + 4, y + 4)],
+                WHITE.filled(),
+            ))?;
+            area.draw(&Rectangle::new(
+                [(x - 4, y - 4), (x + 4, y + 4)],
+                color.stroke_width(2),
+            ))
+        }
+        Stroke::Dotted => {
+            area.draw(&Circle::new((x, y), 4, WHITE.filled()))?;
+            area.draw(&Circle::new((x, y), 4, color.stroke_width(2)))
+        }
+    }
+}
+
+/// A linear `f64` axis whose ticks are exactly the given values: the test positions on x,
+/// every 20 % on y. (plotters' own `WithKeyPoints` has no label formatter in 0.3.7.)
+struct TickedAxis {
+    range: Range<f64>,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let span = self.range.end - self.range.start;
+        let t = if span > 0.0 {
+            (v - self.range.start) / span
+        } else {
+            0.5
+        };
+        // `as` saturates (and maps NaN to 0), so no value can overflow here.
+        (limit.0 as f64 + t * (limit.1 - limit.0) as f64).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        // Only bold ticks (with grid lines); no light grid.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.range.clone()
+    }
+}
+
+fn text_style(size: f64, color: RGBColor, h: HPos, v: VPos) -> TextStyle<'static> {
+    ("sans-serif", size)
+        .into_font()
+        .color(&color)
+        .pos(Pos::new(h, v))
+}
+
+/// Draws the whole figure on `root` (of size `WIDTH` × `height_for(fig)`).
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    fig: &Figure,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let plot_w = WIDTH - LEGEND_W;
+    let (plot, legend) = root.split_horizontally(plot_w);
+    root.draw(&Text::new(
+        fig.title.clone(),
+        (plot_w as i32 / 2, 14),
+        text_style(22.0, BLACK, HPos::Center, VPos::Top),
+    ))?;
+
+    // x range with some room on both sides; the ticks are exactly the test positions.
+    let x_min = fig.xs.iter().map(|x| x.1).fold(f64::INFINITY, f64::min);
+    let x_max = fig.xs.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+    let (x_min, x_max) = if x_min.is_finite() {
+        (x_min, x_max)
+    } else {
+        (0.0, 1.0)
+    };
+    let span = x_max - x_min;
+    let pad = if fig.sweep {
+        if span > 0.0 { span * 0.05 } else { 0.5 }
+    } else {
+        0.5
+    };
+    let x_keys: Vec<f64> = if fig.xs.len() <= 11 {
+        fig.xs.iter().map(|x| x.1).collect()
+    } else {
+        (0..=5).map(|i| x_min + span * i as f64 / 5.0).collect()
+    };
+    let labels: Vec<(String, f64)> = fig.xs.clone();
+    let sweep = fig.sweep;
+    let x_label = move |x: &f64| -> String {
+        if sweep {
+            fraction_label(*x)
+        } else {
+            labels
+                .iter()
+                .find(|(_, v)| (v - x).abs() < 1e-9)
+                .map(|(l, _)| l.clone())
+                .unwrap_or_default()
+        }
+    };
+
+    let mut chart = ChartBuilder::on(&plot)
+        .margin_top(TOP)
+        .margin_left(10)
+        .margin_right(24)
+        .margin_bottom(10)
+        .x_label_area_size(54)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            TickedAxis {
+                range: (x_min - pad)..(x_max + pad),
+                ticks: x_keys,
+            },
+            TickedAxis {
+                range: -3.0..103.0,
+                ticks: (0..=5).map(|i| i as f64 * 20.0).collect(),
+            },
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc(if fig.sweep {
+            "test trigger position (fraction of the input)"
+        } else {
+            "test trigger position"
+        })
+        .y_desc("attack accuracy (%)")
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .bold_line_style(GRID)
+        .light_line_style(TRANSPARENT)
+        .axis_style(BLACK)
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()?;
+
+    // Series at one x are spread a little sideways so that their error bars stay readable.
+    let gaps = fig
+        .xs
+        .windows(2)
+        .map(|w| (w[1].1 - w[0].1).abs())
+        .filter(|d| *d > 0.0);
+    let spacing = gaps.fold(f64::INFINITY, f64::min);
+    let spacing = if spacing.is_finite() { spacing } else { 1.0 };
+    let n = fig.series.len();
+    let step = if n > 1 {
+        0.24 * spacing / (n - 1) as f64
+    } else {
+        0.0
+    };
+
+    let mut any_point = false;
+    for (si, s) in fig.series.iter().enumerate() {
+        let dx = (si as f64 - (n as f64 - 1.0) / 2.0) * step;
+        let px: Vec<Option<(i32, i32)>> = fig
+            .xs
+            .iter()
+            .zip(&s.points)
+            .map(|((_, x), p)| p.map(|(m, _)| chart.backend_coord(&(x + dx, m))))
+            .collect();
+        // Error bars: ±1 std, clipped to [0, 100] where accuracy lives.
+        for ((_, x), p) in fig.xs.iter().zip(&s.points) {
+            if let Some((m, sd)) = p {
+                let lo = chart.backend_coord(&(x + dx, (m - sd).max(0.0)));
+                let hi = chart.backend_coord(&(x + dx, (m + sd).min(100.0)));
+                if hi.1 < lo.1 {
+                    let style = s.color.stroke_width(1);
+                    root.draw(&PathElement::new(vec![lo, hi], style))?;
+                    root.draw(&PathElement::new(
+                        vec![(lo.0 - 4, lo.1), (lo.0 + 4, lo.1)],
+                        style,
+                    ))?;
+                    root.draw(&PathElement::new(
+                        vec![(hi.0 - 4, hi.1), (hi.0 + 4, hi.1)],
+                        style,
+                    ))?;
+                }
+            }
+        }
+        // Lines through consecutive measured points; a missing point breaks the line.
+        let mut stretch: Vec<(i32, i32)> = Vec::new();
+        for p in px.iter().chain(std::iter::once(&None)) {
+            match p {
+                Some(q) => stretch.push(*q),
+                None => {
+                    if stretch.len() >= 2 {
+                        stroke_line(root, std::mem::take(&mut stretch), s.color, s.stroke)?;
+                    }
+                    stretch.clear();
+                }
+            }
+        }
+        for q in px.iter().flatten() {
+            marker(root, *q, s.color, s.stroke)?;
+            any_point = true;
+        }
+    }
+    if !any_point {
+        let (w, h) = plot.dim_in_pixel();
+        plot.draw(&Text::new(
+            "no data: every run failed or has no attack accuracy",
+            (w as i32 / 2, h as i32 / 2),
+            text_style(15.0, MUTED, HPos::Center, VPos::Center),
+        ))?;
+    }
+
+    // The legend, with fixed layout (see the module documentation for why).
+    let (_, legend_h) = legend.dim_in_pixel();
+    let mut y = TOP as i32 + 8;
+    legend.draw(&Text::new(
+        "head, trained at",
+        (8, y),
+        text_style(14.0, MUTED, HPos::Left, VPos::Center),
+    ))?;
+    y += LEGEND_ROW + 4;
+    let room = ((legend_h as i32 - 80 - y) / LEGEND_ROW).max(1) as usize;
+    let shown = if fig.series.len() > room {
+        room - 1
+    } else {
+        fig.series.len()
+    };
+    for s in &fig.series[..shown] {
+        stroke_line(&legend, vec![(8, y), (44, y)], s.color, s.stroke)?;
+        marker(&legend, (26, y), s.color, s.stroke)?;
+        legend.draw(&Text::new(
+            s.label(),
+            (54, y),
+            text_style(14.0, BLACK, HPos::Left, VPos::Center),
+        ))?;
+        y += LEGEND_ROW;
+    }
+    if shown < fig.series.len() {
+        let more = format!("… and {} more", fig.series.len() - shown);
+        legend.draw(&Text::new(
+            more,
+            (8, y),
+            text_style(13.0, MUTED, HPos::Left, VPos::Center),
+        ))?;
+        y += LEGEND_ROW;
+    }
+    y += 12;
+    let notes = [
+        "bars: ± 1 std over runs".to_string(),
+        format!("failed runs left out: {} of {}", fig.failed, fig.total),
+    ];
+    for note in notes {
+        legend.draw(&Text::new(
+            note,
+            (8, y),
+            text_style(13.0, MUTED, HPos::Left, VPos::Center),
+        ))?;
+        y += LEGEND_ROW - 4;
+    }
+    root.present()
+}
+
+fn draw_error(what: &str, e: impl std::fmt::Display) -> GapError {
+    GapError::Invalid(format!("drawing {what} failed: {e}"))
+}
+
+/// One figure per (task, arch, classes) in the style of the paper's Figure 1: x = test
+/// position (categorical start/middle/end/…, or the sweep fraction 0..1 when the rows have
+/// sweep test positions), y = attack accuracy (%), one line per (head, training position):
+/// GAP solid with filled circles, FC dashed with open squares, colour by training position,
+/// error bars = population std over runs (failed runs excluded), a legend, the title
+/// `"<task> <arch> (<classes> classes)"` and axis labels. Returns the SVG text.
+///
+/// Clean-trained runs are not drawn (the paper's figure has none). An error if the rows have
+/// no poisoned-trained run of that group.
+pub fn figure_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<String> {
+    let fig = figure_data(rows, task, arch, classes)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height_for(&fig))).into_drawing_area();
+        draw(&root, &fig).map_err(|e| draw_error(&fig.title, e))?;
+    }
+    Ok(svg)
+}
+
+/// The same figure as PNG bytes (RGB, 8 bits per channel).
+///
+/// Text is drawn with DejaVu Sans, embedded from the `dejavu` crate (Bitstream Vera licence
+/// with public-domain DejaVu changes), so no system font or fontconfig is needed. Native
+/// only: on wasm32, plotters' bitmap text goes through the browser and cannot be drawn
+/// into a buffer, so this returns an error there; the page uses [`figure_svg`].
+pub fn figure_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<Vec<u8>> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let fig = figure_data(rows, task, arch, classes)?;
+        register_fonts()?;
+        let height = height_for(&fig);
+        let mut rgb = vec![0u8; WIDTH as usize * height as usize * 3];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, height)).into_drawing_area();
+            draw(&root, &fig).map_err(|e| draw_error(&fig.title, e))?;
+        }
+        encode_png(WIDTH, height, &rgb)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = (rows, task, arch, classes);
+        Err(GapError::Invalid(
+            "PNG figures are drawn natively only (no font rasteriser in the browser build); use figure_svg".into(),
+        ))
+    }
+}
+
+/// Registers the embedded DejaVu Sans as plotters' "sans-serif" (once per process).
+#[cfg(not(target_arch = "wasm32"))]
+fn register_fonts() -> Result<()> {
+    use plotters::style::{FontStyle, register_font};
+    static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *READY.get_or_init(|| {
+        register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(GapError::Invalid(
+            "the embedded DejaVu Sans font could not be loaded".into(),
+        ))
+    }
+}
+
+/// Encodes an RGB8 buffer as PNG: signature, IHDR, one zlib-compressed IDAT (filter 0 on
+/// every scanline), IEND. flate2 supplies both the zlib stream and the chunk CRC-32.
+#[cfg(not(target_arch = "wasm32"))]
+fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let stride = width as usize * 3;
+    if width == 0 || height == 0 || rgb.len() != stride * height as usize {
+        return Err(GapError::Invalid(format!(
+            "PNG encoder: {} bytes do not make a {width}×{height} RGB image",
+            rgb.len()
+        )));
+    }
+    let mut raw = Vec::with_capacity((stride + 1) * height as usize);
+    for line in rgb.chunks_exact(stride) {
+        raw.push(0);
+        raw.extend_from_slice(line);
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let idat = z
+        .write_all(&raw)
+        .and_then(|_| z.finish())
+        .map_err(|e| GapError::Invalid(format!("PNG encoder: {e}")))?;
+
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8 bits, RGB, deflate, adaptive filtering, no interlace
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [
+        (b"IHDR", &ihdr[..]),
+        (b"IDAT", &idat[..]),
+        (b"IEND", &[][..]),
+    ] {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(kind);
+        png.extend_from_slice(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    }
+    Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dashes_follow_the_pattern() {
+        let d = dashes(&[(0, 0), (30, 0)], (10.0, 5.0));
+        assert_eq!(d, vec![vec![(0, 0), (10, 0)], vec![(15, 0), (25, 0)]]);
+        // Across a corner the pattern continues: 10 px on spans (0,0)->(6,0)->(6,4).
+        let d = dashes(&[(0, 0), (6, 0), (6, 20)], (10.0, 5.0));
+        assert_eq!(d[0], vec![(0, 0), (6, 0), (6, 4)]);
+        assert_eq!(d[1][0], (6, 9));
+        assert!(dashes(&[(3, 3)], (10.0, 5.0)).is_empty());
+        assert!(dashes(&[(3, 3), (3, 3)], (10.0, 5.0)).is_empty());
+    }
+
+    #[test]
+    fn fraction_labels() {
+        assert_eq!(fraction_label(0.0), "0");
+        assert_eq!(fraction_label(0.25), "0.25");
+        assert_eq!(fraction_label(1.0), "1");
+        assert_eq!(fraction_label(0.1), "0.1");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn png_encoder_rejects_wrong_sizes() {
+        assert!(encode_png(2, 2, &[0; 11]).is_err());
+        assert!(encode_png(0, 0, &[]).is_err());
+        let png = encode_png(1, 1, &[255, 0, 0]).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+}

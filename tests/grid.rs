@@ -1,0 +1,122 @@
+//! `gaplab grid` on a tiny real setting: every output, resume, plan → job → merge equal to
+//! the one-shot run, and clear errors for bad input.
+
+use gaplab::report::results::{HEADER, parse_csv};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn gaplab(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gaplab")).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "the CLI panicked: {stderr}");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gaplab-grid-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Text, embedding-bag net, both heads, clean + poisoned at start, one run of one epoch on the demo data.
+const TINY: &[&str] = &[
+    "grid", "--task", "text", "--arch", "bag", "--positions", "start", "--runs", "1", "--epochs", "1",
+    "--batch-size", "64", "--poisoned", "100", "--quiet",
+];
+
+fn with_out<'a>(args: &[&'a str], out: &'a str) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(["--out", out]);
+    v
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn tiny_grid_writes_every_output_resumes_and_scales_out_identically() {
+    let dir = scratch("oneshot");
+    let out = dir.display().to_string();
+    let (ok, stdout, err) = gaplab(&with_out(TINY, &out));
+    assert!(ok, "{err}");
+    assert!(stdout.contains("4 jobs run (0 already done)"), "{stdout}");
+
+    let csv = read(&dir.join("results.csv"));
+    assert_eq!(csv.lines().next().unwrap(), HEADER);
+    let rows = parse_csv("results.csv", &csv).unwrap();
+    // 2 heads × (clean + start) × 1 run × 3 test positions.
+    assert_eq!(rows.len(), 12);
+    for head in ["fc", "gap"] {
+        for train in ["clean", "start"] {
+            let tests: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.head == head && r.train_position == train)
+                .map(|r| r.test_position.as_str())
+                .collect();
+            assert_eq!(tests, ["start", "middle", "end"], "{head} {train}");
+        }
+    }
+    assert!(rows.iter().all(|r| r.epochs == 1 && r.backend == "flex" && r.task == "text" && r.classes == 2));
+    assert!(rows.iter().filter(|r| r.train_position == "start").all(|r| r.poisoned == 100));
+    assert!(rows.iter().filter(|r| r.train_position == "clean").all(|r| r.poisoned == 0));
+
+    let tables = read(&dir.join("tables.md"));
+    assert!(tables.contains("bag") && tables.contains("start"), "{tables}");
+    let svg = read(&dir.join("figures/text-bag-2.svg"));
+    assert!(svg.contains("<svg"));
+    let png = std::fs::read(dir.join("figures/text-bag-2.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // Resume: nothing left to do, nothing changes.
+    let (ok, stdout, err) = gaplab(&with_out(TINY, &out));
+    assert!(ok, "{err}");
+    assert!(stdout.contains("0 jobs run (4 already done)"), "{stdout}");
+    assert_eq!(read(&dir.join("results.csv")), csv);
+
+    // Plan → every job → merge gives the same tables.
+    let planned = scratch("planned");
+    let pout = planned.display().to_string();
+    let mut plan_args = with_out(TINY, &pout);
+    plan_args.push("--plan");
+    let (ok, stdout, err) = gaplab(&plan_args);
+    assert!(ok && stdout.contains("4 jobs"), "{stdout}{err}");
+    for id in 0..4 {
+        let (ok, _, err) = gaplab(&["grid", "--out", &pout, "--job", &id.to_string()]);
+        assert!(ok, "{err}");
+    }
+    let (ok, _, err) = gaplab(&["grid", "--out", &pout, "--merge"]);
+    assert!(ok, "{err}");
+    assert_eq!(read(&planned.join("tables.md")), tables, "plan → job → merge equals the one-shot run");
+    let strip = |t: &str| -> Vec<(String, String)> {
+        parse_csv("x", t).unwrap().into_iter().map(|r| (format!("{:?}", r.job_key()), format!("{}:{}:{}", r.test_position, r.clean_accuracy, r.attack_accuracy))).collect()
+    };
+    assert_eq!(strip(&read(&planned.join("results.csv"))), strip(&csv));
+
+    let (ok, _, err) = gaplab(&["grid", "--out", &pout, "--job", "9"]);
+    assert!(!ok && err.contains("no job 9"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&planned).ok();
+}
+
+#[test]
+fn bad_data_and_unwritable_out_are_clear_errors() {
+    let dir = scratch("bad");
+    let out = dir.join("out").display().to_string();
+    let mut args = with_out(TINY, &out);
+    args.extend(["--data", "/nonexistent/aclImdb.tar.gz"]);
+    let (ok, _, err) = gaplab(&args);
+    assert!(!ok && err.contains("/nonexistent/aclImdb.tar.gz"), "{err}");
+
+    // --out under a regular file cannot be created (root ignores permission bits, not this).
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let blocked = file.join("out").display().to_string();
+    let (ok, _, err) = gaplab(&with_out(TINY, &blocked));
+    assert!(!ok && err.contains("a-file"), "{err}");
+
+    let (ok, _, err) = gaplab(&["grid", "--out", &dir.join("empty").display().to_string(), "--merge"]);
+    assert!(!ok && err.contains("no results"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
