@@ -388,6 +388,7 @@ fn bar(quiet: bool) -> impl FnMut(Progress) -> ControlFlow<()> {
                 pb.set_position(step as u64);
                 pb.set_message(format!("loss {loss:.4}"));
             }
+            Progress::Epoch(_) if quiet => {}
             Progress::Epoch(s) => pb.suspend(|| eprintln!(
                 "epoch {:>3}: loss {:.4} acc {:.3} | val loss {:.4} acc {:.3} ({:.1}s)",
                 s.epoch, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy, s.seconds
