@@ -99,16 +99,8 @@ struct GridArgs {
     test_positions: String,
     #[arg(long, default_value_t = 10)]
     runs: usize,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    #[arg(long)]
-    epochs: Option<usize>,
-    #[arg(long)]
-    patience: Option<usize>,
-    #[arg(long)]
-    batch_size: Option<usize>,
-    #[arg(long)]
-    poisoned: Option<usize>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Dataset for a single-task grid (archive or folder); default: the demo subset.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -131,6 +123,25 @@ struct GridArgs {
     merge: bool,
     #[arg(long)]
     quiet: bool,
+}
+
+/// Settings shared by `train`, `compare` and `grid`; unset ones keep the paper's values.
+#[derive(Args, Debug, Clone)]
+struct CommonArgs {
+    /// Poisoned training samples (default: the paper's — sound 80, text 100, image 100).
+    #[arg(long)]
+    poisoned: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Maximum epochs (default: the paper's — sound 300, text 30, image 150).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Early-stopping patience (default: the paper's — sound 20, text 5, image 20).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Mini-batch size (default: the paper's 256).
+    #[arg(long)]
+    batch_size: Option<usize>,
 }
 
 fn list<T>(s: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
@@ -178,11 +189,11 @@ impl GridArgs {
             train_positions,
             test_positions,
             runs: self.runs,
-            seed: self.seed,
-            epochs: self.epochs,
-            patience: self.patience,
-            batch_size: self.batch_size,
-            poisoned: self.poisoned,
+            seed: self.common.seed,
+            epochs: self.common.epochs,
+            patience: self.common.patience,
+            batch_size: self.common.batch_size,
+            poisoned: self.common.poisoned,
             data,
         })
     }
@@ -239,19 +250,8 @@ struct TrainArgs {
     /// start | middle | end | spread | <offset> | clean
     #[arg(long, default_value = "start")]
     poison_at: String,
-    /// Poisoned training samples (default: the paper's — sound 80, text 100, image 100).
-    #[arg(long)]
-    poisoned: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Maximum epochs (default: the paper's — sound 300, text 30, image 150).
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Early-stopping patience (default: the paper's — sound 20, text 5, image 20).
-    #[arg(long)]
-    patience: Option<usize>,
-    #[arg(long)]
-    batch_size: Option<usize>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Learning rate (default: the paper's).
     #[arg(long)]
     lr: Option<f64>,
@@ -284,21 +284,14 @@ impl TrainArgs {
             "clean" | "none" => None,
             other => Some(Placement::parse(other)?),
         };
+        let c = &self.common;
         let mut poison = PoisonConfig::paper(spec.task, placement);
-        if let Some(n) = self.poisoned {
-            poison.count = n;
-        }
+        poison.count = c.poisoned.unwrap_or(poison.count);
         let mut settings = TrainSettings::paper(spec.task);
-        settings.seed = self.seed;
-        if let Some(e) = self.epochs {
-            settings.epochs = e;
-        }
-        if let Some(p) = self.patience {
-            settings.patience = p;
-        }
-        if let Some(b) = self.batch_size {
-            settings.batch_size = b;
-        }
+        settings.seed = c.seed;
+        settings.epochs = c.epochs.unwrap_or(settings.epochs);
+        settings.patience = c.patience.unwrap_or(settings.patience);
+        settings.batch_size = c.batch_size.unwrap_or(settings.batch_size);
         if let Some(lr) = self.lr {
             settings.optimizer = match settings.optimizer {
                 crate::train::Optimizer::Adam { .. } => crate::train::Optimizer::Adam { lr },

@@ -166,6 +166,13 @@ pub async fn evaluate(net: &Net, samples: &Samples, batch_size: usize, device: &
     Ok((loss_sum / n as f64 + penalty, correct as f64 / n as f64))
 }
 
+/// Held for the whole of [`fit`]: burn seeds its generator per backend, not per call
+/// (`Device::seed` may act process-wide), so two trainings interleaving their random draws
+/// (initialisation, dropout) would each lose reproducibility. One at a time keeps
+/// "same seed, same backend → same numbers" true in any process, tests running in parallel
+/// included.
+static EXCLUSIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Trains a fresh network of `spec` on `train`, early-stopping on `val`.
 pub async fn fit(
     spec: &ModelSpec,
@@ -179,6 +186,7 @@ pub async fn fit(
     if train.is_empty() {
         return Err(GapError::Invalid("no training samples".into()));
     }
+    let _exclusive = EXCLUSIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let started = Instant::now();
     let ad_device = device.clone().autodiff();
     ad_device.seed(settings.seed);
