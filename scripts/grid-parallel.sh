@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 command -v parallel >/dev/null || { echo "GNU parallel is missing: apt-get install parallel" >&2; exit 1; }
-cargo build --release --bin gaplab
-bin="$CARGO_TARGET_DIR/release/gaplab"
+cargo build --bin gaplab  # dev profile: dependencies at opt-level 3, shared with the tests
+bin="$CARGO_TARGET_DIR/debug/gaplab"
 out=$(printf '%s\n' "$@" | awk 'prev=="--out"{print; exit} {prev=$0}')
 [ -n "$out" ] || { echo "pass --out DIR" >&2; exit 1; }
 "$bin" grid "$@" --plan

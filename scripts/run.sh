@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
-cargo build --release --bin gaplab
+# The dev profile: dependencies at opt-level 3 (Cargo.toml), shared with the tests, so no
+# second 20-minute build of burn with LTO is needed for the demo.
+cargo build --bin gaplab
 if [ "$#" -eq 0 ]; then
   set -- --task text --arch bag --epochs 20 --batch-size 32 --poisoned 40
 fi
-"$CARGO_TARGET_DIR/release/gaplab" compare "$@"
+"$CARGO_TARGET_DIR/debug/gaplab" compare "$@"
