@@ -318,7 +318,7 @@ pub fn run() -> Result<()> {
         Command::Params { json } => params(json),
         Command::Mfcc { clip, tone, json } => mfcc(&clip, tone.as_deref(), json),
         Command::Train { train, save, json } => {
-            let (request, data) = (train.request(train_head(&train.head)?)?, load_data(&train)?);
+            let (request, data) = (train.request(Head::parse(&train.head)?)?, load_data(&train)?);
             let trained = pollster::block_on(train_and_evaluate(&data, &request, &Placement::three(), &device, &mut bar(train.quiet)))?;
             write_file(&save, &store::save(&trained.header, &trained.net)?)?;
             if json {
@@ -351,10 +351,6 @@ pub fn run() -> Result<()> {
         Command::Grid(args) => run_grid(&args, &device),
         Command::Compare { train, save_dir, json } => compare(&train, save_dir.as_deref(), json, &device),
     }
-}
-
-fn train_head(s: &str) -> Result<Head> {
-    Head::parse(s)
 }
 
 fn load_data(args: &TrainArgs) -> Result<crate::experiment::TaskData> {
