@@ -3,12 +3,13 @@
 use crate::data::wav;
 use crate::dataset;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, Placement, PoisonConfig, TrainRequest, evaluate_on, train_and_evaluate};
+use crate::experiment::{Evaluation, Placement, TrainRequest, evaluate_on, train_and_evaluate};
+use crate::lab::TrainForm;
 use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::grid;
 use crate::store;
-use crate::train::{Progress, TrainSettings};
+use crate::train::Progress;
 use crate::trigger::{Position, tone};
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
@@ -255,6 +256,9 @@ struct TrainArgs {
     /// Learning rate (default: the paper's).
     #[arg(long)]
     lr: Option<f64>,
+    /// Start no new epoch after this many minutes (best weights so far are kept).
+    #[arg(long)]
+    max_minutes: Option<f64>,
     /// 10 or 30 (sound only).
     #[arg(long)]
     classes: Option<usize>,
@@ -268,37 +272,29 @@ impl TrainArgs {
         Task::parse(&self.task)
     }
 
-    fn spec(&self, head: Head) -> Result<ModelSpec> {
-        let task = self.task()?;
-        let arch = match &self.arch {
-            Some(a) => Arch::parse(a)?,
-            None => task.default_arch(),
-        };
-        let classes = self.classes.unwrap_or(task.class_counts()[0]);
-        ModelSpec::new(task, arch, head, classes)
-    }
-
+    /// The form the page fills in, from the command line: one conversion to a request for both.
     fn request(&self, head: Head) -> Result<TrainRequest> {
-        let spec = self.spec(head)?;
-        let placement = match self.poison_at.trim().to_ascii_lowercase().as_str() {
-            "clean" | "none" => None,
-            other => Some(Placement::parse(other)?),
-        };
+        let task = self.task()?;
         let c = &self.common;
-        let mut poison = PoisonConfig::paper(spec.task, placement);
-        poison.count = c.poisoned.unwrap_or(poison.count);
-        let mut settings = TrainSettings::paper(spec.task);
-        settings.seed = c.seed;
-        settings.epochs = c.epochs.unwrap_or(settings.epochs);
-        settings.patience = c.patience.unwrap_or(settings.patience);
-        settings.batch_size = c.batch_size.unwrap_or(settings.batch_size);
-        if let Some(lr) = self.lr {
-            settings.optimizer = match settings.optimizer {
-                crate::train::Optimizer::Adam { .. } => crate::train::Optimizer::Adam { lr },
-                crate::train::Optimizer::RmsProp { epsilon, .. } => crate::train::Optimizer::RmsProp { lr, epsilon },
-            };
-        }
-        Ok(TrainRequest { spec, poison, settings })
+        let form = TrainForm {
+            task,
+            arch: match &self.arch {
+                Some(a) => Arch::parse(a)?,
+                None => task.default_arch(),
+            },
+            head,
+            poison_at: self.poison_at.clone(),
+            poisoned: c.poisoned,
+            epochs: c.epochs,
+            patience: c.patience,
+            batch_size: c.batch_size,
+            seed: c.seed,
+            max_samples: None,
+            lr: self.lr,
+        };
+        let mut request = form.request(self.classes.unwrap_or(task.class_counts()[0]))?;
+        request.settings.max_seconds = self.max_minutes.map(|m| m * 60.0);
+        Ok(request)
     }
 }
 

@@ -45,7 +45,7 @@ pub fn from_path(task: Task, path: &std::path::Path, classes: usize) -> Result<T
 }
 
 /// The embedded demo subsets (`www/data/`, cut by `scripts/make_demo_data.py`).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "demo"))]
 pub mod demo {
     use super::*;
 
@@ -69,6 +69,9 @@ pub mod demo {
 pub fn load(task: Task, path: Option<&std::path::Path>, classes: usize) -> Result<TaskData> {
     match path {
         Some(p) => from_path(task, p, classes),
+        #[cfg(feature = "demo")]
         None => demo::load(task, classes),
+        #[cfg(not(feature = "demo"))]
+        None => Err(crate::error::GapError::Invalid("this build has no embedded demo data: pass --data".into())),
     }
 }

@@ -42,9 +42,11 @@ pub struct Limits {
 impl Default for Limits {
     /// 2 GiB kept in total, 500,000 members, 64 MiB per entry: the official Speech Commands
     /// v0.02 (~106k files), IMDB (~100k files) and CIFAR-10 (30 MiB batches) all fit.
+    /// In the page (wasm32, 4 GiB of memory at most, samples kept as f32) the total is 384 MiB,
+    /// so that a big archive is refused with a message instead of crashing the tab.
     fn default() -> Self {
         Limits {
-            max_total_bytes: 2 << 30,
+            max_total_bytes: if cfg!(target_arch = "wasm32") { 384 << 20 } else { 2 << 30 },
             max_entries: 500_000,
             max_entry_bytes: 64 << 20,
         }

@@ -40,6 +40,14 @@ impl Optimizer {
         }
     }
 
+    /// The same optimiser with another learning rate.
+    pub fn with_lr(self, lr: f64) -> Self {
+        match self {
+            Optimizer::Adam { .. } => Optimizer::Adam { lr },
+            Optimizer::RmsProp { epsilon, .. } => Optimizer::RmsProp { lr, epsilon },
+        }
+    }
+
     pub fn lr(&self) -> f64 {
         match *self {
             Optimizer::Adam { lr } | Optimizer::RmsProp { lr, .. } => lr,
@@ -58,6 +66,9 @@ pub struct TrainSettings {
     pub optimizer: Optimizer,
     /// Drives initialisation, dropout and shuffling.
     pub seed: u64,
+    /// Wall-clock budget: no new epoch starts after this many seconds (best weights kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seconds: Option<f64>,
 }
 
 impl TrainSettings {
@@ -68,7 +79,7 @@ impl TrainSettings {
             Task::Text => (30, 5, Optimizer::Adam { lr: 1e-3 }),
             Task::Image => (150, 20, Optimizer::RmsProp { lr: 1e-3, epsilon: 1e-6 }),
         };
-        Self { epochs, patience, batch_size: 256, optimizer, seed: 0 }
+        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None }
     }
 
     fn validate(&self) -> Result<()> {
@@ -166,6 +177,27 @@ pub async fn evaluate(net: &Net, samples: &Samples, batch_size: usize, device: &
     Ok((loss_sum / n as f64 + penalty, correct as f64 / n as f64))
 }
 
+/// Lets the browser's event loop run between training steps, so that a page's "cancel" or a
+/// prediction request is handled while a model trains in its worker (Flex read-backs resolve
+/// at once and would otherwise never give the loop a turn). Natively a no-op.
+pub async fn yield_to_host() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::{JsCast, JsValue};
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            let global = js_sys::global();
+            let timer = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let scheduled = timer.is_some_and(|f| f.call2(&global, &resolve, &JsValue::from(0)).is_ok());
+            if !scheduled {
+                let _ = resolve.call0(&JsValue::NULL);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+}
+
 /// Held for the whole of [`fit`]: burn seeds its generator per backend, not per call
 /// (`Device::seed` may act process-wide), so two trainings interleaving their random draws
 /// (initialisation, dropout) would each lose reproducibility. One at a time keeps
@@ -225,6 +257,7 @@ pub async fn fit(
             if progress(event).is_break() {
                 return Err(GapError::Cancelled);
             }
+            yield_to_host().await;
         }
         let snapshot = net.valid();
         let (val_loss, val_accuracy) = if val.is_empty() {
@@ -253,6 +286,9 @@ pub async fn fit(
             if since_best >= settings.patience {
                 break;
             }
+        }
+        if settings.max_seconds.is_some_and(|budget| started.elapsed().as_secs_f64() >= budget) {
+            break;
         }
     }
     let epochs_trained = history.len();
