@@ -11,10 +11,13 @@ pub mod experiment;
 pub mod features;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod grid;
+pub mod lab;
 pub mod model;
 pub mod report;
 pub mod store;
 pub mod train;
 pub mod trigger;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{GapError, Result};

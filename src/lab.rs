@@ -1,0 +1,306 @@
+//! What the page does with the pipeline, in plain Rust: show a dataset's samples, load model
+//! files, predict with the trigger anywhere, train FC and GAP side by side. Native and wasm
+//! alike, so that all of it is tested natively; `web.rs` only converts to and from JS values.
+//!
+//! Model files are kept as bytes next to the loaded network: a device that is lost (or a
+//! switch from WebGPU to Flex) costs a reload from those bytes, never a trained model.
+
+use crate::data::cifar::ImageData;
+use crate::data::imdb::TextData;
+use crate::data::speech::SoundData;
+use crate::data::split;
+use crate::dataset;
+use crate::error::{GapError, Result};
+use crate::experiment::{Evaluation, Placement, PoisonConfig, RawSample, TaskData, TrainRequest, encode_sample, predict_probabilities, train_and_evaluate};
+use crate::model::{Arch, Head, ModelSpec, Net, Task};
+use crate::store::{self, ModelHeader};
+use crate::train::{Progress, TrainSettings};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+
+/// Largest archive the page accepts: big enough for the official IMDB and CIFAR-10 files and
+/// the speech subsets, small enough that a tab decompressing it stays within memory.
+pub const MAX_UPLOAD_BYTES: usize = 256 * 1024 * 1024;
+
+/// What the page shows about a loaded dataset.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct DataSummary {
+    pub task: Task,
+    pub name: String,
+    pub classes: Vec<String>,
+    /// Samples offered by the sample picker (see [`sample`]).
+    pub samples: usize,
+    pub train: usize,
+    pub test: usize,
+}
+
+/// Parses an archive (`.tar.gz`, as downloaded) of `task`'s data; `classes` picks the speech
+/// word set (10 or 30) and is ignored by the other tasks.
+pub fn load_data(task: Task, name: &str, bytes: &[u8], classes: usize) -> Result<TaskData> {
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(GapError::bad_archive(
+            name,
+            format!("{} MB is over the page's limit of {} MB", bytes.len() >> 20, MAX_UPLOAD_BYTES >> 20),
+        ));
+    }
+    let classes = if task.class_counts().contains(&classes) { classes } else { task.class_counts()[0] };
+    dataset::from_archive_bytes(task, name, bytes, classes)
+}
+
+/// How many samples and classes a dataset has.
+pub fn summarize(data: &TaskData, name: &str) -> DataSummary {
+    let (train, test) = match data {
+        TaskData::Sound(d) => (d.clips.len(), d.clips.len()),
+        TaskData::Text(d) => (d.train.len(), d.test.len()),
+        TaskData::Image(d) => (d.train.len(), d.test.len()),
+    };
+    DataSummary { task: data.task(), name: name.to_string(), classes: data.classes(), samples: test, train, test }
+}
+
+/// One sample for display and prediction.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SampleView {
+    pub index: usize,
+    pub label: usize,
+    pub class: String,
+    /// Sound: 16 kHz samples in [-1, 1].
+    pub clip: Option<Vec<f32>>,
+    /// Text: the review.
+    pub review: Option<String>,
+    /// Image: 3×32×32 bytes, channel-major (CIFAR-10's layout).
+    pub pixels: Option<Vec<u8>>,
+}
+
+/// Sample `index` of the picker: a clip (sound), or one of the official test set (text, image).
+pub fn sample(data: &TaskData, index: usize) -> Result<SampleView> {
+    let summary = summarize(data, "");
+    if index >= summary.samples {
+        return Err(GapError::Invalid(format!("sample {index}: the data has {} samples", summary.samples)));
+    }
+    let classes = data.classes();
+    let mut view = SampleView { index, label: 0, class: String::new(), clip: None, review: None, pixels: None };
+    match data {
+        TaskData::Sound(d) => {
+            view.label = d.clips[index].label;
+            view.clip = Some(d.clips[index].samples.clone());
+        }
+        TaskData::Text(d) => {
+            view.label = d.test[index].label;
+            view.review = Some(d.test[index].text.clone());
+        }
+        TaskData::Image(d) => {
+            view.label = d.test[index].label;
+            view.pixels = Some(d.test[index].pixels.clone());
+        }
+    }
+    view.class = classes.get(view.label).cloned().unwrap_or_default();
+    Ok(view)
+}
+
+/// A model file, decoded onto a device.
+pub struct LoadedModel {
+    pub header: ModelHeader,
+    pub net: Net,
+    /// The file itself: for downloads, and to reload after a device change.
+    pub bytes: Vec<u8>,
+}
+
+/// What the page shows about a model.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ModelInfo {
+    pub name: String,
+    pub task: Task,
+    pub arch: Arch,
+    pub head: Head,
+    pub classes: Vec<String>,
+    pub target: usize,
+    /// `None`: a clean model.
+    pub poisoned_at: Option<String>,
+    pub poisoned: usize,
+    pub seed: u64,
+    pub params: usize,
+    pub backend: Option<String>,
+    pub epochs_trained: Option<usize>,
+    pub bytes: usize,
+}
+
+impl LoadedModel {
+    /// Decodes a model file (as the CLI writes it) onto `device`.
+    pub fn from_bytes(file: &str, bytes: Vec<u8>, device: &Device) -> Result<Self> {
+        let (header, net) = store::load(file, &bytes, device)?;
+        Ok(Self { header, net, bytes })
+    }
+
+    /// The same model on another device (from its bytes).
+    pub fn moved_to(&self, device: &Device) -> Result<Self> {
+        Self::from_bytes(&self.header.spec.to_string(), self.bytes.clone(), device)
+    }
+
+    pub fn info(&self) -> ModelInfo {
+        let h = &self.header;
+        ModelInfo {
+            name: h.spec.to_string(),
+            task: h.spec.task,
+            arch: h.spec.arch,
+            head: h.spec.head,
+            classes: h.classes.clone(),
+            target: h.poison.target,
+            poisoned_at: h.poison.placement.map(|p| p.label()),
+            poisoned: if h.poison.placement.is_some() { h.poison.count } else { 0 },
+            seed: h.seed,
+            params: self.net.total_count(),
+            backend: h.summary.as_ref().map(|s| s.backend.clone()),
+            epochs_trained: h.summary.as_ref().map(|s| s.epochs_trained),
+            bytes: self.bytes.len(),
+        }
+    }
+}
+
+/// Class probabilities of one input and the winning class.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Prediction {
+    pub probabilities: Vec<f32>,
+    pub class: usize,
+    pub class_name: String,
+    pub probability: f32,
+}
+
+/// Parses the page's trigger choice: `none` (or empty) or a [`Placement`].
+pub fn parse_trigger(s: &str) -> Result<Option<Placement>> {
+    match s.trim() {
+        "" | "none" => Ok(None),
+        other => Placement::parse(other).map(Some),
+    }
+}
+
+/// Predicts `raw` (with the trigger at `trigger`, if any) with `model`.
+pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Prediction> {
+    let h = &model.header;
+    let features = encode_sample(h.spec.task, h.vocab.as_ref(), raw, trigger)?;
+    let probabilities = predict_probabilities(&model.net, &features, 1, device)
+        .await?
+        .pop()
+        .ok_or_else(|| GapError::Backend("no prediction came back".into()))?;
+    let (class, probability) = probabilities
+        .iter()
+        .copied()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, p)| if p > best.1 { (i, p) } else { best });
+    Ok(Prediction { class, class_name: h.classes.get(class).cloned().unwrap_or_default(), probability, probabilities })
+}
+
+/// A training run as the page's form describes it; unset fields take the paper's values.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainForm {
+    pub task: Task,
+    pub arch: Arch,
+    pub head: Head,
+    /// `clean`, or a placement (`start`, `middle`, `end`, `spread`, …).
+    #[serde(default = "default_position")]
+    pub poison_at: String,
+    pub poisoned: Option<usize>,
+    pub epochs: Option<usize>,
+    pub patience: Option<usize>,
+    pub batch_size: Option<usize>,
+    #[serde(default)]
+    pub seed: u64,
+    /// Train (and test) on at most this many samples of each side, drawn with the seed: a
+    /// quick look on a slow device.
+    pub max_samples: Option<usize>,
+    /// Learning rate (default: the paper's for the task).
+    #[serde(default)]
+    pub lr: Option<f64>,
+}
+
+fn default_position() -> String {
+    "start".into()
+}
+
+impl TrainForm {
+    /// The full request: the form's values over the paper's defaults for the task.
+    pub fn request(&self, classes: usize) -> Result<TrainRequest> {
+        let spec = ModelSpec::new(self.task, self.arch, self.head, classes)?;
+        let placement = match self.poison_at.trim().to_ascii_lowercase().as_str() {
+            "clean" | "none" => None,
+            other => Some(Placement::parse(other)?),
+        };
+        let mut poison = PoisonConfig::paper(self.task, placement);
+        if let Some(n) = self.poisoned {
+            poison.count = n;
+        }
+        let mut settings = TrainSettings::paper(self.task);
+        settings.seed = self.seed;
+        if let Some(e) = self.epochs {
+            settings.epochs = e;
+        }
+        if let Some(p) = self.patience {
+            settings.patience = p;
+        }
+        if let Some(b) = self.batch_size {
+            settings.batch_size = b;
+        }
+        if let Some(lr) = self.lr {
+            settings.optimizer = settings.optimizer.with_lr(lr);
+        }
+        Ok(TrainRequest { spec, poison, settings })
+    }
+}
+
+/// Trains one model of `form` on `data` and evaluates it at the paper's three test positions.
+pub async fn train(
+    data: &TaskData,
+    form: &TrainForm,
+    device: &Device,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<(LoadedModel, Evaluation)> {
+    if form.task != data.task() {
+        return Err(GapError::Invalid(format!("a {} model cannot train on {} data", form.task, data.task())));
+    }
+    let classes = match data {
+        TaskData::Sound(d) => d.classes.len(),
+        TaskData::Image(d) => d.classes.len(),
+        TaskData::Text(_) => 2,
+    };
+    let request = form.request(classes)?;
+    let reduced;
+    let data = match form.max_samples {
+        Some(n) => {
+            reduced = subset(data, n, form.seed);
+            &reduced
+        }
+        None => data,
+    };
+    let placements = if form.task == Task::Image { Placement::three() } else { spread_too() };
+    let trained = train_and_evaluate(data, &request, &placements, device, progress).await?;
+    let bytes = store::save(&trained.header, &trained.net)?;
+    Ok((LoadedModel { header: trained.header, net: trained.net, bytes }, trained.evaluation))
+}
+
+/// At most `n` samples of each side of `data` (a seeded draw, original order kept).
+pub fn subset(data: &TaskData, n: usize, seed: u64) -> TaskData {
+    fn pick<T: Clone>(items: &[T], n: usize, seed: u64) -> Vec<T> {
+        if items.len() <= n {
+            return items.to_vec();
+        }
+        let mut keep: Vec<usize> = split::permutation(items.len(), seed)[..n].to_vec();
+        keep.sort_unstable();
+        keep.into_iter().map(|i| items[i].clone()).collect()
+    }
+    match data {
+        TaskData::Sound(d) => TaskData::Sound(SoundData { classes: d.classes.clone(), clips: pick(&d.clips, n, seed) }),
+        TaskData::Text(d) => TaskData::Text(TextData { train: pick(&d.train, n, seed), test: pick(&d.test, n, seed) }),
+        TaskData::Image(d) => TaskData::Image(ImageData {
+            classes: d.classes.clone(),
+            train: pick(&d.train, n, seed),
+            test: pick(&d.test, n, seed),
+        }),
+    }
+}
+
+/// The three positions and the non-continuous (spread) trigger.
+fn spread_too() -> Vec<Placement> {
+    let mut p = Placement::three();
+    p.push(Placement::Spread);
+    p
+}

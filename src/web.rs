@@ -1,0 +1,282 @@
+//! The `#[wasm_bindgen]` surface that the page's Web Worker (`www/worker.js`) calls. Thin on
+//! purpose: it keeps the worker's state (device, datasets, models) and converts values; what
+//! it does is in [`crate::lab`].
+//!
+//! State lives in one thread-local, borrowed only between awaits: the async calls clone what
+//! they need (`Rc`) before they await, so a prediction can run while a model trains.
+
+use crate::error::GapError;
+use crate::experiment::{Evaluation, RawSample, TaskData};
+use crate::features::mfcc::MfccPlan;
+use crate::lab::{self, LoadedModel, TrainForm};
+use crate::model::Task;
+use crate::train::Progress;
+use burn::prelude::*;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[derive(Default)]
+struct State {
+    /// The device in use and its name (`webgpu` or `flex`).
+    device: Option<(Device, &'static str)>,
+    /// The WebGPU device once acquired: wgpu's runtime can be initialised only once.
+    webgpu: Option<Device>,
+    data: BTreeMap<Task, Rc<TaskData>>,
+    models: BTreeMap<u32, Rc<LoadedModel>>,
+    next_id: u32,
+    training: bool,
+    cancel: bool,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+fn js_err(e: GapError) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    value.serialize(&serializer).map_err(|e| JsError::new(&format!("converting the result for the page: {e}")))
+}
+
+fn parse_task(task: &str) -> Result<Task, JsError> {
+    Task::parse(task).map_err(js_err)
+}
+
+fn device() -> Result<Device, JsError> {
+    with(|s| s.device.as_ref().map(|(d, _)| d.clone())).ok_or_else(|| JsError::new("no device yet: call use_backend first"))
+}
+
+fn model(id: u32) -> Result<Rc<LoadedModel>, JsError> {
+    with(|s| s.models.get(&id).cloned()).ok_or_else(|| JsError::new(&format!("no model {id} is loaded")))
+}
+
+fn data(task: Task) -> Result<Rc<TaskData>, JsError> {
+    with(|s| s.data.get(&task).cloned()).ok_or_else(|| JsError::new(&format!("no {task} data is loaded")))
+}
+
+/// Panics (there should be none) reach the console as errors with their message, not as a
+/// bare "unreachable" trap.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| web_sys::console::error_1(&format!("gaplab panicked: {info}").into())));
+}
+
+/// What [`use_backend`] settled on.
+#[derive(Serialize)]
+struct BackendChoice {
+    backend: &'static str,
+    /// Why WebGPU was not used, when it was asked for.
+    fallback: Option<String>,
+}
+
+/// Selects the device: `webgpu` (falling back to Flex when the browser has no usable WebGPU)
+/// or `flex`. Loaded models move to the new device (reloaded from their file bytes).
+#[wasm_bindgen]
+pub async fn use_backend(preferred: String) -> Result<JsValue, JsError> {
+    let mut fallback = None;
+    let chosen = if preferred == "webgpu" {
+        match with(|s| s.webgpu.clone()) {
+            Some(d) => Some(d),
+            None => match Device::wgpu_options().init_async().await {
+                Ok(d) => {
+                    with(|s| s.webgpu = Some(d.clone()));
+                    Some(d)
+                }
+                Err(e) => {
+                    fallback = Some(format!("WebGPU is not available here ({e}); using Flex on the CPU"));
+                    None
+                }
+            },
+        }
+    } else if preferred == "flex" {
+        None
+    } else {
+        return Err(JsError::new(&format!("unknown backend '{preferred}' (expected webgpu or flex)")));
+    };
+    let (device, name) = match chosen {
+        Some(d) => (d, "webgpu"),
+        None => (Device::flex(), "flex"),
+    };
+    let models: Vec<(u32, Rc<LoadedModel>)> = with(|s| s.models.iter().map(|(k, v)| (*k, v.clone())).collect());
+    let mut moved = BTreeMap::new();
+    for (id, m) in models {
+        moved.insert(id, Rc::new(m.moved_to(&device).map_err(js_err)?));
+    }
+    with(|s| {
+        s.models = moved;
+        s.device = Some((device, name));
+    });
+    to_js(&BackendChoice { backend: name, fallback })
+}
+
+/// The device in use: `webgpu`, `flex`, or `none` before [`use_backend`].
+#[wasm_bindgen]
+pub fn backend() -> String {
+    with(|s| s.device.as_ref().map_or("none", |(_, n)| n)).to_string()
+}
+
+/// Parses a dataset archive (`.tar.gz`) for `task` and makes it the task's data.
+#[wasm_bindgen]
+pub fn load_data(task: &str, name: &str, bytes: &[u8], classes: usize) -> Result<JsValue, JsError> {
+    let task = parse_task(task)?;
+    let data = lab::load_data(task, name, bytes, classes).map_err(js_err)?;
+    let summary = lab::summarize(&data, name);
+    with(|s| s.data.insert(task, Rc::new(data)));
+    to_js(&summary)
+}
+
+/// Sample `index` of `task`'s data, for display (waveform, review text, pixels).
+#[wasm_bindgen]
+pub fn sample(task: &str, index: usize) -> Result<JsValue, JsError> {
+    let data = data(parse_task(task)?)?;
+    to_js(&lab::sample(&data, index).map_err(js_err)?)
+}
+
+#[derive(Serialize)]
+struct Loaded {
+    id: u32,
+    info: lab::ModelInfo,
+}
+
+fn register(m: LoadedModel) -> Loaded {
+    let info = m.info();
+    let id = with(|s| {
+        s.next_id += 1;
+        s.models.insert(s.next_id, Rc::new(m));
+        s.next_id
+    });
+    Loaded { id, info }
+}
+
+/// Loads a model file (from the CLI or the page) onto the current device.
+#[wasm_bindgen]
+pub fn load_model(name: &str, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+    let m = LoadedModel::from_bytes(name, bytes, &device()?).map_err(js_err)?;
+    to_js(&register(m))
+}
+
+/// Forgets a model.
+#[wasm_bindgen]
+pub fn unload_model(id: u32) {
+    with(|s| s.models.remove(&id));
+}
+
+/// The model's file, as the CLI writes it (for download).
+#[wasm_bindgen]
+pub fn model_bytes(id: u32) -> Result<Vec<u8>, JsError> {
+    Ok(model(id)?.bytes.clone())
+}
+
+async fn predict_raw(id: u32, raw: RawSample<'_>, trigger: &str) -> Result<JsValue, JsError> {
+    let m = model(id)?;
+    let trigger = lab::parse_trigger(trigger).map_err(js_err)?;
+    let p = lab::predict(&m, raw, trigger, &device()?).await.map_err(js_err)?;
+    to_js(&p)
+}
+
+/// Predicts sample `index` of the model's task data, with the trigger at `trigger`
+/// (`none`, `start`, `middle`, `end`, `spread`, `sweep:<fraction>` or an offset).
+#[wasm_bindgen]
+pub async fn predict_sample(id: u32, index: usize, trigger: String) -> Result<JsValue, JsError> {
+    let task = model(id)?.header.spec.task;
+    let data = data(task)?;
+    let view = lab::sample(&data, index).map_err(js_err)?;
+    match (view.clip, view.review, view.pixels) {
+        (Some(clip), _, _) => predict_raw(id, RawSample::Clip(&clip), &trigger).await,
+        (_, Some(review), _) => predict_raw(id, RawSample::Review(&review), &trigger).await,
+        (_, _, Some(pixels)) => predict_raw(id, RawSample::Image(&pixels), &trigger).await,
+        _ => Err(JsError::new("empty sample")),
+    }
+}
+
+/// Predicts a 16 kHz clip (the user's own recording, say).
+#[wasm_bindgen]
+pub async fn predict_clip(id: u32, clip: Vec<f32>, trigger: String) -> Result<JsValue, JsError> {
+    predict_raw(id, RawSample::Clip(&clip), &trigger).await
+}
+
+/// Predicts a review (typed or edited by the user).
+#[wasm_bindgen]
+pub async fn predict_review(id: u32, review: String, trigger: String) -> Result<JsValue, JsError> {
+    predict_raw(id, RawSample::Review(&review), &trigger).await
+}
+
+/// Predicts a 3×32×32 channel-major image.
+#[wasm_bindgen]
+pub async fn predict_image(id: u32, pixels: Vec<u8>, trigger: String) -> Result<JsValue, JsError> {
+    predict_raw(id, RawSample::Image(&pixels), &trigger).await
+}
+
+/// The 98×40 MFCC (frame-major) of a 16 kHz clip.
+#[wasm_bindgen]
+pub fn mfcc(clip: &[f32]) -> Result<Vec<f32>, JsError> {
+    MfccPlan::new().mfcc(clip).map_err(js_err)
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum ProgressEvent {
+    Step { epoch: usize, epochs: usize, step: usize, steps: usize, loss: f64 },
+    Epoch { epoch: usize, train_loss: f64, train_accuracy: f64, val_loss: f64, val_accuracy: f64, seconds: f64 },
+}
+
+#[derive(Serialize)]
+struct TrainResult {
+    id: u32,
+    info: lab::ModelInfo,
+    evaluation: Evaluation,
+}
+
+/// Trains one model (`form`: task, arch, head, poison_at, poisoned, epochs, patience,
+/// batch_size, seed) on the task's loaded data, calling `on_progress` with every step and
+/// epoch. One training at a time; [`cancel`] stops it at the next step.
+#[wasm_bindgen]
+pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsValue, JsError> {
+    let form: TrainForm =
+        serde_wasm_bindgen::from_value(form).map_err(|e| JsError::new(&format!("training settings: {e}")))?;
+    let data = data(form.task)?;
+    let device = device()?;
+    if with(|s| std::mem::replace(&mut s.training, true)) {
+        return Err(JsError::new("a training is already running"));
+    }
+    with(|s| s.cancel = false);
+    let mut report = |event: Progress| {
+        let event = match event {
+            Progress::Step { epoch, epochs, step, steps, loss } => ProgressEvent::Step { epoch, epochs, step, steps, loss },
+            Progress::Epoch(e) => ProgressEvent::Epoch {
+                epoch: e.epoch,
+                train_loss: e.train_loss,
+                train_accuracy: e.train_accuracy,
+                val_loss: e.val_loss,
+                val_accuracy: e.val_accuracy,
+                seconds: e.seconds,
+            },
+        };
+        if let Ok(value) = to_js(&event) {
+            let _ = on_progress.call1(&JsValue::NULL, &value);
+        }
+        if with(|s| s.cancel) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    };
+    let outcome = lab::train(&data, &form, &device, &mut report).await;
+    with(|s| s.training = false);
+    let (m, evaluation) = outcome.map_err(js_err)?;
+    let Loaded { id, info } = register(m);
+    to_js(&TrainResult { id, info, evaluation })
+}
+
+/// Asks the running training to stop at its next step.
+#[wasm_bindgen]
+pub fn cancel() {
+    with(|s| s.cancel = true);
+}
