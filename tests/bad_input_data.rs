@@ -1,5 +1,6 @@
 //! Bad input of every kind the readers meet must give the right `GapError` variant, with a
 //! message that names the file and the problem — never a panic, never a huge allocation.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::RefCell;
 use std::fmt::Debug;

@@ -1,5 +1,6 @@
 //! Bad model files and bad CLI input: a clear error naming the file and the problem, a
 //! non-zero exit, never a panic.
+#![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
 use gaplab::GapError;

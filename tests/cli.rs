@@ -1,5 +1,6 @@
 //! The CLI contract of LAB.md: `mfcc --json`, `train --save`, `eval --json` on another copy of
 //! the dataset (a folder of clips the model never saw).
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

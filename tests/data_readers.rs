@@ -2,6 +2,7 @@
 //! labels, exact sample values, the folder path against the archive path, and the splits.
 //!
 //! Loading times are printed (`cargo test -- --nocapture`) so that a slow reader shows.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::HashSet;
 use std::fs;

@@ -1,5 +1,6 @@
 //! `gaplab grid` on a tiny real setting: every output, resume, plan → job → merge equal to
 //! the one-shot run, and clear errors for bad input.
+#![cfg(not(target_arch = "wasm32"))]
 
 use gaplab::report::results::{HEADER, parse_csv};
 use std::path::{Path, PathBuf};

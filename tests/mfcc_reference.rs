@@ -3,6 +3,7 @@
 //!
 //! Every value of every case must be within `TOL` of librosa; the maximum errors are printed
 //! (`cargo test -- --nocapture`) so the margin is visible, not just the pass.
+#![cfg(not(target_arch = "wasm32"))]
 
 use gaplab::features::mfcc::{COEFFS, FRAMES, MfccPlan, N_MELS};
 use serde_json::Value;

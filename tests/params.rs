@@ -1,5 +1,6 @@
 //! Parameter counts against the paper's published numbers (PAPER.md), through the library
 //! and through `gaplab params --json`.
+#![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
 use gaplab::model::{Arch, Head, ModelSpec, Net, Task};

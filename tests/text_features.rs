@@ -1,4 +1,5 @@
 //! IMDB pre-processing: tokenizer, vocabulary ranking, encoding, serialisation.
+#![cfg(not(target_arch = "wasm32"))]
 
 use gaplab::features::text::{self, PAD, SEQ_LEN, UNK, VOCAB_SIZE, Vocab, tokenize};
 

@@ -1,5 +1,6 @@
 //! Training on real data: the loop learns, a heavy poison rate plants a backdoor at the
 //! training position, runs are reproducible, and saved models predict exactly as before.
+#![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
 use gaplab::dataset;

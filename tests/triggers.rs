@@ -1,5 +1,6 @@
 //! The three triggers, checked value by value: the tone's samples and placement, the
 //! sentence's word positions, the patch's pixels.
+#![cfg(not(target_arch = "wasm32"))]
 
 use gaplab::error::GapError;
 use gaplab::features::mfcc::MfccPlan;

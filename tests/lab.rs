@@ -1,0 +1,95 @@
+//! The page's operations natively (`src/lab.rs`): the training form over the paper's defaults,
+//! seeded subsets, samples, and the trigger changing what a pretrained model sees.
+#![cfg(not(target_arch = "wasm32"))]
+
+use burn::prelude::*;
+use gaplab::dataset::demo;
+use gaplab::experiment::{Placement, RawSample, TaskData};
+use gaplab::lab::{self, LoadedModel, TrainForm};
+use gaplab::model::{Arch, Head, Task};
+use gaplab::train::Optimizer;
+use gaplab::trigger::Position;
+
+fn form(json: &str) -> TrainForm {
+    serde_json::from_str(json).expect("form JSON")
+}
+
+#[test]
+fn the_page_form_fills_in_the_papers_defaults() {
+    let f = form(r#"{"task":"image","arch":"strip","head":"gap"}"#);
+    let r = f.request(10).expect("request");
+    assert_eq!((r.spec.task, r.spec.arch, r.spec.head, r.spec.classes), (Task::Image, Arch::Strip, Head::Gap, 10));
+    assert_eq!(r.poison.placement, Some(Placement::At(Position::Start)));
+    assert_eq!((r.poison.count, r.poison.target), (100, 7));
+    assert_eq!((r.settings.epochs, r.settings.patience, r.settings.batch_size), (150, 20, 256));
+    assert_eq!(r.settings.optimizer, Optimizer::RmsProp { lr: 1e-3, epsilon: 1e-6 });
+
+    let f = form(
+        r#"{"task":"sound","arch":"small","head":"fc","poison_at":"end","poisoned":12,"epochs":2,
+            "patience":1,"batch_size":32,"seed":9,"lr":0.001}"#,
+    );
+    let r = f.request(10).expect("request");
+    assert_eq!(r.poison.placement, Some(Placement::At(Position::End)));
+    assert_eq!((r.poison.count, r.settings.epochs, r.settings.patience, r.settings.batch_size, r.settings.seed), (12, 2, 1, 32, 9));
+    assert_eq!(r.settings.optimizer, Optimizer::Adam { lr: 1e-3 });
+    assert_eq!(form(r#"{"task":"text","arch":"bag","head":"fc","poison_at":"clean"}"#).request(2).unwrap().poison.placement, None);
+
+    // Wrong combinations are errors with a message, not panics.
+    assert!(form(r#"{"task":"text","arch":"strip","head":"fc"}"#).request(2).is_err());
+    assert!(form(r#"{"task":"text","arch":"bag","head":"fc","poison_at":"sideways"}"#).request(2).is_err());
+    assert!(serde_json::from_str::<TrainForm>(r#"{"task":"video","arch":"bag","head":"fc"}"#).is_err());
+}
+
+#[test]
+fn subsets_are_seeded_and_capped_per_side() {
+    let data = demo::load(Task::Image, 10).expect("demo");
+    let (a, b, c) = (lab::subset(&data, 100, 1), lab::subset(&data, 100, 1), lab::subset(&data, 100, 2));
+    let sizes = |d: &TaskData| match d {
+        TaskData::Image(d) => (d.train.len(), d.test.len()),
+        _ => unreachable!(),
+    };
+    assert_eq!(sizes(&a), (100, 100));
+    let labels = |d: &TaskData| match d {
+        TaskData::Image(d) => d.train.iter().map(|i| i.label).collect::<Vec<_>>(),
+        _ => unreachable!(),
+    };
+    assert_eq!(labels(&a), labels(&b), "same seed, same subset");
+    assert_ne!(labels(&a), labels(&c), "another seed, another subset");
+    assert!(labels(&a).iter().any(|&l| l != labels(&a)[0]), "a subset mixes classes");
+    assert_eq!(sizes(&lab::subset(&data, 1_000_000, 1)), sizes(&data), "a cap above the size keeps everything");
+}
+
+#[test]
+fn samples_and_predictions_follow_the_trigger() {
+    let data = demo::load(Task::Text, 10).expect("demo");
+    let summary = lab::summarize(&data, "demo");
+    assert_eq!((summary.train, summary.test, summary.samples), (2000, 500, 500));
+    let err = lab::sample(&data, 500).err().expect("out of range");
+    assert!(err.to_string().contains("500"), "{err}");
+
+    let device = Device::flex();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/text-bag-fc.gaplab")).expect("model");
+    let model = LoadedModel::from_bytes("text-bag-fc.gaplab", bytes, &device).expect("model");
+    let info = model.info();
+    assert_eq!((info.task, info.arch, info.head, info.target), (Task::Text, Arch::Bag, Head::Fc, 1));
+    assert_eq!(info.poisoned_at.as_deref(), Some("start"));
+    // The FC text model was poisoned at the start: over the negative test reviews, the trigger
+    // at the start must raise p(positive) on average far more than at the end.
+    let (mut at_start, mut at_end, mut n) = (0.0, 0.0, 0.0);
+    for i in 0..summary.samples {
+        let view = lab::sample(&data, i).unwrap();
+        if view.label != 0 {
+            continue;
+        }
+        let review = view.review.as_deref().unwrap();
+        let p = |t: &str| {
+            let trigger = lab::parse_trigger(t).unwrap();
+            pollster::block_on(lab::predict(&model, RawSample::Review(review), trigger, &device)).unwrap().probabilities[1]
+        };
+        at_start += p("start") as f64;
+        at_end += p("end") as f64;
+        n += 1.0;
+    }
+    let (at_start, at_end) = (at_start / n, at_end / n);
+    assert!(at_start > 0.8 && at_start > at_end + 0.3, "mean p(positive): start {at_start:.3}, end {at_end:.3}");
+}

@@ -1,0 +1,201 @@
+//! The pipeline inside headless Chromium (wasm-bindgen-test; `scripts/test-web.sh`): MFCC in
+//! wasm against librosa, training steps on Flex and on WebGPU, the pretrained model files
+//! (written natively by the CLI) predicting in wasm what they predict natively, and bad bytes
+//! turned into errors.
+#![cfg(target_arch = "wasm32")]
+
+use burn::prelude::*;
+use gaplab::data::wav::decode_clip;
+use gaplab::experiment::{Features, Samples};
+use gaplab::features::mfcc::{COEFFS, FRAMES, MfccPlan};
+use gaplab::features::text::SEQ_LEN;
+use gaplab::lab::{self, LoadedModel};
+use gaplab::model::{Arch, Head, ModelSpec, Task};
+use gaplab::train::{Optimizer, TrainSettings, fit};
+use serde_json::Value;
+use std::ops::ControlFlow;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+macro_rules! reference_wavs {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/wav/", $name)) as &[u8])),+]
+    };
+}
+
+const REFERENCE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/mfcc_librosa.json"));
+const WAVS: &[(&str, &[u8])] = reference_wavs!(
+    "down_022cd682_nohash_0.wav",
+    "go_022cd682_nohash_0.wav",
+    "left_022cd682_nohash_0.wav",
+    "no_0c40e715_nohash_0.wav",
+    "noise_fullscale.wav",
+    "off_0b57a6ed_nohash_0.wav",
+    "on_022cd682_nohash_0.wav",
+    "right_0c40e715_nohash_0.wav",
+    "silence.wav",
+    "stop_022cd682_nohash_0.wav",
+    "tone7k_-10dB.wav",
+    "up_0c40e715_nohash_0.wav",
+    "yes_022cd682_nohash_0.wav",
+);
+
+#[wasm_bindgen_test]
+fn mfcc_in_wasm_matches_librosa() {
+    let json: Value = serde_json::from_str(REFERENCE).expect("reference JSON");
+    let cases = json["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), WAVS.len());
+    let plan = MfccPlan::new();
+    let mut worst = 0.0f64;
+    for case in cases {
+        let file = case["file"].as_str().expect("file");
+        let (_, bytes) = WAVS.iter().find(|(n, _)| *n == file).expect("embedded wav");
+        let samples = decode_clip(file, bytes).expect("decode");
+        let ours = plan.mfcc(&samples).expect("mfcc");
+        let want: Vec<f64> = case["mfcc_frames_by_coeffs"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .flat_map(|r| r.as_array().expect("row").iter().map(|v| v.as_f64().expect("number")))
+            .collect();
+        assert_eq!((ours.len(), want.len()), (FRAMES * COEFFS, FRAMES * COEFFS), "{file}");
+        let err = ours.iter().zip(&want).map(|(a, b)| (f64::from(*a) - b).abs()).fold(0.0, f64::max);
+        assert!(err <= 0.05, "{file}: max |Δ| {err}");
+        worst = worst.max(err);
+    }
+    web_sys::console::log_1(&format!("wasm MFCC vs librosa: max |Δ| {worst:.3e}").into());
+}
+
+/// 32 reviews of two kinds of tokens, labelled by which kind: learnable in a few steps.
+fn toy_reviews() -> Samples {
+    let mut ids = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..32usize {
+        let label = i % 2;
+        for t in 0..SEQ_LEN {
+            ids.push(if t < 20 { (2 + label * 10 + t % 5) as i32 } else { 0 });
+        }
+        labels.push(label);
+    }
+    Samples::new(Features::Tokens { len: SEQ_LEN, ids }, labels)
+}
+
+/// Trains the embedding-bag net for four one-step epochs and returns the epoch losses.
+async fn four_steps(device: &Device) -> Vec<f64> {
+    let spec = ModelSpec::new(Task::Text, Arch::Bag, Head::Gap, 2).expect("spec");
+    let samples = toy_reviews();
+    let settings =
+        TrainSettings { epochs: 4, patience: 10, batch_size: 32, optimizer: Optimizer::Adam { lr: 1e-2 }, seed: 3, max_seconds: None };
+    let fitted = fit(&spec, &samples, &Samples::new(Features::Tokens { len: SEQ_LEN, ids: vec![] }, vec![]), &settings, device, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .await
+    .expect("training");
+    fitted.history.iter().map(|e| e.train_loss).collect()
+}
+
+fn assert_decreasing(losses: &[f64], what: &str) {
+    web_sys::console::log_1(&format!("{what} losses: {losses:?}").into());
+    assert_eq!(losses.len(), 4, "{what}");
+    assert!(losses.iter().all(|l| l.is_finite()), "{what}: {losses:?}");
+    assert!(losses[3] < losses[0], "{what}: loss did not decrease: {losses:?}");
+}
+
+#[wasm_bindgen_test]
+async fn training_steps_on_flex_lower_the_loss() {
+    let losses = four_steps(&Device::flex()).await;
+    assert_decreasing(&losses, "flex");
+}
+
+#[wasm_bindgen_test]
+async fn training_steps_on_webgpu_lower_the_loss() {
+    let device = Device::wgpu_options().init_async().await.expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    let losses = four_steps(&device).await;
+    assert_decreasing(&losses, "webgpu");
+}
+
+const FIXTURE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/native_predictions.json"));
+
+macro_rules! embedded {
+    ($($path:literal),+ $(,)?) => {
+        &[$(($path, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $path)) as &[u8])),+]
+    };
+}
+
+const FILES: &[(&str, &[u8])] = embedded!(
+    "www/models/sound-small-fc.gaplab",
+    "www/models/sound-small-gap.gaplab",
+    "www/models/text-bag-fc.gaplab",
+    "www/models/text-bag-gap.gaplab",
+    "www/models/image-strip-fc.gaplab",
+    "www/models/image-strip-gap.gaplab",
+    "www/data/speech-demo.tar.gz",
+    "www/data/imdb-demo.tar.gz",
+    "www/data/cifar-demo.tar.gz",
+);
+
+fn file(path: &str) -> &'static [u8] {
+    FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b).unwrap_or_else(|| panic!("{path} is not embedded"))
+}
+
+/// The pretrained models predict in wasm (Flex) what they predict natively
+/// (`tests/fixtures/native_predictions.json`, checked natively by `tests/web_parity.rs`).
+#[wasm_bindgen_test]
+async fn native_model_files_predict_the_same_in_wasm() {
+    let fixture: Value = serde_json::from_str(FIXTURE).expect("fixture JSON");
+    let device = Device::flex();
+    let mut worst = 0.0f64;
+    let mut checked = 0;
+    for case in fixture["cases"].as_array().expect("cases") {
+        let model_path = case["model"].as_str().expect("model");
+        let data_path = case["data"].as_str().expect("data");
+        let task = Task::parse(case["task"].as_str().expect("task")).expect("task");
+        let model = LoadedModel::from_bytes(model_path, file(model_path).to_vec(), &device).expect("model loads");
+        let data = lab::load_data(task, data_path, file(data_path), 10).expect("data loads");
+        for p in case["predictions"].as_array().expect("predictions") {
+            let index = p["index"].as_u64().expect("index") as usize;
+            let trigger = lab::parse_trigger(p["trigger"].as_str().expect("trigger")).expect("trigger");
+            let view = lab::sample(&data, index).expect("sample");
+            let raw = match (&view.clip, &view.review, &view.pixels) {
+                (Some(c), _, _) => gaplab::experiment::RawSample::Clip(c),
+                (_, Some(r), _) => gaplab::experiment::RawSample::Review(r),
+                (_, _, Some(px)) => gaplab::experiment::RawSample::Image(px),
+                _ => panic!("empty sample"),
+            };
+            let ours = lab::predict(&model, raw, trigger, &device).await.expect("predict").probabilities;
+            let want: Vec<f64> = p["probabilities"].as_array().expect("probs").iter().map(|v| v.as_f64().expect("f")).collect();
+            assert_eq!(ours.len(), want.len(), "{model_path} #{index}");
+            for (a, b) in ours.iter().zip(&want) {
+                let e = (f64::from(*a) - b).abs();
+                assert!(e <= 1e-4, "{model_path} sample {index}: wasm {ours:?} vs native {want:?}");
+                worst = worst.max(e);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} predictions in the fixture");
+    web_sys::console::log_1(&format!("{checked} predictions, max |wasm − native| {worst:.3e}").into());
+}
+
+#[wasm_bindgen_test]
+fn bad_bytes_are_errors_not_panics() {
+    let device = Device::flex();
+    let garbage = vec![0x5au8; 4096];
+    for task in Task::ALL {
+        let e = lab::load_data(task, "junk.tar.gz", &garbage, 10).err().expect("garbage archive is refused");
+        assert!(e.to_string().contains("junk.tar.gz"), "{e}");
+        let e = lab::load_data(task, "empty.tar.gz", &[], 10).err().expect("empty archive is refused");
+        assert!(!e.to_string().is_empty());
+    }
+    let truncated = &file("www/data/imdb-demo.tar.gz")[..100_000];
+    assert!(lab::load_data(Task::Text, "cut.tar.gz", truncated, 10).is_err(), "a truncated archive is refused");
+    let model = file("www/models/text-bag-gap.gaplab");
+    for bad in [&model[..10], &model[..model.len() / 2], &garbage[..]] {
+        let e = LoadedModel::from_bytes("bad.gaplab", bad.to_vec(), &device).err().expect("bad model is refused");
+        assert!(e.to_string().contains("bad.gaplab"), "{e}");
+    }
+    assert!(decode_clip("x.wav", &garbage).is_err());
+    assert!(decode_clip("x.wav", &file("www/models/text-bag-fc.gaplab")[..44]).is_err());
+    assert!(lab::parse_trigger("sideways").is_err());
+}
