@@ -273,7 +273,7 @@ pub async fn train(
     };
     let placements = if form.task == Task::Image { Placement::three() } else { spread_too() };
     let trained = train_and_evaluate(data, &request, &placements, device, progress).await?;
-    let bytes = store::save(&trained.header, &trained.net)?;
+    let bytes = store::save_async(&trained.header, &trained.net, device).await?;
     Ok((LoadedModel { header: trained.header, net: trained.net, bytes }, trained.evaluation))
 }
 

@@ -10,11 +10,12 @@ use crate::experiment::PoisonConfig;
 use crate::features::text::Vocab;
 use crate::model::{ModelSpec, Net, Task};
 use crate::train::TrainSettings;
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"GAPLAB\x01\n";
@@ -74,6 +75,62 @@ pub fn save(header: &ModelHeader, net: &Net) -> Result<Vec<u8>> {
     out.extend_from_slice(&json);
     out.extend_from_slice(&weights);
     Ok(out)
+}
+
+/// Serialises like [`save`] for a network on any device: weights on a GPU are first read back
+/// asynchronously onto Flex, because serialising reads tensors synchronously, which a browser's
+/// WebGPU device cannot do (only `into_data_async` works there).
+pub async fn save_async(header: &ModelHeader, net: &Net, device: &Device) -> Result<Vec<u8>> {
+    if crate::experiment::backend_name(device) == "flex" {
+        return save(header, net);
+    }
+    save(header, &to_flex(&header.spec, net).await?)
+}
+
+/// The same network on Flex: every float tensor (weights and BatchNorm moving statistics) read
+/// back with `into_data_async`, then poured, in the same visiting order, into a fresh network.
+pub async fn to_flex(spec: &ModelSpec, net: &Net) -> Result<Net> {
+    struct Collect(Vec<(Tensor<1>, Vec<usize>)>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let tensor = param.val();
+            let dims = tensor.dims().to_vec();
+            let n = dims.iter().product::<usize>();
+            self.0.push((tensor.reshape([n]), dims));
+        }
+    }
+    struct Fill {
+        values: VecDeque<(TensorData, Vec<usize>)>,
+        device: Device,
+        mismatch: bool,
+    }
+    impl ModuleMapper for Fill {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            match self.values.pop_front().map(|(data, dims)| (data, <[usize; D]>::try_from(dims))) {
+                Some((data, Ok(dims))) => {
+                    let device = self.device.clone();
+                    param.map(move |_| Tensor::<1>::from_data(data, &device).reshape(dims))
+                }
+                _ => {
+                    self.mismatch = true;
+                    param
+                }
+            }
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    net.visit(&mut collect);
+    let mut values = VecDeque::with_capacity(collect.0.len());
+    for (tensor, dims) in collect.0 {
+        let data = tensor.into_data_async().await.map_err(|e| GapError::Backend(format!("reading weights back: {e}")))?;
+        values.push_back((data, dims));
+    }
+    let mut fill = Fill { values, device: Device::flex(), mismatch: false };
+    let copy = Net::init(spec, &Device::flex()).map(&mut fill);
+    if fill.mismatch || !fill.values.is_empty() {
+        return Err(GapError::Backend(format!("copying a {spec} to the CPU: its tensors do not line up")));
+    }
+    Ok(copy)
 }
 
 /// Reads only the header of a model file (cheap: no weights are decoded).

@@ -93,3 +93,29 @@ fn samples_and_predictions_follow_the_trigger() {
     let (at_start, at_end) = (at_start / n, at_end / n);
     assert!(at_start > 0.8 && at_start > at_end + 0.3, "mean p(positive): start {at_start:.3}, end {at_end:.3}");
 }
+
+/// `store::to_flex` (how the page saves a model trained on WebGPU) pours every weight and
+/// BatchNorm statistic into a fresh network in the right order: the copy predicts the same.
+#[test]
+fn a_network_copied_to_flex_predicts_the_same() {
+    let device = Device::flex();
+    let data = demo::load(Task::Image, 10).expect("demo");
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/image-strip-gap.gaplab")).expect("model");
+    let model = LoadedModel::from_bytes("image-strip-gap.gaplab", bytes, &device).expect("model");
+    let copy = pollster::block_on(gaplab::store::to_flex(&model.header.spec, &model.net)).expect("copy");
+    let copied = LoadedModel { header: model.header.clone(), net: copy, bytes: Vec::new() };
+    for i in [0, 5, 9] {
+        let view = lab::sample(&data, i).unwrap();
+        let px = view.pixels.as_deref().unwrap();
+        let a = pollster::block_on(lab::predict(&model, RawSample::Image(px), None, &device)).unwrap();
+        let b = pollster::block_on(lab::predict(&copied, RawSample::Image(px), None, &device)).unwrap();
+        assert_eq!(a.probabilities, b.probabilities, "sample {i}");
+    }
+    let resaved = pollster::block_on(gaplab::store::save_async(&model.header, &copied.net, &device)).expect("save");
+    let reloaded = LoadedModel::from_bytes("resaved", resaved, &device).expect("reload");
+    let px = lab::sample(&data, 3).unwrap().pixels.unwrap();
+    assert_eq!(
+        pollster::block_on(lab::predict(&model, RawSample::Image(&px), None, &device)).unwrap().probabilities,
+        pollster::block_on(lab::predict(&reloaded, RawSample::Image(&px), None, &device)).unwrap().probabilities
+    );
+}

@@ -81,8 +81,8 @@ fn toy_reviews() -> Samples {
     Samples::new(Features::Tokens { len: SEQ_LEN, ids }, labels)
 }
 
-/// Trains the embedding-bag net for four one-step epochs and returns the epoch losses.
-async fn four_steps(device: &Device) -> Vec<f64> {
+/// Trains the embedding-bag net for four one-step epochs; returns the epoch losses and the net.
+async fn four_steps(device: &Device) -> (Vec<f64>, gaplab::model::Net) {
     let spec = ModelSpec::new(Task::Text, Arch::Bag, Head::Gap, 2).expect("spec");
     let samples = toy_reviews();
     let settings =
@@ -92,7 +92,7 @@ async fn four_steps(device: &Device) -> Vec<f64> {
     })
     .await
     .expect("training");
-    fitted.history.iter().map(|e| e.train_loss).collect()
+    (fitted.history.iter().map(|e| e.train_loss).collect(), fitted.net)
 }
 
 fn assert_decreasing(losses: &[f64], what: &str) {
@@ -104,15 +104,29 @@ fn assert_decreasing(losses: &[f64], what: &str) {
 
 #[wasm_bindgen_test]
 async fn training_steps_on_flex_lower_the_loss() {
-    let losses = four_steps(&Device::flex()).await;
+    let (losses, _) = four_steps(&Device::flex()).await;
     assert_decreasing(&losses, "flex");
 }
 
 #[wasm_bindgen_test]
 async fn training_steps_on_webgpu_lower_the_loss() {
     let device = Device::wgpu_options().init_async().await.expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
-    let losses = four_steps(&device).await;
+    let (losses, net) = four_steps(&device).await;
     assert_decreasing(&losses, "webgpu");
+    // A model trained on WebGPU can be saved (read back asynchronously) and loaded on Flex.
+    let spec = ModelSpec::new(Task::Text, Arch::Bag, Head::Gap, 2).expect("spec");
+    let header = gaplab::store::ModelHeader {
+        spec,
+        classes: vec!["negative".into(), "positive".into()],
+        poison: gaplab::experiment::PoisonConfig::paper(Task::Text, None),
+        settings: TrainSettings::paper(Task::Text),
+        seed: 3,
+        vocab: Some(gaplab::features::text::Vocab::build(["good film", "bad film"], 100)),
+        summary: None,
+    };
+    let bytes = gaplab::store::save_async(&header, &net, &device).await.expect("save from WebGPU");
+    let loaded = LoadedModel::from_bytes("webgpu.gaplab", bytes, &Device::flex()).expect("load on Flex");
+    assert_eq!(loaded.net.total_count(), net.total_count());
 }
 
 const FIXTURE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/native_predictions.json"));

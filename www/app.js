@@ -57,8 +57,8 @@ function writeHash() {
 // ---------- the worker ----------
 const client = new LabClient(new URL('./worker.js', import.meta.url), {
   onRestart: async (reason) => {
-    showNote(`The compute device failed (${reason}); switched to Flex on the CPU. Your models were kept.`);
     await startBackend('flex', true);
+    showNote(`The compute device failed (${reason}); switched to Flex on the CPU. Your models were kept.`);
   },
 });
 

@@ -1,0 +1,152 @@
+// End-to-end tests of the served lab in Debian's headless Chromium (playwright-core), run by
+// scripts/test-web.sh after scripts/build-web.sh: the page opens without console errors, shows
+// its backend and both pretrained models' predictions for every task, trains on Flex and on
+// WebGPU with progress, and turns a malformed archive into a message while staying usable.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../scripts/serve.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+let server, browser, base;
+
+before(async () => {
+  server = await startServer(0);
+  base = `http://localhost:${server.address().port}/`;
+  browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-e2e-')), {
+    executablePath: CHROMIUM, args: ARGS, headless: true,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+// Opens the lab at `hash`, collecting console errors and uncaught exceptions.
+async function open(hash) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}#${hash}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  return { page, errors };
+}
+
+async function prediction(page, head) {
+  const el = page.getByTestId(`pred-${head}`);
+  await el.and(page.locator('[data-class]')).waitFor({ timeout: 60_000 });
+  return { cls: await el.getAttribute('data-class'), prob: Number(await el.getAttribute('data-prob')) };
+}
+
+test('opens without console errors and shows both pretrained models for every task', async () => {
+  const { page, errors } = await open('task=image&backend=flex');
+  assert.equal(await page.getByTestId('backend').textContent(), 'flex');
+  for (const task of ['image', 'sound', 'text']) {
+    await page.getByTestId(`task-${task}`).click();
+    for (const head of ['fc', 'gap']) {
+      const p = await prediction(page, head);
+      assert.ok(p.cls && p.cls.length > 0, `${task} ${head}: class`);
+      assert.ok(p.prob > 0 && p.prob <= 1, `${task} ${head}: probability ${p.prob}`);
+    }
+    // The pretrained models are the committed ones, loaded from www/models.
+    assert.match(await page.locator('#model-list').textContent(), new RegExp(`${task}-\\w+-fc\\.gaplab`));
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('WebGPU is offered and shown when the browser has it', async () => {
+  const { page, errors } = await open('task=text&backend=webgpu');
+  const backend = await page.getByTestId('backend').textContent();
+  assert.ok(['webgpu', 'flex'].includes(backend), backend);
+  const hasGpu = await page.evaluate(async () => !!(navigator.gpu && (await navigator.gpu.requestAdapter())));
+  assert.equal(backend, hasGpu ? 'webgpu' : 'flex');
+  await prediction(page, 'fc');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Fills the training form and trains; returns the progress values seen.
+async function trainTiny(page, { epochs, samples }) {
+  const form = page.locator('#train-form');
+  await form.locator('select[name=arch]').selectOption('bag');
+  await form.locator('input[name=epochs]').fill(String(epochs));
+  await form.locator('input[name=batch_size]').fill('32');
+  await form.locator('input[name=poisoned]').fill('10');
+  if (samples) await form.locator('input[name=max_samples]').fill(String(samples));
+  const seen = new Set();
+  const watch = setInterval(async () => {
+    const v = await page.getByTestId('progress').getAttribute('data-step').catch(() => null);
+    if (v) seen.add(v);
+  }, 50);
+  await page.getByTestId('train').click();
+  await page.locator('#results table').waitFor({ timeout: 600_000 });
+  clearInterval(watch);
+  return seen;
+}
+
+test('trains FC and GAP in the page on Flex, with progress, and shows the attack table', async () => {
+  const { page, errors } = await open('task=text&backend=flex');
+  const seen = await trainTiny(page, { epochs: 1, samples: 400 });
+  assert.ok(seen.size >= 2, `progress updates seen: ${[...seen]}`);
+  assert.equal(Number(await page.getByTestId('progress').getAttribute('value')), 1);
+  const rows = await page.locator('#results tbody tr').allTextContents();
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /^FC/);
+  assert.match(rows[1], /^GAP/);
+  // The freshly trained models now answer.
+  assert.match(await page.locator('#model-list').textContent(), /text-bag-fc-start-seed1\.gaplab/);
+  await prediction(page, 'gap');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('trains on WebGPU with a tiny setting', async () => {
+  const { page, errors } = await open('task=text&backend=webgpu');
+  assert.equal(await page.getByTestId('backend').textContent(), 'webgpu', 'this Chromium offers WebGPU (SwiftShader)');
+  await page.locator('#train-form input[name=gap]').uncheck();
+  const seen = await trainTiny(page, { epochs: 1, samples: 64 });
+  assert.ok(seen.size >= 1, 'progress updates seen');
+  assert.equal(await page.locator('#results tbody tr').count(), 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a malformed archive, picked or dropped, shows an error and the page keeps working', async () => {
+  const { page, errors } = await open('task=image&backend=flex');
+  const before = await prediction(page, 'fc');
+  const junk = Buffer.from('this is not a gzip archive at all'.repeat(100));
+  await page.locator('#data-file').setInputFiles({ name: 'broken.tar.gz', mimeType: 'application/gzip', buffer: junk });
+  const message = page.getByTestId('message');
+  await message.and(page.locator('.error')).waitFor();
+  assert.match(await message.textContent(), /broken\.tar\.gz/);
+
+  // Dropped onto the page: a truncated real archive.
+  await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('www/data/cifar-demo.tar.gz')).arrayBuffer()).slice(0, 50_000);
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'truncated.tar.gz'));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => /truncated\.tar\.gz/.test(document.querySelector('[data-testid=message]').textContent));
+  assert.equal(await message.getAttribute('class'), 'error');
+
+  // Still usable: the demo data and the models answer for another sample.
+  await page.locator('#next').click();
+  await page.waitForFunction(() => location.hash.includes('sample=1'));
+  const after = await prediction(page, 'fc');
+  assert.ok(after.prob > 0, 'prediction after the error');
+  assert.ok(before.cls);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
