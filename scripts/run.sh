@@ -5,7 +5,7 @@
 # arguments replace these and go to `gaplab compare` (e.g. --task sound --arch small).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh rust
 . scripts/env.sh
 # The dev profile: dependencies at opt-level 3 (Cargo.toml), shared with the tests, so no
 # second 20-minute build of burn with LTO is needed for the demo.

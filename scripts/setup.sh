@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs, idempotently, what building and testing gaplab needs on a fresh Debian machine:
-# the pinned Rust toolchain and its wasm target (rust-toolchain.toml).
+# Installs, idempotently, what building, serving and testing gaplab needs on a fresh Debian
+# machine: the pinned Rust toolchain and its wasm target (rust-toolchain.toml), wasm-bindgen-cli
+# at the version Cargo.lock pins, wasm-pack, Chromium and ChromeDriver (browser tests), and the
+# npm packages (binaryen's wasm-opt, playwright-core). `setup.sh rust` stops after the toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if [ "${1:-all}" != rust ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+  command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+fi
 if ((${#need_apt[@]})); then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-  fi
+  echo "== apt-get install ${need_apt[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
 fi
 
 # rustup reads rust-toolchain.toml; make sure the toolchain and the wasm target are there.
@@ -20,3 +27,18 @@ toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 rustup toolchain list | grep -q "^$toolchain" || rustup toolchain install "$toolchain" --profile minimal
 rustup target list --installed --toolchain "$toolchain" | grep -q wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
+[ "${1:-all}" = rust ] && exit 0
+
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly (the glue format changes).
+bindgen=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen" ]; then
+  echo "== cargo install wasm-bindgen-cli $bindgen"
+  cargo install wasm-bindgen-cli --version "$bindgen" --force
+fi
+command -v wasm-pack >/dev/null 2>&1 || { echo "== cargo install wasm-pack"; cargo install wasm-pack; }
+
+# npm packages, exactly as package-lock.json pins them; only when the lock changed.
+if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+fi
