@@ -256,7 +256,8 @@ function renderModelList() {
     list.append(row);
   }
   const s = t?.summary;
-  $('data-label').textContent = s ? `data: ${s.name} — ${s.train} training / ${s.test} test samples, classes: ${s.classes.join(', ')}` : '';
+  const sizes = s && (s.task === 'sound' ? `${s.samples} clips (training splits them 64/16/20 into train/validation/test)` : `${s.train} training / ${s.test} test samples`);
+  $('data-label').textContent = s ? `data: ${s.name} — ${sizes}, classes: ${s.classes.join(', ')}` : '';
 }
 
 function download(bytes, name) {
