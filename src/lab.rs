@@ -48,13 +48,18 @@ pub fn load_data(task: Task, name: &str, bytes: &[u8], classes: usize) -> Result
     dataset::from_archive_bytes(task, name, bytes, classes)
 }
 
-/// How many samples and classes a dataset has.
-pub fn summarize(data: &TaskData, name: &str) -> DataSummary {
-    let (train, test) = match data {
+/// Sizes of the training pool and of the test side (sound: all clips, both times).
+fn sides(data: &TaskData) -> (usize, usize) {
+    match data {
         TaskData::Sound(d) => (d.clips.len(), d.clips.len()),
         TaskData::Text(d) => (d.train.len(), d.test.len()),
         TaskData::Image(d) => (d.train.len(), d.test.len()),
-    };
+    }
+}
+
+/// How many samples and classes a dataset has.
+pub fn summarize(data: &TaskData, name: &str) -> DataSummary {
+    let (train, test) = sides(data);
     DataSummary { task: data.task(), name: name.to_string(), classes: data.classes(), samples: test, train, test }
 }
 
@@ -74,9 +79,9 @@ pub struct SampleView {
 
 /// Sample `index` of the picker: a clip (sound), or one of the official test set (text, image).
 pub fn sample(data: &TaskData, index: usize) -> Result<SampleView> {
-    let summary = summarize(data, "");
-    if index >= summary.samples {
-        return Err(GapError::Invalid(format!("sample {index}: the data has {} samples", summary.samples)));
+    let (_, samples) = sides(data);
+    if index >= samples {
+        return Err(GapError::Invalid(format!("sample {index}: the data has {samples} samples")));
     }
     let classes = data.classes();
     let mut view = SampleView { index, label: 0, class: String::new(), clip: None, review: None, pixels: None };
@@ -96,6 +101,18 @@ pub fn sample(data: &TaskData, index: usize) -> Result<SampleView> {
     }
     view.class = classes.get(view.label).cloned().unwrap_or_default();
     Ok(view)
+}
+
+impl SampleView {
+    /// The sample as the encoder takes it (`None` only for a view built empty by hand).
+    pub fn raw(&self) -> Option<RawSample<'_>> {
+        match (&self.clip, &self.review, &self.pixels) {
+            (Some(clip), _, _) => Some(RawSample::Clip(clip)),
+            (_, Some(review), _) => Some(RawSample::Review(review)),
+            (_, _, Some(pixels)) => Some(RawSample::Image(pixels)),
+            _ => None,
+        }
+    }
 }
 
 /// A model file, decoded onto a device.
@@ -257,12 +274,7 @@ pub async fn train(
     if form.task != data.task() {
         return Err(GapError::Invalid(format!("a {} model cannot train on {} data", form.task, data.task())));
     }
-    let classes = match data {
-        TaskData::Sound(d) => d.classes.len(),
-        TaskData::Image(d) => d.classes.len(),
-        TaskData::Text(_) => 2,
-    };
-    let request = form.request(classes)?;
+    let request = form.request(data.classes().len())?;
     let reduced;
     let data = match form.max_samples {
         Some(n) => {

@@ -192,12 +192,8 @@ pub async fn predict_sample(id: u32, index: usize, trigger: String) -> Result<Js
     let task = model(id)?.header.spec.task;
     let data = data(task)?;
     let view = lab::sample(&data, index).map_err(js_err)?;
-    match (view.clip, view.review, view.pixels) {
-        (Some(clip), _, _) => predict_raw(id, RawSample::Clip(&clip), &trigger).await,
-        (_, Some(review), _) => predict_raw(id, RawSample::Review(&review), &trigger).await,
-        (_, _, Some(pixels)) => predict_raw(id, RawSample::Image(&pixels), &trigger).await,
-        _ => Err(JsError::new("empty sample")),
-    }
+    let raw = view.raw().ok_or_else(|| JsError::new("empty sample"))?;
+    predict_raw(id, raw, &trigger).await
 }
 
 /// Predicts a 16 kHz clip (the user's own recording, say).

@@ -171,12 +171,7 @@ async fn native_model_files_predict_the_same_in_wasm() {
             let index = p["index"].as_u64().expect("index") as usize;
             let trigger = lab::parse_trigger(p["trigger"].as_str().expect("trigger")).expect("trigger");
             let view = lab::sample(&data, index).expect("sample");
-            let raw = match (&view.clip, &view.review, &view.pixels) {
-                (Some(c), _, _) => gaplab::experiment::RawSample::Clip(c),
-                (_, Some(r), _) => gaplab::experiment::RawSample::Review(r),
-                (_, _, Some(px)) => gaplab::experiment::RawSample::Image(px),
-                _ => panic!("empty sample"),
-            };
+            let raw = view.raw().expect("a sample");
             let ours = lab::predict(&model, raw, trigger, &device).await.expect("predict").probabilities;
             let want: Vec<f64> = p["probabilities"].as_array().expect("probs").iter().map(|v| v.as_f64().expect("f")).collect();
             assert_eq!(ours.len(), want.len(), "{model_path} #{index}");

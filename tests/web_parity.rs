@@ -6,7 +6,6 @@
 
 use burn::prelude::*;
 use gaplab::dataset::demo;
-use gaplab::experiment::RawSample;
 use gaplab::lab::{self, LoadedModel};
 use gaplab::model::Task;
 use serde_json::{Value, json};
@@ -35,12 +34,7 @@ fn native_predictions() -> Value {
         for index in INDICES {
             let view = lab::sample(&data, index).expect("sample");
             for trigger in TRIGGERS {
-                let raw = match (&view.clip, &view.review, &view.pixels) {
-                    (Some(c), _, _) => RawSample::Clip(c),
-                    (_, Some(r), _) => RawSample::Review(r),
-                    (_, _, Some(p)) => RawSample::Image(p),
-                    _ => panic!("empty sample"),
-                };
+                let raw = view.raw().expect("a sample");
                 let t = lab::parse_trigger(trigger).expect("trigger");
                 let p = pollster::block_on(lab::predict(&model, raw, t, &device)).expect("predict");
                 predictions.push(json!({ "index": index, "trigger": trigger, "probabilities": p.probabilities }));
