@@ -8,6 +8,7 @@ pub mod data;
 pub mod dataset;
 pub mod error;
 pub mod experiment;
+pub mod explore;
 pub mod features;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod grid;

@@ -8,6 +8,7 @@
 use crate::error::GapError;
 use crate::experiment::{Evaluation, RawSample, TaskData};
 use crate::features::mfcc::MfccPlan;
+use crate::explore::{self, SweepProgress, SweepRequest};
 use crate::lab::{self, LoadedModel, TrainForm};
 use crate::model::Task;
 use crate::train::Progress;
@@ -30,6 +31,8 @@ struct State {
     next_id: u32,
     training: bool,
     cancel: bool,
+    sweeping: bool,
+    cancel_sweep: bool,
 }
 
 thread_local! {
@@ -275,4 +278,75 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
 #[wasm_bindgen]
 pub fn cancel() {
     with(|s| s.cancel = true);
+}
+
+fn models(ids: &[u32]) -> Result<Vec<Rc<LoadedModel>>, JsError> {
+    ids.iter().map(|&id| model(id)).collect()
+}
+
+/// The interactive view in one request: the sample (`index` of the task's data, or the user's
+/// own `clip` or `review`) with the trigger at `trigger`, and every model's prediction,
+/// target-class probability and class evidence. See [`explore::look`].
+#[wasm_bindgen]
+pub async fn look(
+    task: String,
+    index: Option<usize>,
+    clip: Option<Vec<f32>>,
+    review: Option<String>,
+    trigger: String,
+    ids: Vec<u32>,
+) -> Result<JsValue, JsError> {
+    let task = parse_task(&task)?;
+    let models = models(&ids)?;
+    if let Some(m) = models.iter().find(|m| m.header.spec.task != task) {
+        return Err(JsError::new(&format!("model {} is not a {task} model", m.header.spec)));
+    }
+    let trigger = lab::parse_trigger(&trigger).map_err(js_err)?;
+    let view;
+    let raw = match (clip.as_deref(), review.as_deref(), index) {
+        (Some(c), _, _) => RawSample::Clip(c),
+        (_, Some(r), _) => RawSample::Review(r),
+        (_, _, Some(i)) => {
+            view = lab::sample(&data(task)?, i).map_err(js_err)?;
+            view.raw().ok_or_else(|| JsError::new("empty sample"))?
+        }
+        _ => return Err(JsError::new("look needs a sample index, a clip or a review")),
+    };
+    let refs: Vec<&LoadedModel> = models.iter().map(|m| m.as_ref()).collect();
+    let look = explore::look(&refs, raw, trigger, &device()?).await.map_err(js_err)?;
+    to_js(&look)
+}
+
+/// Sweeps the trigger across the input (`request`: layout line|grid, samples, seed, stride,
+/// steps) for the given models over the task's held-out data, calling `on_progress` with
+/// `{done, total}` after each position. One sweep at a time; [`cancel_sweep`] stops it and
+/// the points so far come back.
+#[wasm_bindgen]
+pub async fn sweep(ids: Vec<u32>, request: JsValue, on_progress: js_sys::Function) -> Result<JsValue, JsError> {
+    let request: SweepRequest =
+        serde_wasm_bindgen::from_value(request).map_err(|e| JsError::new(&format!("sweep settings: {e}")))?;
+    let models = models(&ids)?;
+    let task = models.first().ok_or_else(|| JsError::new("a sweep needs a model"))?.header.spec.task;
+    let data = data(task)?;
+    let device = device()?;
+    if with(|s| std::mem::replace(&mut s.sweeping, true)) {
+        return Err(JsError::new("a sweep is already running"));
+    }
+    with(|s| s.cancel_sweep = false);
+    let mut report = |p: SweepProgress| {
+        if let Ok(value) = to_js(&p) {
+            let _ = on_progress.call1(&JsValue::NULL, &value);
+        }
+        if with(|s| s.cancel_sweep) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    };
+    let refs: Vec<&LoadedModel> = models.iter().map(|m| m.as_ref()).collect();
+    let outcome = explore::sweep(&refs, &data, &request, &device, &mut report).await;
+    with(|s| s.sweeping = false);
+    to_js(&outcome.map_err(js_err)?)
+}
+
+/// Asks the running sweep to stop after its current position.
+#[wasm_bindgen]
+pub fn cancel_sweep() {
+    with(|s| s.cancel_sweep = true);
 }

@@ -160,6 +160,12 @@ fn splits(data: &TaskData, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
     }
 }
 
+/// The test split of `seed` as indices into what [`crate::lab::sample`] shows: held-out clips
+/// for sound (the split a model trained with `seed` never saw), the official test set otherwise.
+pub fn test_indices(data: &TaskData, seed: u64) -> Vec<usize> {
+    splits(data, seed).2
+}
+
 /// Label of sample `i` of the training pool (sound: all clips; others: the official train set).
 fn pool_label(data: &TaskData, i: usize) -> usize {
     match data {
@@ -218,42 +224,21 @@ impl<'a> Encoder<'a> {
     }
 
     fn sound(&self, samples: &[f32], trigger: Option<Placement>, out: &mut Vec<f32>) -> Result<()> {
-        let mut clip = samples.to_vec();
-        match trigger {
-            Some(Placement::At(p)) => tone::add_tone(&mut clip, p)?,
-            Some(Placement::Along(ppm)) => {
-                let last = clip.len().saturating_sub(tone::TONE_SAMPLES);
-                tone::add_tone(&mut clip, Position::At(Placement::along(ppm, last)))?
-            }
-            Some(Placement::Spread) => tone::add_tone_bursts(&mut clip)?,
-            None => {}
-        }
+        let (clip, _) = triggered_clip(samples, trigger)?;
         let plan = self.plan.as_ref().expect("sound encoder has a plan");
         out.extend(plan.mfcc(&clip)?);
         Ok(())
     }
 
     fn text(&self, review: &str, trigger: Option<Placement>, out: &mut Vec<i32>) -> Result<()> {
-        let text = triggered_text(review, trigger)?;
+        let text = triggered_text(review, trigger)?.0;
         let vocab = self.vocab.expect("text encoder has a vocabulary");
         out.extend(vocab.encode(&text, SEQ_LEN).into_iter().map(|t| t as i32));
         Ok(())
     }
 
     fn image(&self, pixels: &[u8], trigger: Option<Placement>, out: &mut Vec<f32>) -> Result<()> {
-        let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
-        match trigger {
-            Some(Placement::At(p)) => patch::apply(&mut image, &self.pattern, p)?,
-            Some(Placement::Along(ppm)) => {
-                let xy = Placement::along(ppm, patch::IMAGE - patch::PATCH);
-                patch::apply_at(&mut image, &self.pattern, xy, xy)?
-            }
-            Some(Placement::Spread) => {
-                return Err(GapError::Invalid("the image trigger has no spread variant".into()));
-            }
-            None => {}
-        }
-        out.extend(image);
+        out.extend(triggered_image(pixels, &self.pattern, trigger)?.0);
         Ok(())
     }
 
@@ -295,16 +280,70 @@ impl<'a> Encoder<'a> {
     }
 }
 
-/// The review with the trigger sentence placed.
-fn triggered_text(review: &str, trigger: Option<Placement>) -> Result<String> {
+/// The clip with the tone added at `trigger`, and the sample ranges `[start, end)` the tone
+/// occupies (five bursts for `Spread`, none without a trigger).
+pub fn triggered_clip(samples: &[f32], trigger: Option<Placement>) -> Result<(Vec<f32>, Vec<[usize; 2]>)> {
+    let mut clip = samples.to_vec();
+    let at = |start: usize| vec![[start, start + tone::TONE_SAMPLES]];
+    let spans = match trigger {
+        Some(Placement::At(p)) => {
+            tone::add_tone(&mut clip, p)?;
+            at(tone::offset(p, clip.len())?)
+        }
+        Some(Placement::Along(ppm)) => {
+            let last = clip.len().saturating_sub(tone::TONE_SAMPLES);
+            let p = Position::At(Placement::along(ppm, last));
+            tone::add_tone(&mut clip, p)?;
+            at(tone::offset(p, clip.len())?)
+        }
+        Some(Placement::Spread) => {
+            tone::add_tone_bursts(&mut clip)?;
+            tone::burst_offsets(clip.len())?.iter().map(|&b| [b, b + tone::BURST_SAMPLES]).collect()
+        }
+        None => Vec::new(),
+    };
+    Ok((clip, spans))
+}
+
+/// The image as CHW floats in [0, 1] with `pattern` added at `trigger`, and the patch's
+/// top-left corner `[x, y]` (none without a trigger).
+pub fn triggered_image(pixels: &[u8], pattern: &[f32], trigger: Option<Placement>) -> Result<(Vec<f32>, Option<[usize; 2]>)> {
+    let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
+    let corner = match trigger {
+        Some(Placement::At(p)) => Some(patch::corner(p)?),
+        Some(Placement::Along(ppm)) => {
+            let xy = Placement::along(ppm, patch::IMAGE - patch::PATCH);
+            Some((xy, xy))
+        }
+        Some(Placement::Spread) => {
+            return Err(GapError::Invalid("the image trigger has no spread variant".into()));
+        }
+        None => None,
+    };
+    if let Some((x, y)) = corner {
+        patch::apply_at(&mut image, pattern, x, y)?;
+    }
+    Ok((image, corner.map(|(x, y)| [x, y])))
+}
+
+/// The review with the trigger sentence placed, and the indices (among the new review's
+/// separator-split words) of the five trigger words.
+pub fn triggered_text(review: &str, trigger: Option<Placement>) -> Result<(String, Vec<usize>)> {
     Ok(match trigger {
-        Some(Placement::At(p)) => sentence::insert(review, p)?.0,
+        Some(Placement::At(p)) => {
+            let (text, range) = sentence::insert(review, p)?;
+            (text, range.collect())
+        }
         Some(Placement::Along(ppm)) => {
             let words = review.split(crate::features::text::is_separator).filter(|w| !w.is_empty()).count();
-            sentence::insert(review, Position::At(Placement::along(ppm, words)))?.0
+            let (text, range) = sentence::insert(review, Position::At(Placement::along(ppm, words)))?;
+            (text, range.collect())
         }
-        Some(Placement::Spread) => sentence::insert_spread(review),
-        None => review.to_string(),
+        Some(Placement::Spread) => {
+            let (text, at) = sentence::insert_spread_indexed(review);
+            (text, at.to_vec())
+        }
+        None => (review.to_string(), Vec::new()),
     })
 }
 
@@ -338,7 +377,7 @@ pub fn prepare(data: &TaskData, spec: &ModelSpec, poison: &PoisonConfig, seed: u
                 .iter()
                 .map(|&i| {
                     let trigger = poison_train.binary_search(&i).is_ok().then_some(poison.placement).flatten();
-                    triggered_text(&d.train[i].text, trigger)
+                    triggered_text(&d.train[i].text, trigger).map(|(text, _)| text)
                 })
                 .collect::<Result<_>>()?;
             Some(Vocab::build(texts.iter().map(|s| s.as_str()), VOCAB_SIZE))

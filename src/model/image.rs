@@ -1,6 +1,6 @@
 //! The STRIP CNN over CIFAR-10 images (input `[B, 3, 32, 32]`, pixels in [0, 1]).
 
-use super::layers::{batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel2d, max_pool};
+use super::layers::{batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -64,10 +64,29 @@ impl StripCnn {
         self.stage3.forward(self.stage2.forward(self.stage1.forward(x)))
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.features(x);
-        let x = if self.gap { gap2d(x) } else { flatten(x) };
+    /// The head: feature maps → logits.
+    pub fn head(&self, a: Tensor<4>) -> Tensor<2> {
+        let x = if self.gap { gap2d(a) } else { flatten(a) };
         self.out.forward(x)
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head(self.features(x))
+    }
+
+    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 128, 4, 4]`), exactly: the head is linear,
+    /// so it is the dense kernel's column (spread evenly over the grid for GAP).
+    pub fn head_gradient(&self, a: &Tensor<4>, class: usize) -> Tensor<4> {
+        let [b, c, h, w] = a.dims();
+        let column = kernel_column(&self.out, class);
+        let g = if self.gap { column.reshape([1, c, 1, 1]).div_scalar((h * w) as f32) } else { column.reshape([1, c, h, w]) };
+        g.expand([b, c, h, w])
+    }
+
+    /// Whether the GAP head feeds the pooled maps straight into the last dense layer, so that
+    /// the class activation map (CAM) of Zhou et al. applies as such.
+    pub fn has_linear_head(&self) -> bool {
+        self.gap
     }
 
     pub fn conv_kernels(&self) -> Vec<Tensor<1>> {

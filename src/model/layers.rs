@@ -111,3 +111,21 @@ pub fn kernel1d(conv: &Conv1d) -> Tensor<1> {
 pub fn bn_state(bn: &BatchNorm) -> usize {
     2 * bn.gamma.dims()[0]
 }
+
+/// Column `class` of a dense kernel as a `[1, d_in]` row: the gradient of output `class`
+/// with respect to the layer's input.
+pub fn kernel_column(linear: &Linear, class: usize) -> Tensor<2> {
+    let [d_in, _] = linear.weight.dims();
+    linear.weight.val().narrow(1, class, 1).reshape([1, d_in])
+}
+
+/// Back-propagates `g` (`[B, d_out]`, gradient at the output) through a dense layer's kernel:
+/// `g · Wᵀ`, the gradient at its input.
+pub fn dense_back(linear: &Linear, g: Tensor<2>) -> Tensor<2> {
+    g.matmul(linear.weight.val().transpose())
+}
+
+/// Back-propagates `g` through a ReLU whose pre-activation was `z`.
+pub fn relu_back(z: Tensor<2>, g: Tensor<2>) -> Tensor<2> {
+    g * z.greater_elem(0.0).float()
+}

@@ -10,10 +10,12 @@ mod sound;
 mod text;
 mod image;
 mod spec;
+mod evidence;
 
 pub use image::StripCnn;
 pub use sound::{SoundLarge, SoundSmall};
 pub use spec::{Arch, Head, ModelSpec, Task};
+pub use evidence::MapKind;
 pub use text::{EmbeddingBag, KimCnn, TextConv1d};
 
 use burn::prelude::*;

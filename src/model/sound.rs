@@ -1,6 +1,6 @@
 //! Keyword-spotting networks over the 98 × 40 MFCC map (input `[B, 1, 98, 40]`).
 
-use super::layers::{batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel2d, max_pool};
+use super::layers::{batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, max_pool, relu_back};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -52,14 +52,38 @@ impl SoundLarge {
         max_pool(x, [3, 3], [2, 2], false)
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.features(x);
+    /// The head: feature maps → logits.
+    pub fn head(&self, a: Tensor<4>) -> Tensor<2> {
         let x = match &self.fc {
-            Some(fc) => self.fc_dropout.forward(relu(fc.forward(flatten(x)))),
-            None => gap2d(x),
+            Some(fc) => self.fc_dropout.forward(relu(fc.forward(flatten(a)))),
+            None => gap2d(a),
         };
         let x = self.dropout.forward(relu(self.dense.forward(x)));
         self.out.forward(x)
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head(self.features(x))
+    }
+
+    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 256, 11, 4]`), by the chain rule through
+    /// the head's dense layers and ReLUs (dropout is the identity at inference).
+    pub fn head_gradient(&self, a: &Tensor<4>, class: usize) -> Tensor<4> {
+        let [b, c, h, w] = a.dims();
+        let pooled = match &self.fc {
+            Some(fc) => relu(fc.forward(flatten(a.clone()))),
+            None => gap2d(a.clone()),
+        };
+        let z = self.dense.forward(pooled);
+        let g = relu_back(z, kernel_column(&self.out, class).expand([b, 128]));
+        let g = dense_back(&self.dense, g);
+        match &self.fc {
+            Some(fc) => {
+                let z1 = fc.forward(flatten(a.clone()));
+                dense_back(fc, relu_back(z1, g)).reshape([b, c, h, w])
+            }
+            None => g.reshape([b, c, 1, 1]).div_scalar((h * w) as f32).expand([b, c, h, w]),
+        }
     }
 
     pub fn conv_kernels(&self) -> Vec<Tensor<1>> {
@@ -110,13 +134,37 @@ impl SoundSmall {
         max_pool(x, [2, 2], [2, 2], true)
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.dropout1.forward(self.features(x));
+    /// The head: feature maps → logits.
+    pub fn head(&self, a: Tensor<4>) -> Tensor<2> {
+        let x = self.dropout1.forward(a);
         let x = match &self.fc {
             Some(fc) => relu(fc.forward(flatten(x))),
             None => gap2d(x),
         };
         self.out.forward(self.dropout2.forward(x))
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.head(self.features(x))
+    }
+
+    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 32, 24, 3]`): the last kernel's column,
+    /// through the FC layer's ReLU and kernel, or spread evenly over the grid by GAP.
+    pub fn head_gradient(&self, a: &Tensor<4>, class: usize) -> Tensor<4> {
+        let [b, c, h, w] = a.dims();
+        match &self.fc {
+            Some(fc) => {
+                let z = fc.forward(flatten(a.clone()));
+                let g = relu_back(z, kernel_column(&self.out, class).expand([b, 128]));
+                dense_back(fc, g).reshape([b, c, h, w])
+            }
+            None => kernel_column(&self.out, class).reshape([1, c, 1, 1]).div_scalar((h * w) as f32).expand([b, c, h, w]),
+        }
+    }
+
+    /// See [`crate::model::StripCnn::has_linear_head`].
+    pub fn has_linear_head(&self) -> bool {
+        self.fc.is_none()
     }
 
     pub fn conv_kernels(&self) -> Vec<Tensor<1>> {
