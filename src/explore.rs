@@ -38,9 +38,45 @@ pub struct Placed {
     pub trigger_words: Vec<usize>,
     /// Text: words of the review without the trigger (the insertion points are `0..=words`).
     pub words: usize,
+    /// Text: the placed review cut into words and the whitespace between them, so that the
+    /// page renders it (as text) with the trigger marked and every word clickable.
+    pub segments: Vec<Segment>,
     /// Image and sound input as floats (not serialised: the network input).
     #[serde(skip)]
     dense: Vec<f32>,
+}
+
+/// A run of the placed review: a word or the whitespace between words.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Segment {
+    pub text: String,
+    /// For a word of the review itself: its index among them (inserting "at k" puts the
+    /// trigger before it). `None` for whitespace and for the trigger's words.
+    pub word: Option<usize>,
+    pub trigger: bool,
+}
+
+/// Cuts `review` into words and separators (as the trigger inserts), marking the words whose
+/// indices are in `trigger_words`.
+pub fn segments(review: &str, trigger_words: &[usize]) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    let (mut word, mut own) = (0usize, 0usize);
+    let mut open: Option<bool> = None; // whether the open segment is whitespace
+    for c in review.chars() {
+        let sep = is_separator(c);
+        if let (Some(last), true) = (out.last_mut(), open == Some(sep)) {
+            last.text.push(c);
+            continue;
+        }
+        open = Some(sep);
+        let trigger = !sep && trigger_words.contains(&word);
+        out.push(Segment { text: c.to_string(), word: (!sep && !trigger).then_some(own), trigger });
+        if !sep {
+            word += 1;
+            own += usize::from(!trigger);
+        }
+    }
+    out
 }
 
 /// Words of a review, split as the trigger inserts (on the tokenizer's separators).
@@ -69,6 +105,7 @@ pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], pl
         RawSample::Review(text) => {
             let (review, words) = triggered_text(text, trigger)?;
             placed.words = word_count(text);
+            placed.segments = segments(&review, &words);
             placed.review = Some(review);
             placed.trigger_words = words;
         }

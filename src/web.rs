@@ -307,7 +307,7 @@ pub async fn look(
         (Some(c), _, _) => RawSample::Clip(c),
         (_, Some(r), _) => RawSample::Review(r),
         (_, _, Some(i)) => {
-            view = lab::sample(&data(task)?, i).map_err(js_err)?;
+            view = lab::sample(&*data(task)?, i).map_err(js_err)?;
             view.raw().ok_or_else(|| JsError::new("empty sample"))?
         }
         _ => return Err(JsError::new("look needs a sample index, a clip or a review")),

@@ -144,6 +144,16 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     assert_eq!(look.placed.trigger_words.iter().map(|&i| words[i]).collect::<Vec<_>>(), sentence::WORDS);
     assert_eq!(look.placed.words, 5, "An, <b>awful</b>, film,, <script>alert(1)</script>, truly.");
     assert!(shown.contains("<script>alert(1)</script>"), "the review is returned as written");
+    // The segments rebuild the review exactly, mark the trigger and number the review's own words.
+    let segs = &look.placed.segments;
+    assert_eq!(segs.iter().map(|s| s.text.as_str()).collect::<String>(), shown);
+    let marked: Vec<&str> = segs.iter().filter(|s| s.trigger).map(|s| s.text.as_str()).collect();
+    assert_eq!(marked, sentence::WORDS);
+    let own: Vec<(usize, &str)> = segs.iter().filter_map(|s| s.word.map(|w| (w, s.text.as_str()))).collect();
+    assert_eq!(own, vec![(0, "An"), (1, "<b>awful</b>"), (2, "film,"), (3, "<script>alert(1)</script>"), (4, "truly.")]);
+    assert!(segs.iter().all(|s| s.word.is_none() || !s.text.contains(' ')));
+    let spaced = explore::segments("  a\n\tb ", &[]);
+    assert_eq!(spaced.iter().map(|s| (s.text.as_str(), s.word)).collect::<Vec<_>>(), vec![("  ", None), ("a", Some(0)), ("\n\t", None), ("b", Some(1)), (" ", None)]);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
         assert_eq!(view.prediction, pollster::block_on(lab::predict(model, RawSample::Review(review), trigger, &device)).unwrap());
         assert!(view.evidence.is_none());

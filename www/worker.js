@@ -1,7 +1,8 @@
 // The Web Worker that owns the computation: it loads the wasm module, holds the device, the
 // datasets and the models, trains and predicts. The page talks to it with typed messages:
 //   page → worker  {id, type, ...args}   type ∈ backend | loadData | sample | loadModel |
-//                                         unloadModel | modelBytes | predict | mfcc | train | cancel
+//                                         unloadModel | modelBytes | predict | look | mfcc |
+//                                         sweep | cancelSweep | train | cancel
 //   worker → page  {id, type: 'result', result} | {id, type: 'progress', event}
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
@@ -36,6 +37,19 @@ const handlers = {
     if (review !== undefined) return lab.predict_review(model, review, t);
     if (pixels) return lab.predict_image(model, new Uint8Array(pixels), t);
     return lab.predict_sample(model, index, t);
+  },
+  // The interactive view: the sample with the trigger placed, and every model's prediction,
+  // target probability and class evidence, in one round trip.
+  async look({ task, index, clip, review, trigger, models }) {
+    return lab.look(task, clip || review !== undefined ? undefined : index, clip ? new Float32Array(clip) : undefined,
+      review, trigger ?? 'none', new Uint32Array(models));
+  },
+  async sweep({ models, request }, id) {
+    return lab.sweep(new Uint32Array(models), request, (event) => postMessage({ id, type: 'progress', event }));
+  },
+  cancelSweep() {
+    lab.cancel_sweep();
+    return null;
   },
   mfcc({ clip }) {
     return lab.mfcc(new Float32Array(clip));

@@ -1,0 +1,121 @@
+// Where on the screen the trigger is, and where that puts it in the input: pure functions,
+// unit-tested in tests/e2e/geometry.test.mjs. The input side follows src/trigger: an 8×8 patch
+// on a 32×32 image with its top-left corner at (x, y), placement index y·25 + x; a 2,400-sample
+// tone whose first sample is at an offset in 0..=clip − 2400; the sentence before word k.
+export const IMAGE = 32;
+export const PATCH = 8;
+export const PLACES = IMAGE - PATCH + 1; // 25 corners per axis
+export const RATE = 16000;
+export const TONE = 2400; // 0.15 s
+export const TONE_STEP = 160; // 10 ms, a multiple of the tone's 16-sample period
+
+export const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+
+// ---------- image ----------
+
+// The trigger string (what the worker and the URL take) for the patch corner (x, y).
+export function imageTrigger(x, y) {
+  return String(clamp(Math.round(y), 0, PLACES - 1) * PLACES + clamp(Math.round(x), 0, PLACES - 1));
+}
+
+// The patch corner [x, y] of a trigger string, or null (none, spread, out of range).
+export function imageCorner(trigger) {
+  const last = PLACES - 1;
+  const named = { start: [0, 0], middle: [last / 2, last / 2], end: [last, last] }[trigger];
+  if (named) return named;
+  if (!/^\d+$/.test(trigger ?? '')) return null;
+  const k = Number(trigger);
+  return k < PLACES * PLACES ? [k % PLACES, Math.floor(k / PLACES)] : null;
+}
+
+// Image pixels under a client point, given the displayed image's bounding rectangle.
+export function pointToPixel(clientX, clientY, rect) {
+  return [((clientX - rect.left) / rect.width) * IMAGE, ((clientY - rect.top) / rect.height) * IMAGE];
+}
+
+// The corner that puts the patch under the pointer, keeping the point of the patch that was
+// grabbed (`grab`, in image pixels from the patch's corner) under it, clamped to the image.
+export function patchCornerAt(clientX, clientY, rect, grab = [PATCH / 2, PATCH / 2]) {
+  const [px, py] = pointToPixel(clientX, clientY, rect);
+  return [clamp(Math.round(px - grab[0]), 0, PLACES - 1), clamp(Math.round(py - grab[1]), 0, PLACES - 1)];
+}
+
+// Where in the patch a pointer grabbed it; a grab outside the patch takes its centre.
+export function patchGrab(clientX, clientY, rect, corner) {
+  const [px, py] = pointToPixel(clientX, clientY, rect);
+  const gx = px - corner[0], gy = py - corner[1];
+  return gx >= 0 && gx <= PATCH && gy >= 0 && gy <= PATCH ? [gx, gy] : [PATCH / 2, PATCH / 2];
+}
+
+// The corner after an arrow key (one pixel; four with Shift), Home/End → the paper's start
+// and end corners; null for any other key.
+export function movePatch(corner, key, shift = false) {
+  const d = shift ? 4 : 1;
+  const last = PLACES - 1;
+  const moves = { ArrowLeft: [-d, 0], ArrowRight: [d, 0], ArrowUp: [0, -d], ArrowDown: [0, d] };
+  if (key === 'Home') return [0, 0];
+  if (key === 'End') return [last, last];
+  const m = moves[key];
+  return m ? [clamp(corner[0] + m[0], 0, last), clamp(corner[1] + m[1], 0, last)] : null;
+}
+
+// ---------- sound ----------
+
+// The tone offset (first sample) that puts the tone under the pointer on a waveform drawn over
+// `rect`, keeping the grabbed point (`grab` samples into the tone) under it.
+export function toneOffsetAt(clientX, rect, clipLength, grab = TONE / 2) {
+  const at = ((clientX - rect.left) / rect.width) * clipLength;
+  return clamp(Math.round(at - grab), 0, Math.max(0, clipLength - TONE));
+}
+
+// Samples into the tone where the pointer grabbed it (its middle when outside it).
+export function toneGrab(clientX, rect, clipLength, offset) {
+  const at = ((clientX - rect.left) / rect.width) * clipLength - offset;
+  return at >= 0 && at <= TONE ? at : TONE / 2;
+}
+
+// The offset after a key: arrows move 10 ms (100 ms with Shift), Home/End go to the ends.
+export function moveTone(offset, key, clipLength, shift = false) {
+  const last = Math.max(0, clipLength - TONE);
+  const d = shift ? 10 * TONE_STEP : TONE_STEP;
+  if (key === 'Home') return 0;
+  if (key === 'End') return last;
+  if (key === 'ArrowLeft' || key === 'ArrowDown') return clamp(offset - d, 0, last);
+  if (key === 'ArrowRight' || key === 'ArrowUp') return clamp(offset + d, 0, last);
+  return null;
+}
+
+// A sample span [a, b) as a left/width fraction of the clip.
+export function spanToFraction([a, b], clipLength) {
+  return { left: a / clipLength, width: (b - a) / clipLength };
+}
+
+// ---------- text ----------
+
+// The insertion point (word index) after a key on the slider-like text control.
+export function moveWord(k, key, words) {
+  if (key === 'Home') return 0;
+  if (key === 'End') return words;
+  if (key === 'ArrowLeft' || key === 'ArrowDown') return clamp(k - 1, 0, words);
+  if (key === 'ArrowRight' || key === 'ArrowUp') return clamp(k + 1, 0, words);
+  return null;
+}
+
+// ---------- evidence maps ----------
+
+// Bilinear value of a `h × w` row-major grid at the fractional position (u, v) ∈ [0, 1]², the
+// grid's cells centred at ((j + ½)/w, (i + ½)/h): how a 4×4 CAM is spread over 32×32 pixels.
+export function sampleGrid(values, h, w, u, v) {
+  const x = clamp(u * w - 0.5, 0, w - 1), y = clamp(v * h - 0.5, 0, h - 1);
+  const x0 = Math.floor(x), y0 = Math.floor(y);
+  const x1 = Math.min(x0 + 1, w - 1), y1 = Math.min(y0 + 1, h - 1);
+  const fx = x - x0, fy = y - y0;
+  const at = (i, j) => values[i * w + j];
+  return (at(y0, x0) * (1 - fx) + at(y0, x1) * fx) * (1 - fy) + (at(y1, x0) * (1 - fx) + at(y1, x1) * fx) * fy;
+}
+
+// Positive evidence scaled to [0, 1] by its maximum (all zero when there is none).
+export function positivePart(values) {
+  const max = Math.max(0, ...values);
+  return values.map((v) => (max > 0 ? Math.max(0, v) / max : 0));
+}
