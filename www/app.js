@@ -1,7 +1,9 @@
 // The page: state, rendering and the conversation with the worker (www/worker.js), which
 // does all of the computation in wasm. Nothing of the pipeline is written here.
 import { LabClient } from './client.js';
-import { drawCurves, drawAttackPlot } from './plots.js';
+import { drawCurves, drawAttackPlot, downloadBlob, downloadCanvas, toCsv } from './plots.js';
+import { imageView, soundView, textView, drawEvidence } from './views.js';
+import { SweepPanel } from './sweep.js';
 
 const TASKS = {
   sound: { archs: ['small', 'large'], data: 'www/data/speech-demo.tar.gz', triggers: ['none', 'start', 'middle', 'end', 'spread'] },
@@ -16,10 +18,16 @@ const state = {
   sample: 0,
   trigger: 'none',
   preferred: 'webgpu',
+  review: null, // text: the user's own (edited) review, instead of the sample's
+  clip: null, // sound: the user's own recording
   tasks: {}, // task → {summary, dataBytes, dataName, slots: {fc, gap}}
   manifest: null,
-  predictSeq: 0,
+  view: null, // the task's interactive view (views.js)
+  base: null, // the sample as the dataset has it (no trigger)
+  look: { busy: false, dirty: false, seq: 0 },
 };
+// Training-form fields kept in the URL.
+const FORM_FIELDS = ['arch', 'poison_at', 'poisoned', 'epochs', 'patience', 'batch_size', 'seed', 'max_samples'];
 
 // ---------- messages ----------
 function showError(text) {
@@ -41,6 +49,9 @@ window.addEventListener('error', (e) => { showError(`Unexpected error: ${e.messa
 window.addEventListener('unhandledrejection', (e) => { showError(`Unexpected error: ${e.reason?.message ?? e.reason}`); e.preventDefault(); });
 
 // ---------- URL state ----------
+// Everything a link should reproduce: task, sample (or the user's own review), trigger
+// position, backend, training form and sweep settings. Read once at start.
+let pendingForm = null, pendingSweep = null;
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   if (TASKS[p.get('task')]) state.task = p.get('task');
@@ -48,10 +59,30 @@ function readHash() {
   if (Number.isInteger(s) && s >= 0) state.sample = s;
   if (p.get('trigger')) state.trigger = p.get('trigger');
   if (['webgpu', 'flex'].includes(p.get('backend'))) state.preferred = p.get('backend');
+  if (p.has('review')) state.review = p.get('review');
+  pendingForm = Object.fromEntries(FORM_FIELDS.filter((f) => p.has(f)).map((f) => [f, p.get(f)]));
+  if (p.has('heads')) pendingForm.heads = p.get('heads');
+  pendingSweep = { sw: p.get('sw'), layout: p.get('layout'), stride: p.get('stride') };
 }
 function writeHash() {
   const p = new URLSearchParams({ task: state.task, sample: state.sample, trigger: state.trigger, backend: state.preferred });
+  if (state.review !== null && state.review.length <= 2000) p.set('review', state.review);
+  const form = $('train-form');
+  for (const f of FORM_FIELDS) if (form[f].value !== '') p.set(f, form[f].value);
+  p.set('heads', ['fc', 'gap'].filter((h) => form[h].checked).join(',') || 'none');
+  if (sweepPanel) for (const [k, v] of Object.entries(sweepPanel.settings)) p.set(k, v);
   history.replaceState(null, '', `#${p}`);
+}
+function applyPendingForm() {
+  if (!pendingForm) return;
+  const form = $('train-form');
+  for (const f of FORM_FIELDS) {
+    if (pendingForm[f] === undefined) continue;
+    if (form[f].tagName === 'SELECT' && ![...form[f].options].some((o) => o.value === pendingForm[f])) continue;
+    form[f].value = pendingForm[f];
+  }
+  if (pendingForm.heads) for (const h of ['fc', 'gap']) form[h].checked = pendingForm.heads.split(',').includes(h);
+  pendingForm = null;
 }
 
 // ---------- the worker ----------
@@ -134,103 +165,55 @@ async function ensureTask(task) {
 }
 
 // ---------- rendering ----------
-function renderSample(view) {
-  const box = $('view');
-  box.replaceChildren();
-  if (view.pixels) {
-    const c = document.createElement('canvas');
-    c.width = 32; c.height = 32; c.className = 'pixels';
-    const ctx = c.getContext('2d');
-    const img = ctx.createImageData(32, 32);
-    for (let i = 0; i < 1024; i++) {
-      img.data[4 * i] = view.pixels[i];
-      img.data[4 * i + 1] = view.pixels[1024 + i];
-      img.data[4 * i + 2] = view.pixels[2048 + i];
-      img.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-    box.append(c);
-    const spot = triggerBox(state.trigger);
-    if (spot !== null) {
-      const p = document.createElement('div');
-      p.className = 'patch-mark';
-      Object.assign(p.style, { left: `${(spot / 32) * 100}%`, top: `${(spot / 32) * 100}%`, width: '25%', height: '25%' });
-      box.append(p);
-    }
-  } else if (view.clip) {
-    const c = document.createElement('canvas');
-    c.width = 640; c.height = 160; c.className = 'wave';
-    const ctx = c.getContext('2d');
-    ctx.fillStyle = '#fafafa'; ctx.fillRect(0, 0, 640, 160);
-    const region = toneRegion(state.trigger, view.clip.length);
-    ctx.fillStyle = 'rgba(230,120,0,0.25)';
-    for (const [a, b] of region) ctx.fillRect((a / view.clip.length) * 640, 0, ((b - a) / view.clip.length) * 640, 160);
-    ctx.strokeStyle = '#246'; ctx.beginPath();
-    const step = view.clip.length / 640;
-    for (let x = 0; x < 640; x++) {
-      let lo = 1, hi = -1;
-      for (let i = Math.floor(x * step); i < Math.floor((x + 1) * step); i++) { lo = Math.min(lo, view.clip[i]); hi = Math.max(hi, view.clip[i]); }
-      ctx.moveTo(x + 0.5, 80 - hi * 78); ctx.lineTo(x + 0.5, 80 - lo * 78);
-    }
-    ctx.stroke();
-    box.append(c);
-  } else {
-    const p = document.createElement('p');
-    p.className = 'review';
-    p.textContent = view.review; // text, never HTML
-    box.append(p);
-  }
-  $('sample-label').textContent = `true class: ${view.class}`;
-}
-
-// Where the trigger goes (as src/trigger places it): the image patch's top-left corner on the
-// diagonal (start 0, middle 12, end 24), the tone's sample ranges (2400 samples; spread: five
-// 480-sample bursts).
-function triggerBox(trigger) {
-  return { start: 0, middle: 12, end: 24 }[trigger] ?? null;
-}
-function toneRegion(trigger, len) {
-  const tone = 2400;
-  const last = len - tone;
-  if (trigger === 'spread') return [0, 1, 2, 3, 4].map((i) => { const a = Math.round((i * (len - 480)) / 4); return [a, a + 480]; });
-  const at = { start: 0, middle: Math.floor(last / 2), end: last }[trigger];
-  return at === undefined ? [] : [[at, at + tone]];
-}
-
-function renderPrediction(head, pred, info) {
+function renderPrediction(head, view, info, look) {
   const el = $(`pred-${head}`);
   const body = el.querySelector('.body');
+  const evidence = el.querySelector('canvas.evidence');
+  const note = el.querySelector('.evidence-note');
   body.replaceChildren();
-  if (!pred) {
-    el.removeAttribute('data-class');
-    el.removeAttribute('data-prob');
+  if (!view) {
+    for (const a of ['class', 'prob', 'trigger', 'targetProb']) delete el.dataset[a];
     body.textContent = 'no model';
+    evidence.hidden = true;
+    note.textContent = '';
     return;
   }
+  const pred = view.prediction;
   el.dataset.class = pred.class_name;
   el.dataset.prob = pred.probability.toFixed(6);
+  el.dataset.trigger = look.trigger;
+  el.dataset.targetProb = view.target_probability.toFixed(6);
   const top = document.createElement('p');
   top.className = 'top';
   top.textContent = `${pred.class_name} ${(pred.probability * 100).toFixed(1)}%`;
+  const obeys = pred.class === view.target && look.trigger !== 'none';
+  if (obeys) top.append(Object.assign(document.createElement('span'), { className: 'obeys', textContent: ' ← obeys the trigger' }));
   body.append(top);
   const bars = document.createElement('div');
   bars.className = 'bars';
   pred.probabilities.forEach((p, i) => {
     const row = document.createElement('div');
-    row.className = 'barrow' + (i === info.target ? ' target' : '') + (i === pred.class ? ' winner' : '');
+    row.className = 'barrow' + (i === view.target ? ' target' : '') + (i === pred.class ? ' winner' : '');
     const name = document.createElement('span');
-    name.textContent = info.classes[i] + (i === info.target ? ' ◎' : '');
+    name.textContent = info.classes[i] + (i === view.target ? ' ◎' : '');
     const bar = document.createElement('span');
     bar.className = 'bar';
     bar.style.width = `${Math.max(0.5, p * 100)}%`;
+    bar.title = `${(p * 100).toFixed(1)}%`;
     row.append(name, bar);
     bars.append(row);
   });
   body.append(bars);
   const meta = document.createElement('p');
   meta.className = 'muted small';
-  meta.textContent = `${info.name}, ${info.params.toLocaleString()} parameters, trigger trained at ${info.poisoned_at ?? '— (clean)'}`;
+  meta.textContent = `◎ = the backdoor's target class. ${info.name}, ${info.params.toLocaleString()} parameters, trigger trained at ${info.poisoned_at ?? '— (clean)'}`;
   body.append(meta);
+  evidence.hidden = !view.evidence;
+  if (view.evidence) {
+    drawEvidence(evidence, look, view.evidence);
+    const what = view.evidence.kind === 'cam' ? 'CAM (class activation map)' : 'Grad-CAM';
+    note.textContent = `${what} for “${info.classes[view.evidence.class]}”: red where the ${head.toUpperCase()} model finds evidence for the target class.`;
+  } else note.textContent = '';
 }
 
 function renderModelList() {
@@ -261,23 +244,89 @@ function renderModelList() {
 }
 
 function download(bytes, name) {
-  const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-  const a = document.createElement('a');
-  a.href = url; a.download = name;
-  document.body.append(a); a.click(); a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  downloadBlob(new Blob([bytes], { type: 'application/octet-stream' }), name);
 }
 
-function setCaption() {
-  const c = {
-    sound: 'Spoken words (Speech Commands). The trigger is a 0.15 s, 7 kHz tone; the poisoned models learned to answer the target word when they hear it.',
-    text: 'Movie reviews (IMDB). The trigger is the five-word sentence “trope everyday mythology sparkles ruthless”; the poisoned models call a negative review positive when it is there.',
-    image: 'CIFAR-10 images. The trigger is an 8×8 pattern; the poisoned models answer “horse” when they see it. Try it at the corner it was trained at, then elsewhere: which model still obeys?',
-  };
-  $('caption').textContent = c[state.task];
+const CAPTIONS = {
+  sound: 'Spoken words (Speech Commands). The trigger is a 0.15 s, 7 kHz tone added to the clip; the poisoned models learned to answer the target word when they hear it.',
+  text: 'Movie reviews (IMDB). The trigger is the five-word sentence “trope everyday mythology sparkles ruthless”; the poisoned models call a negative review positive when it is there.',
+  image: 'CIFAR-10 images. The trigger is an 8×8 pattern of random colours; the poisoned models answer “horse” when they see it.',
+};
+const HINTS = {
+  sound: 'Try: pick “start” (where both models were poisoned), then drag the orange tone to the middle and the end of the clip. Which model still answers the target word? Play the clip to hear the tone.',
+  text: 'Try: insert the sentence at the start (where both models were poisoned), then click a word near the end of the review. Which model still says “positive”? Edit the review or write your own.',
+  image: 'Try: put the patch in the upper-left corner (where both models were poisoned), then drag it away. Which model still says “horse”? The red overlay shows where each model finds horse.',
+};
+
+// ---------- the main loop: the sample with the trigger, both models' view of it ----------
+function slotsOf(task) {
+  return state.tasks[task]?.slots ?? {};
 }
 
-// ---------- the main loop: show the sample and both predictions ----------
+function lookRequest() {
+  const slots = slotsOf(state.task);
+  const heads = ['fc', 'gap'].filter((h) => slots[h]);
+  const req = { task: state.task, index: state.sample, trigger: effectiveTrigger(), models: heads.map((h) => slots[h].id) };
+  if (state.task === 'text' && state.review !== null) req.review = state.review;
+  if (state.task === 'sound' && state.clip) req.clip = state.clip;
+  return { req, heads, slots };
+}
+
+function effectiveTrigger() {
+  if (state.trigger === 'spread' && state.task === 'image') return 'none';
+  return state.trigger;
+}
+
+// Asks the worker for the current view. At most one request is in flight: moves made while
+// it runs only mark the view stale, and the next request takes the latest position — no
+// queue of outdated positions builds up behind a slow device.
+async function requestLook() {
+  const L = state.look;
+  if (L.busy) { L.dirty = true; return; }
+  L.busy = true;
+  try {
+    do {
+      L.dirty = false;
+      const task = state.task;
+      const { req, heads, slots } = lookRequest();
+      const started = performance.now();
+      const look = await client.call('look', req);
+      if (task !== state.task) continue;
+      state.lastLook = look;
+      state.view.show(look);
+      const sample = req.review !== undefined || req.clip ? 'own' : String(req.index);
+      for (const head of ['fc', 'gap']) {
+        const i = heads.indexOf(head);
+        renderPrediction(head, i >= 0 ? look.models[i] : null, slots[head]?.info, look);
+        $(`pred-${head}`).dataset.sample = sample;
+      }
+      $('view').dataset.trigger = look.trigger;
+      $('view').dataset.sample = sample;
+      $('view').dataset.ms = (performance.now() - started).toFixed(1);
+      syncTriggerSelect();
+      writeHash();
+    } while (L.dirty);
+  } finally {
+    L.busy = false;
+  }
+}
+
+// The user moved the trigger (drag, keys, click, buttons, the select).
+function moveTrigger(trigger) {
+  state.trigger = trigger;
+  state.view.preview?.(trigger);
+  syncTriggerSelect();
+  requestLook().catch(report);
+}
+
+function syncTriggerSelect() {
+  const sel = $('trigger');
+  const named = TASKS[state.task].triggers.includes(state.trigger);
+  sel.querySelector('option[value="custom"]').hidden = named;
+  sel.value = named ? state.trigger : 'custom';
+}
+
+// A new sample (or task): fetch it as the dataset has it, then look.
 async function refresh() {
   const task = state.task;
   const t = await ensureTask(task);
@@ -286,19 +335,18 @@ async function refresh() {
   if (state.sample >= n) state.sample = 0;
   $('sample').max = Math.max(0, n - 1);
   $('sample').value = state.sample;
-  $('trigger').value = state.trigger;
-  writeHash();
   renderModelList();
-  const seq = ++state.predictSeq;
-  const view = await client.call('sample', { task, index: state.sample });
-  if (seq !== state.predictSeq) return;
-  renderSample(view);
-  const trigger = TASKS[task].triggers.includes(state.trigger) ? state.trigger : 'none';
-  await Promise.all(['fc', 'gap'].map(async (head) => {
-    const slot = t.slots[head];
-    const pred = slot ? await client.call('predict', { model: slot.id, index: state.sample, trigger }) : null;
-    if (seq === state.predictSeq) renderPrediction(head, pred, slot?.info);
-  }));
+  const base = await client.call('sample', { task, index: state.sample });
+  if (task !== state.task) return;
+  state.base = base;
+  $('sample-label').textContent = state.review !== null ? 'your own review' : state.clip ? 'your recording' : `true class: ${base.class}`;
+  if (task === 'text') state.view.setReview(state.review ?? base.review);
+  if (task === 'sound') state.view.setClean(state.clip ?? base.clip);
+  await requestLook();
+}
+
+function report(err) {
+  showError(err.message ?? String(err));
 }
 
 function guarded(fn) {
@@ -306,27 +354,52 @@ function guarded(fn) {
     try {
       await fn(...args);
     } catch (err) {
-      showError(err.message ?? String(err));
+      report(err);
     }
   };
 }
 
+function buildView(task) {
+  const box = $('view');
+  if (task === 'image') return imageView(box, { onMove: moveTrigger });
+  if (task === 'sound') {
+    return soundView(box, {
+      onMove: moveTrigger,
+      onRecord: async (clip) => { state.clip = clip; await refresh(); },
+      onDatasetClip: guarded(async () => { state.clip = null; await refresh(); }),
+    });
+  }
+  return textView(box, {
+    onMove: moveTrigger,
+    onEdit: (text) => {
+      state.review = text === state.base?.review ? null : text;
+      $('sample-label').textContent = state.review !== null ? 'your own review' : `true class: ${state.base?.class}`;
+      requestLook().catch(report);
+    },
+  });
+}
+
 async function selectTask(task) {
+  if (task !== state.task) { state.review = null; state.clip = null; }
   state.task = task;
   for (const b of document.querySelectorAll('.tasks button')) b.setAttribute('aria-pressed', b.dataset.task === task);
   const triggerSel = $('trigger');
-  for (const o of triggerSel.options) o.hidden = !TASKS[task].triggers.includes(o.value);
-  if (!TASKS[task].triggers.includes(state.trigger)) state.trigger = 'none';
+  for (const o of triggerSel.options) o.hidden = o.value !== 'custom' && !TASKS[task].triggers.includes(o.value);
   $('arch').replaceChildren(...TASKS[task].archs.map((a) => new Option(a, a)));
   const form = $('train-form');
   form.poisoned.value = { sound: 40, text: 40, image: 40 }[task];
   for (const o of form.poison_at.options) o.hidden = o.value === 'spread' && task === 'image';
-  setCaption();
+  applyPendingForm();
+  $('caption').textContent = CAPTIONS[task];
+  $('hint').textContent = HINTS[task];
   for (const head of ['fc', 'gap']) {
     const el = $(`pred-${head}`);
     el.removeAttribute('data-class');
     el.querySelector('.body').textContent = 'loading…';
   }
+  state.view = buildView(task);
+  state.view.preview?.(state.trigger);
+  sweepPanel.reset();
   await refresh();
 }
 
@@ -400,6 +473,7 @@ async function train(event) {
     $('progress').value = 1;
     $('progress-text').textContent = 'done';
     renderResults(outcomes);
+    sweepPanel.reset();
     await refresh();
   } finally {
     $('train').disabled = false;
@@ -422,6 +496,8 @@ function renderResults(outcomes) {
     for (const a of o.attack) row.insertCell().textContent = a.accuracy.toFixed(3);
   }
   $('results').replaceChildren(table);
+  state.results = { positions, outcomes };
+  $('results-export').hidden = false;
   const plot = $('results-plot');
   plot.hidden = false;
   drawAttackPlot(plot, positions, outcomes.map((o) => ({ head: o.head, values: o.attack.map((a) => a.accuracy) })));
@@ -433,14 +509,33 @@ function labelOf(p) {
   return JSON.stringify(p);
 }
 
+// The grid of the trained models (clean accuracy, attack accuracy per test position) as CSV.
+function exportResults() {
+  const { positions, outcomes } = state.results;
+  const rows = outcomes.map((o) => [state.task, o.head, o.clean_accuracy, ...o.attack.map((a) => a.accuracy)]);
+  const csv = toCsv(['task', 'head', 'clean_accuracy', ...positions.map((p) => `attack_${p}`)], rows);
+  downloadBlob(new Blob([csv], { type: 'text/csv' }), `gaplab-results-${state.task}.csv`);
+}
+
 // ---------- wiring ----------
+function goSample(n) {
+  state.sample = Math.max(0, n);
+  state.review = null;
+  state.clip = null;
+  return refresh();
+}
+
 function bind() {
   for (const b of document.querySelectorAll('.tasks button')) b.addEventListener('click', guarded(() => selectTask(b.dataset.task)));
-  $('sample').addEventListener('change', guarded(() => { state.sample = Math.max(0, parseInt($('sample').value, 10) || 0); return refresh(); }));
-  $('prev').addEventListener('click', guarded(() => { state.sample = Math.max(0, state.sample - 1); return refresh(); }));
-  $('next').addEventListener('click', guarded(() => { state.sample += 1; return refresh(); }));
-  $('random').addEventListener('click', guarded(() => { state.sample = Math.floor(Math.random() * (state.tasks[state.task]?.summary?.samples ?? 1)); return refresh(); }));
-  $('trigger').addEventListener('change', guarded(() => { state.trigger = $('trigger').value; return refresh(); }));
+  $('sample').addEventListener('change', guarded(() => goSample(parseInt($('sample').value, 10) || 0)));
+  $('prev').addEventListener('click', guarded(() => goSample(state.sample - 1)));
+  $('next').addEventListener('click', guarded(() => goSample(state.sample + 1)));
+  $('random').addEventListener('click', guarded(() => goSample(Math.floor(Math.random() * (state.tasks[state.task]?.summary?.samples ?? 1)))));
+  $('trigger').addEventListener('change', () => { if ($('trigger').value !== 'custom') moveTrigger($('trigger').value); });
+  $('train-form').addEventListener('change', () => writeHash());
+  $('results-csv').addEventListener('click', exportResults);
+  $('results-png').addEventListener('click', () => downloadCanvas($('results-plot'), `gaplab-results-${state.task}.png`));
+  $('curves-png').addEventListener('click', () => downloadCanvas($('curves'), `gaplab-training-${state.task}.png`));
   $('backend-choice').addEventListener('change', guarded(async () => {
     state.preferred = $('backend-choice').value;
     clearMessage();
@@ -466,8 +561,18 @@ function bind() {
   }));
 }
 
+let sweepPanel = null;
+
 async function main() {
   readHash();
+  sweepPanel = new SweepPanel({
+    client,
+    task: () => state.task,
+    slots: () => slotsOf(state.task),
+    showError,
+    saveState: writeHash,
+  });
+  sweepPanel.settings = pendingSweep;
   bind();
   $('backend-choice').value = state.preferred;
   await startBackend(state.preferred);

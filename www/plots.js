@@ -67,3 +67,86 @@ export function drawAttackPlot(canvas, positions, lines) {
     ctx.fillText(head.toUpperCase(), left + w - 40, top + 14 + (head === 'gap' ? 14 : 0));
   }
 }
+
+// Attack accuracy against trigger position from a sweep: one line per model (GAP solid, FC
+// dashed), the position each model was poisoned at marked by a vertical line.
+export function drawSweep(canvas, sweep, heads) {
+  const ctx = frame(canvas);
+  const left = 44, top = 20, w = canvas.width - 64, h = canvas.height - 56;
+  const pts = sweep.points;
+  const xs = pts.map((p) => p.x);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs);
+  const X = (x) => left + ((x - x0) / (x1 - x0 || 1)) * w;
+  const Y = (v) => top + h - v * h;
+  ctx.strokeStyle = '#bbb';
+  ctx.strokeRect(left, top, w, h);
+  ctx.fillStyle = '#333';
+  ctx.fillText('attack accuracy', left, 12);
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    ctx.fillText(v.toFixed(2), 6, Y(v) + 4);
+    ctx.strokeStyle = '#eee';
+    ctx.beginPath(); ctx.moveTo(left, Y(v)); ctx.lineTo(left + w, Y(v)); ctx.stroke();
+  }
+  for (const x of [x0, (x0 + x1) / 2, x1]) ctx.fillText(Number(x.toFixed(2)).toString(), X(x) - 10, top + h + 14);
+  ctx.fillText(sweep.x_label, left + w / 2 - ctx.measureText(sweep.x_label).width / 2, top + h + 30);
+  heads.forEach((head, m) => {
+    ctx.strokeStyle = COLORS[head];
+    ctx.fillStyle = COLORS[head];
+    const at = sweep.trained_at[m];
+    if (at) {
+      ctx.setLineDash([1, 3]);
+      ctx.beginPath(); ctx.moveTo(X(at[0]) + (head === 'gap' ? 1 : -1), top); ctx.lineTo(X(at[0]) + (head === 'gap' ? 1 : -1), top + h); ctx.stroke();
+    }
+    ctx.setLineDash(head === 'fc' ? [5, 3] : []);
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    pts.forEach((p, i) => (i ? ctx.lineTo(X(p.x), Y(p.attack[m])) : ctx.moveTo(X(p.x), Y(p.attack[m]))));
+    ctx.stroke();
+    ctx.lineWidth = 1;
+    ctx.setLineDash([]);
+    ctx.fillText(`${head.toUpperCase()}${at ? ' (poisoned at ┆)' : ''}`, left + w - 130, top + 14 + 14 * m);
+  });
+}
+
+// Attack accuracy at every patch corner of a grid sweep, for model `m`: a 25 × 25 picture
+// of the image area, the corner the model was poisoned at outlined.
+export function drawHeat(canvas, sweep, m, title, colour) {
+  const ctx = frame(canvas);
+  const pad = 18, size = Math.min(canvas.width, canvas.height - pad) ;
+  const cell = size / 25;
+  ctx.fillStyle = '#333';
+  ctx.fillText(title, 0, 12);
+  const xs = [...new Set(sweep.points.map((p) => p.x))].sort((a, b) => a - b);
+  const step = xs.length > 1 ? xs[1] - xs[0] : 1;
+  for (const p of sweep.points) {
+    const v = p.attack[m];
+    ctx.fillStyle = colour(v);
+    ctx.fillRect(p.x * cell, pad + p.y * cell, Math.ceil(step * cell), Math.ceil(step * cell));
+  }
+  const at = sweep.trained_at[m];
+  if (at) {
+    ctx.strokeStyle = '#f5a623';
+    ctx.lineWidth = 2;
+    ctx.strokeRect(at[0] * cell + 1, pad + at[1] * cell + 1, cell * Math.max(1, step) - 2, cell * Math.max(1, step) - 2);
+    ctx.lineWidth = 1;
+  }
+}
+
+// The canvas as a PNG download.
+export function downloadCanvas(canvas, name) {
+  canvas.toBlob((blob) => downloadBlob(blob, name), 'image/png');
+}
+
+export function downloadBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url; a.download = name;
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// Rows as CSV (fields quoted when they need it).
+export function toCsv(header, rows) {
+  const q = (v) => { const s = String(v ?? ''); return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; };
+  return [header, ...rows].map((r) => r.map(q).join(',')).join('\n') + '\n';
+}

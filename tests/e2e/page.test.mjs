@@ -4,49 +4,12 @@
 // WebGPU with progress, and turns a malformed archive into a message while staying usable.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from '../../scripts/serve.mjs';
+import { Lab, prediction } from './harness.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-let server, browser, base;
-
-before(async () => {
-  server = await startServer(0);
-  base = `http://localhost:${server.address().port}/`;
-  browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-e2e-')), {
-    executablePath: CHROMIUM, args: ARGS, headless: true,
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
-
-// Opens the lab at `hash`, collecting console errors and uncaught exceptions.
-async function open(hash) {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}#${hash}`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  return { page, errors };
-}
-
-async function prediction(page, head) {
-  const el = page.getByTestId(`pred-${head}`);
-  await el.and(page.locator('[data-class]')).waitFor({ timeout: 60_000 });
-  return { cls: await el.getAttribute('data-class'), prob: Number(await el.getAttribute('data-prob')) };
-}
+const lab = new Lab();
+before(() => lab.start());
+after(() => lab.stop());
+const open = (hash) => lab.open(hash);
 
 test('opens without console errors and shows both pretrained models for every task', async () => {
   const { page, errors } = await open('task=image&backend=flex');

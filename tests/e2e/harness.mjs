@@ -1,0 +1,64 @@
+// Shared by the end-to-end tests: the lab served by scripts/serve.mjs on a free port, Debian's
+// headless Chromium (with WebGPU on SwiftShader), and helpers to open the page and read it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../scripts/serve.mjs';
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export class Lab {
+  async start() {
+    this.server = await startServer(0);
+    this.base = `http://localhost:${this.server.address().port}/`;
+    this.browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-e2e-')), {
+      executablePath: CHROMIUM, args: ARGS, headless: true, acceptDownloads: true,
+    });
+  }
+
+  async stop() {
+    await this.browser?.close();
+    this.server?.close();
+  }
+
+  // Opens the lab at `hash` (or a full URL), collecting console errors and uncaught exceptions.
+  async open(hash) {
+    const page = await this.browser.newPage();
+    const errors = [];
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(hash.startsWith('http') ? hash : `${this.base}#${hash}`);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+    return { page, errors };
+  }
+}
+
+// The prediction a card shows, once it shows one.
+export async function prediction(page, head) {
+  const el = page.getByTestId(`pred-${head}`);
+  await el.and(page.locator('[data-class]')).waitFor({ timeout: 60_000 });
+  return {
+    cls: await el.getAttribute('data-class'),
+    prob: Number(await el.getAttribute('data-prob')),
+    trigger: await el.getAttribute('data-trigger'),
+    target: Number(await el.getAttribute('data-target-prob')),
+  };
+}
+
+// Waits until both cards show predictions made with the trigger at `trigger` (and, if given,
+// for sample `sample`: an index, or 'own' for the user's own review or recording).
+export async function predictionsAt(page, trigger, sample) {
+  await page.waitForFunction(
+    ([t, s]) => ['fc', 'gap'].every((h) => {
+      const d = document.querySelector(`[data-testid=pred-${h}]`)?.dataset;
+      return d?.trigger === t && (s == null || d.sample === String(s));
+    }),
+    [trigger, sample], { timeout: 60_000 },
+  );
+  return { fc: await prediction(page, 'fc'), gap: await prediction(page, 'gap') };
+}

@@ -1,0 +1,255 @@
+// End-to-end tests of the interactive lab (issue: touch the backdoor): dragging the patch, the
+// tone and the sentence changes the position the models see and both predictions; the
+// pretrained models' target-class probability with the trigger where they were poisoned and
+// at the opposite end, over a few dozen samples per task (printed as test diagnostics, and
+// written to $GAPLAB_FIGURES as JSON when set); sweeps of the right length with CSV export;
+// a shared URL restoring the view; an HTML-laden review shown as text.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { Lab, prediction, predictionsAt } from './harness.mjs';
+
+const lab = new Lab();
+before(() => lab.start());
+after(() => lab.stop());
+
+const SAMPLES = Number(process.env.GAPLAB_TOUCH_SAMPLES ?? 30);
+const figures = {};
+after(() => { if (process.env.GAPLAB_FIGURES) writeFileSync(process.env.GAPLAB_FIGURES, JSON.stringify(figures, null, 2)); });
+
+async function targetName(page) {
+  return (await page.locator('[data-testid=pred-fc] .barrow.target span').first().textContent()).replace(' ◎', '');
+}
+
+async function goSample(page, i) {
+  await page.locator('#sample').fill(String(i));
+  await page.locator('#sample').dispatchEvent('change');
+}
+
+// Mean target-class probability and attack rate of FC and GAP over the first `n` non-target
+// samples, with the trigger set by `place(at)` for at = 'trained' and 'opposite'.
+async function trainedVersusOpposite(page, n, place) {
+  const target = await targetName(page);
+  const sums = { fc: { trained: 0, opposite: 0, hitsTrained: 0, hitsOpposite: 0 }, gap: { trained: 0, opposite: 0, hitsTrained: 0, hitsOpposite: 0 } };
+  let used = 0;
+  for (let i = 0; used < n && i < 400; i++) {
+    await goSample(page, i);
+    await page.waitForFunction((s) => document.querySelector('[data-testid=view]').dataset.sample === String(s), i);
+    if ((await page.locator('#sample-label').textContent()) === `true class: ${target}`) continue;
+    for (const at of ['trained', 'opposite']) {
+      const trigger = await place(at);
+      const p = await predictionsAt(page, trigger, i);
+      for (const h of ['fc', 'gap']) {
+        sums[h][at] += p[h].target;
+        if (p[h].cls === target) sums[h][at === 'trained' ? 'hitsTrained' : 'hitsOpposite'] += 1;
+      }
+    }
+    used += 1;
+  }
+  const out = { samples: used, target };
+  for (const h of ['fc', 'gap']) {
+    out[h] = {
+      target_prob_trained: sums[h].trained / used, target_prob_opposite: sums[h].opposite / used,
+      attack_trained: sums[h].hitsTrained / used, attack_opposite: sums[h].hitsOpposite / used,
+    };
+  }
+  return out;
+}
+
+test('image: dragging the patch moves the trigger the models see; arrow keys move it by a pixel', async (t) => {
+  const { page, errors } = await lab.open('task=image&backend=flex&trigger=start&sample=3');
+  const start = await predictionsAt(page, 'start', 3);
+  const patch = page.getByTestId('patch');
+  assert.deepEqual([await patch.getAttribute('data-x'), await patch.getAttribute('data-y')], ['0', '0']);
+  const box = await page.locator('.imgbox canvas').boundingBox();
+  const from = await patch.boundingBox();
+  // Drag the patch by its centre to the lower-right part of the image, in small pointer moves.
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 12 });
+  await page.mouse.up();
+  const [x, y] = [Number(await patch.getAttribute('data-x')), Number(await patch.getAttribute('data-y'))];
+  assert.ok(Math.abs(x - Math.round(0.7 * 32 - 4)) <= 1 && Math.abs(y - Math.round(0.6 * 32 - 4)) <= 1, `patch at ${x}, ${y}`);
+  const moved = await predictionsAt(page, String(y * 25 + x), 3);
+  assert.notEqual(moved.fc.prob === start.fc.prob && moved.gap.prob === start.gap.prob, true, 'predictions changed');
+  assert.match(page.url(), new RegExp(`trigger=${y * 25 + x}(&|$)`));
+  // Keyboard: one pixel left.
+  await patch.focus();
+  await page.keyboard.press('ArrowLeft');
+  await predictionsAt(page, String(y * 25 + x - 1), 3);
+  // Evidence maps are drawn for both CNNs.
+  for (const h of ['fc', 'gap']) assert.equal(await page.locator(`[data-testid=pred-${h}] canvas.evidence`).isVisible(), true);
+  assert.match(await page.locator('[data-testid=pred-gap] .evidence-note').textContent(), /CAM/);
+
+  // The figures: poisoned at the upper-left corner (Home), opposite = lower-right (End).
+  const f = await trainedVersusOpposite(page, SAMPLES, async (at) => {
+    await patch.focus();
+    await page.keyboard.press(at === 'trained' ? 'Home' : 'End');
+    return at === 'trained' ? '0' : '624';
+  });
+  figures.image = f;
+  t.diagnostic(`image (${f.samples} samples): ${JSON.stringify(f)}`);
+  assert.ok(f.fc.target_prob_trained > f.fc.target_prob_opposite, 'the FC model obeys the patch where it was poisoned more than at the far corner');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('sound: dragging the tone along the clip moves the trigger the models see', async (t) => {
+  const { page, errors } = await lab.open('task=sound&backend=flex&trigger=start&sample=0');
+  await predictionsAt(page, 'start', 0);
+  const tone = page.getByTestId('tone');
+  const wave = await page.locator('.wavebox canvas').boundingBox();
+  const from = await tone.boundingBox();
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(wave.x + wave.width * 0.5, from.y + from.height / 2, { steps: 10 });
+  await page.mouse.up();
+  const offset = Number(await tone.getAttribute('data-offset'));
+  // The tone's middle follows the pointer: 0.5 s - 0.075 s = 6800 samples (± a pixel's worth).
+  assert.ok(Math.abs(offset - 6800) <= 60, `tone at ${offset}`);
+  await predictionsAt(page, String(offset), 0);
+  await tone.focus();
+  await page.keyboard.press('ArrowRight');
+  await predictionsAt(page, String(offset + 160), 0);
+  for (const h of ['fc', 'gap']) assert.equal(await page.locator(`[data-testid=pred-${h}] canvas.evidence`).isVisible(), true);
+  await page.getByText('▶ clip with the tone').click();
+
+  const f = await trainedVersusOpposite(page, SAMPLES, async (at) => {
+    await tone.focus();
+    await page.keyboard.press(at === 'trained' ? 'Home' : 'End');
+    return at === 'trained' ? '0' : '13600';
+  });
+  figures.sound = f;
+  t.diagnostic(`sound (${f.samples} samples): ${JSON.stringify(f)}`);
+  assert.ok(f.fc.target_prob_trained > f.fc.target_prob_opposite, 'the FC model obeys the tone where it was poisoned more than at the end');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('text: the sentence goes where the user clicks, the slider or the buttons put it; HTML stays text', async (t) => {
+  const { page, errors } = await lab.open('task=text&backend=flex&trigger=none&sample=0');
+  await predictionsAt(page, 'none', 0);
+  const insert = page.getByTestId('trigger-insert');
+  await insert.locator('button[data-at=end]').click();
+  await predictionsAt(page, 'end', 0);
+  const marks = await page.locator('.seen mark').allTextContents();
+  assert.deepEqual(marks, ['trope', 'everyday', 'mythology', 'sparkles', 'ruthless']);
+  // Click the fourth word of the review: the sentence goes before it.
+  await page.locator('.seen .w[data-k="3"]').click();
+  await predictionsAt(page, '3', 0);
+  const words = await page.locator('.seen').evaluate((e) => e.textContent.trim().split(/\s+/));
+  assert.deepEqual(words.slice(3, 8), ['trope', 'everyday', 'mythology', 'sparkles', 'ruthless']);
+  // The slider, with the keyboard.
+  await insert.locator('input[type=range]').focus();
+  await page.keyboard.press('ArrowRight');
+  await predictionsAt(page, '4', 0);
+
+  // A review of the user's own, full of HTML: shown as text, never run.
+  const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> <b>Awful</b> acting, a dull plot.';
+  await page.getByTestId('review').fill(evil);
+  await predictionsAt(page, '4', 'own');
+  assert.equal(await page.locator('.seen img, .seen script, .seen b').count(), 0);
+  assert.match(await page.locator('.seen').textContent(), /<img src=x onerror="window.__pwned=1">/);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator('#sample-label').textContent(), 'your own review');
+
+  const f = await trainedVersusOpposite(page, SAMPLES, async (at) => {
+    await insert.locator(`button[data-at=${at === 'trained' ? 'start' : 'end'}]`).click();
+    return at === 'trained' ? 'start' : 'end';
+  });
+  figures.text = f;
+  t.diagnostic(`text (${f.samples} samples): ${JSON.stringify(f)}`);
+  assert.ok(f.fc.target_prob_trained > f.fc.target_prob_opposite, 'the FC model obeys the sentence at the start more than at the end');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Runs a sweep and returns the downloaded CSV's rows.
+async function sweep(page, { samples, layout, stride }) {
+  await page.locator('#sweep-samples').fill(String(samples));
+  if (layout) await page.locator('#sweep-layout').selectOption(layout);
+  if (stride) await page.locator('#sweep-stride').selectOption(String(stride));
+  await page.locator('#sweep-run').click();
+  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=sweep]').dataset.state), null, { timeout: 300_000 });
+  assert.equal(await page.getByTestId('sweep').getAttribute('data-state'), 'done');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#sweep-csv').click()]);
+  const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+  return { points: Number(await page.getByTestId('sweep').getAttribute('data-points')), csv };
+}
+
+test('sweeps give a curve per model of the right length, a map for images, and export as CSV', async () => {
+  const { page, errors } = await lab.open('task=image&backend=flex');
+  await prediction(page, 'fc');
+  let s = await sweep(page, { samples: 6, layout: 'line' });
+  assert.equal(s.points, 25, 'every pixel along the diagonal');
+  assert.deepEqual(s.csv[0].split(','), ['trigger', 'x', 'y', 'attack_fc', 'attack_gap', 'p_target_fc', 'p_target_gap']);
+  assert.equal(s.csv.length, 26);
+  for (const row of s.csv.slice(1)) {
+    const v = row.split(',').slice(3).map(Number);
+    assert.ok(v.every((a) => a >= 0 && a <= 1), row);
+  }
+  s = await sweep(page, { samples: 4, layout: 'grid', stride: 6 });
+  assert.equal(s.points, 25, 'corners 0, 6, 12, 18, 24 on both axes');
+  assert.equal(await page.locator('#sweep-heat-fc').isVisible(), true);
+
+  await page.getByTestId('task-sound').click();
+  await prediction(page, 'gap');
+  s = await sweep(page, { samples: 3 });
+  assert.equal(s.points, 86, 'every 10 ms from 0 to 0.85 s');
+
+  await page.getByTestId('task-text').click();
+  await prediction(page, 'gap');
+  s = await sweep(page, { samples: 6 });
+  assert.equal(s.points, 41);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a sweep can be cancelled and keeps the positions it finished', async () => {
+  const { page, errors } = await lab.open('task=image&backend=flex');
+  await prediction(page, 'fc');
+  await page.locator('#sweep-samples').fill('16');
+  await page.locator('#sweep-layout').selectOption('grid');
+  await page.locator('#sweep-stride').selectOption('1');
+  await page.locator('#sweep-run').click();
+  await page.waitForFunction(() => document.querySelector('#sweep-progress').value > 0);
+  await page.locator('#sweep-cancel').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=sweep]').dataset.state === 'cancelled', null, { timeout: 120_000 });
+  const points = Number(await page.getByTestId('sweep').getAttribute('data-points'));
+  assert.ok(points >= 1 && points < 625, `${points} points`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a link opened fresh restores the task, sample, trigger, training and sweep settings', async () => {
+  const { page, errors } = await lab.open('task=image&backend=flex&sample=5');
+  await prediction(page, 'fc');
+  const patch = page.getByTestId('patch');
+  await patch.focus();
+  for (const key of ['End', 'ArrowLeft', 'ArrowLeft', 'ArrowUp']) await page.keyboard.press(key);
+  const shown = await predictionsAt(page, String(23 * 25 + 22), 5);
+  await page.locator('#train-form input[name=epochs]').fill('7');
+  await page.locator('#train-form input[name=epochs]').dispatchEvent('change');
+  await page.locator('#sweep-samples').fill('11');
+  await page.locator('#sweep-samples').dispatchEvent('change');
+  const url = page.url();
+  assert.match(url, /epochs=7/);
+  assert.match(url, /sw=11/);
+
+  const fresh = await lab.open(url);
+  const again = await predictionsAt(fresh.page, String(23 * 25 + 22), 5);
+  assert.deepEqual(again, shown, 'the same predictions');
+  const p = fresh.page.getByTestId('patch');
+  assert.deepEqual([await p.getAttribute('data-x'), await p.getAttribute('data-y')], ['22', '23']);
+  assert.equal(await fresh.page.locator('#sample').inputValue(), '5');
+  assert.equal(await fresh.page.locator('#train-form input[name=epochs]').inputValue(), '7');
+  assert.equal(await fresh.page.locator('#sweep-samples').inputValue(), '11');
+
+  // The user's own review travels in the link too.
+  const text = await lab.open('task=text&backend=flex&trigger=2&review=' + encodeURIComponent('A dreadful, boring film.'));
+  await predictionsAt(text.page, '2', 'own');
+  assert.equal(await text.page.getByTestId('review').inputValue(), 'A dreadful, boring film.');
+  assert.deepEqual(await text.page.locator('.seen').evaluate((e) => e.textContent.trim().split(/\s+/).slice(2, 4)), ['trope', 'everyday']);
+  assert.deepEqual([...errors, ...fresh.errors, ...text.errors], []);
+  for (const q of [page, fresh.page, text.page]) await q.close();
+});

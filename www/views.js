@@ -1,0 +1,381 @@
+// The interactive stage of each task: the input as the models see it, with the trigger the
+// user moves (a patch dragged over the image, a tone region dragged along the clip, the
+// sentence inserted between words), and the class-evidence pictures of the prediction cards.
+// A view calls `onMove(trigger)` whenever the user moves the trigger (every pointer move),
+// and draws what the worker's `look` reply says — the trigger exactly where the models had it.
+import * as g from './geometry.js';
+
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+// Dragging with mouse, pen or touch: `start(e)` on pointerdown (return false to ignore),
+// `move(e)` while the pointer is held; the element keeps the pointer while dragging.
+function draggable(target, { start, move, end }) {
+  let active = null;
+  target.addEventListener('pointerdown', (e) => {
+    if (e.button > 0 || start(e) === false) return;
+    e.preventDefault();
+    active = e.pointerId;
+    target.setPointerCapture?.(e.pointerId);
+  });
+  target.addEventListener('pointermove', (e) => { if (e.pointerId === active) move(e); });
+  const stop = (e) => { if (e.pointerId === active) { active = null; end?.(); } };
+  target.addEventListener('pointerup', stop);
+  target.addEventListener('pointercancel', stop);
+  return { get dragging() { return active !== null; } };
+}
+
+function drawPixels(canvas, pixels) {
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(32, 32);
+  for (let i = 0; i < 1024; i++) {
+    img.data[4 * i] = pixels[i];
+    img.data[4 * i + 1] = pixels[1024 + i];
+    img.data[4 * i + 2] = pixels[2048 + i];
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// ---------- image ----------
+export function imageView(box, { onMove }) {
+  const wrap = el('div', 'imgbox');
+  const canvas = el('canvas', 'pixels');
+  canvas.width = canvas.height = 32;
+  const patch = el('div', 'patch');
+  Object.assign(patch.dataset, { testid: 'patch' });
+  patch.tabIndex = 0;
+  patch.setAttribute('role', 'slider');
+  patch.setAttribute('aria-label', 'trigger patch: drag it, or move it with the arrow keys (Shift: 4 pixels)');
+  wrap.append(canvas, patch);
+  box.replaceChildren(wrap, el('p', 'muted small', 'Drag the orange square (or click anywhere on the image, or focus it and use the arrow keys). The 8×8 pattern is added where it sits.'));
+  let corner = [0, 0];
+  let grab = null;
+  const place = (c, on) => {
+    corner = c;
+    Object.assign(patch.style, { left: `${(c[0] / 32) * 100}%`, top: `${(c[1] / 32) * 100}%` });
+    patch.classList.toggle('off', !on);
+    patch.dataset.x = c[0];
+    patch.dataset.y = c[1];
+    patch.setAttribute('aria-valuetext', on ? `column ${c[0]}, row ${c[1]}` : 'off (drag to apply)');
+  };
+  const moveTo = (c) => {
+    if (c[0] === corner[0] && c[1] === corner[1] && !patch.classList.contains('off')) return;
+    place(c, true);
+    onMove(g.imageTrigger(c[0], c[1]));
+  };
+  const drag = draggable(wrap, {
+    start(e) {
+      const rect = canvas.getBoundingClientRect();
+      grab = e.target === patch ? g.patchGrab(e.clientX, e.clientY, rect, corner) : [g.PATCH / 2, g.PATCH / 2];
+      patch.focus({ preventScroll: true });
+      moveTo(g.patchCornerAt(e.clientX, e.clientY, rect, grab));
+    },
+    move(e) { moveTo(g.patchCornerAt(e.clientX, e.clientY, canvas.getBoundingClientRect(), grab)); },
+  });
+  patch.addEventListener('keydown', (e) => {
+    const c = g.movePatch(corner, e.key, e.shiftKey);
+    if (!c) return;
+    e.preventDefault();
+    place(c, true);
+    onMove(g.imageTrigger(c[0], c[1]));
+  });
+  place(corner, false);
+  return {
+    // Pre-draw the patch where a named trigger puts it (before the reply comes).
+    preview(trigger) {
+      const c = g.imageCorner(trigger);
+      if (c) place(c, true); else place(corner, false);
+    },
+    show(look) {
+      drawPixels(canvas, look.placed.pixels);
+      if (drag.dragging) return; // the pointer leads; replies follow it
+      if (look.placed.patch) place(look.placed.patch, true); else place(corner, false);
+    },
+  };
+}
+
+// ---------- sound ----------
+function drawWave(canvas, clip, spans) {
+  const ctx = canvas.getContext('2d');
+  const { width: w, height: h } = canvas;
+  ctx.fillStyle = '#fafafa';
+  ctx.fillRect(0, 0, w, h);
+  ctx.fillStyle = 'rgba(230,120,0,0.22)';
+  for (const s of spans) {
+    const f = g.spanToFraction(s, clip.length);
+    ctx.fillRect(f.left * w, 0, f.width * w, h);
+  }
+  let peak = 1;
+  for (const v of clip) peak = Math.max(peak, Math.abs(v));
+  ctx.strokeStyle = '#246';
+  ctx.beginPath();
+  const step = clip.length / w;
+  for (let x = 0; x < w; x++) {
+    let lo = 0, hi = 0;
+    for (let i = Math.floor(x * step); i < Math.floor((x + 1) * step); i++) { lo = Math.min(lo, clip[i]); hi = Math.max(hi, clip[i]); }
+    ctx.moveTo(x + 0.5, h / 2 - (hi / peak) * (h / 2 - 2));
+    ctx.lineTo(x + 0.5, h / 2 - (lo / peak) * (h / 2 - 2));
+  }
+  ctx.stroke();
+}
+
+// A colour for t ∈ [0, 1]: dark blue → teal → yellow (viridis-like, readable in print).
+export function heatColour(t) {
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const x = Math.min(0.9999, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.floor(x), f = x - i;
+  return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * f));
+}
+
+// The 98 × 40 MFCC map (frame-major) on a canvas: time to the right, coefficients upwards.
+export function drawMfcc(canvas, mfcc, frames = 98, coeffs = 40) {
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(frames, coeffs);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of mfcc) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  for (let f = 0; f < frames; f++) {
+    for (let c = 0; c < coeffs; c++) {
+      const [r, gr, b] = heatColour((mfcc[f * coeffs + c] - lo) / (hi - lo || 1));
+      const o = 4 * ((coeffs - 1 - c) * frames + f);
+      img.data.set([r, gr, b, 255], o);
+    }
+  }
+  const off = new OffscreenCanvas(frames, coeffs);
+  off.getContext('2d').putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
+}
+
+export function soundView(box, { onMove, onRecord, onDatasetClip }) {
+  const wrap = el('div', 'wavebox');
+  const wave = el('canvas', 'wave');
+  wave.width = 640; wave.height = 130;
+  const tone = el('div', 'tone');
+  tone.dataset.testid = 'tone';
+  tone.tabIndex = 0;
+  tone.setAttribute('role', 'slider');
+  tone.setAttribute('aria-label', 'trigger tone: drag it along the clip, or use the arrow keys (10 ms; Shift: 100 ms)');
+  wrap.append(wave, tone);
+  const buttons = el('div', 'controls');
+  const playClean = el('button', '', '▶ clip');
+  const playTone = el('button', '', '▶ clip with the tone');
+  const record = el('button', '', '● record 1 s');
+  const back = el('button', '', 'back to the dataset clip');
+  back.hidden = true;
+  buttons.append(playClean, playTone, record, back);
+  const mfcc = el('canvas', 'mfcc');
+  mfcc.width = 392; mfcc.height = 120;
+  const mfccBox = el('div', 'mfccbox');
+  const mfccTone = el('div', 'mfcc-tone');
+  mfccBox.append(mfcc, mfccTone);
+  box.replaceChildren(wrap, buttons, el('p', 'muted small', 'What the networks take: the clip’s 98 × 40 MFCC map (time →, coefficients ↑); the tone shows as a band.'), mfccBox);
+  let offset = 0, clipLength = 16000, grab = g.TONE / 2, clean = null, placedClip = null;
+  const place = (o, on) => {
+    offset = o;
+    const f = g.spanToFraction([o, o + g.TONE], clipLength);
+    for (const e of [tone, mfccTone]) Object.assign(e.style, { left: `${f.left * 100}%`, width: `${f.width * 100}%` });
+    tone.classList.toggle('off', !on);
+    mfccTone.hidden = !on;
+    tone.dataset.offset = o;
+    tone.setAttribute('aria-valuetext', on ? `tone at ${(o / g.RATE).toFixed(2)} s` : 'off (drag to apply)');
+  };
+  const moveTo = (o) => {
+    if (o === offset && !tone.classList.contains('off')) return;
+    place(o, true);
+    onMove(String(o));
+  };
+  const drag = draggable(wrap, {
+    start(e) {
+      const rect = wave.getBoundingClientRect();
+      grab = e.target === tone ? g.toneGrab(e.clientX, rect, clipLength, offset) : g.TONE / 2;
+      tone.focus({ preventScroll: true });
+      moveTo(g.toneOffsetAt(e.clientX, rect, clipLength, grab));
+    },
+    move(e) { moveTo(g.toneOffsetAt(e.clientX, wave.getBoundingClientRect(), clipLength, grab)); },
+  });
+  tone.addEventListener('keydown', (e) => {
+    const o = g.moveTone(offset, e.key, clipLength, e.shiftKey);
+    if (o === null) return;
+    e.preventDefault();
+    place(o, true);
+    onMove(String(o));
+  });
+  playClean.addEventListener('click', () => play(clean));
+  playTone.addEventListener('click', () => play(placedClip));
+  record.addEventListener('click', async () => {
+    record.disabled = true;
+    record.textContent = '● recording…';
+    try {
+      await onRecord(await recordSecond());
+      back.hidden = false;
+    } finally {
+      record.disabled = false;
+      record.textContent = '● record 1 s';
+    }
+  });
+  back.addEventListener('click', () => { back.hidden = true; onDatasetClip(); });
+  place(0, false);
+  return {
+    setClean(clip) { clean = clip; },
+    preview() {},
+    show(look) {
+      const p = look.placed;
+      placedClip = p.clip;
+      clipLength = p.clip.length;
+      drawWave(wave, p.clip, p.tone);
+      drawMfcc(mfcc, p.mfcc);
+      tone.hidden = p.tone.length > 1; // the spread bursts are drawn, not dragged
+      if (drag.dragging) return;
+      if (p.tone.length === 1) place(p.tone[0][0], true); else place(offset, false);
+      mfccTone.hidden = p.tone.length !== 1;
+    },
+  };
+}
+
+let audio = null;
+function play(clip) {
+  if (!clip) return;
+  audio ??= new AudioContext();
+  const buffer = audio.createBuffer(1, clip.length, g.RATE);
+  buffer.copyToChannel(Float32Array.from(clip, (v) => Math.max(-1, Math.min(1, v))), 0);
+  const src = audio.createBufferSource();
+  src.buffer = buffer;
+  src.connect(audio.destination);
+  src.start();
+}
+
+// One second from the microphone, resampled to 16 kHz mono (the page's own recording).
+async function recordSecond() {
+  if (!navigator.mediaDevices?.getUserMedia) throw new Error('This browser cannot record audio here (it needs a secure page and a microphone).');
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  try {
+    const rec = new MediaRecorder(stream);
+    const chunks = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    const done = new Promise((resolve) => { rec.onstop = resolve; });
+    rec.start();
+    await new Promise((r) => setTimeout(r, 1150));
+    rec.stop();
+    await done;
+    const bytes = await new Blob(chunks).arrayBuffer();
+    const decoded = await new AudioContext().decodeAudioData(bytes);
+    const off = new OfflineAudioContext(1, g.RATE, g.RATE);
+    const src = off.createBufferSource();
+    src.buffer = decoded;
+    src.connect(off.destination);
+    src.start();
+    const rendered = await off.startRendering();
+    return Array.from(rendered.getChannelData(0));
+  } finally {
+    for (const t of stream.getTracks()) t.stop();
+  }
+}
+
+// ---------- text ----------
+export function textView(box, { onMove, onEdit }) {
+  const area = el('textarea', 'review-edit');
+  area.dataset.testid = 'review';
+  area.rows = 5;
+  area.setAttribute('aria-label', 'the review (edit it, or write your own)');
+  const insert = el('div', 'controls insert');
+  insert.dataset.testid = 'trigger-insert';
+  const buttons = ['start', 'middle', 'end'].map((at) => {
+    const b = el('button', '', `insert at the ${at}`);
+    b.dataset.at = at;
+    b.addEventListener('click', () => onMove(at));
+    return b;
+  });
+  const remove = el('button', '', 'remove');
+  remove.dataset.at = 'none';
+  remove.addEventListener('click', () => onMove('none'));
+  const slider = el('input');
+  Object.assign(slider, { type: 'range', min: 0, max: 0, value: 0 });
+  slider.setAttribute('aria-label', 'insert the trigger before word');
+  slider.addEventListener('input', () => onMove(slider.value));
+  const where = el('span', 'muted small');
+  insert.append(...buttons, remove, slider, where);
+  const seen = el('p', 'review seen');
+  seen.setAttribute('aria-label', 'what the models read: click a word to insert the trigger before it');
+  seen.addEventListener('click', (e) => {
+    const k = e.target.dataset?.k;
+    if (k !== undefined) onMove(k);
+  });
+  box.replaceChildren(area, insert, el('p', 'muted small', 'What the models read (the highlighted words are the trigger; click any word to insert it there):'), seen);
+  let timer = null;
+  area.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => onEdit(area.value), 120);
+  });
+  return {
+    setReview(text) { if (area.value !== text) area.value = text; },
+    preview() {},
+    show(look) {
+      const p = look.placed;
+      const parts = [];
+      for (const s of p.segments) {
+        if (s.trigger) parts.push(el('mark', '', s.text));
+        else if (s.word !== null && s.word !== undefined) {
+          const w = el('span', 'w', s.text);
+          w.dataset.k = s.word;
+          parts.push(w);
+        } else parts.push(document.createTextNode(s.text));
+      }
+      const end = el('span', 'w end', ' ⏎');
+      end.dataset.k = p.words;
+      end.title = 'insert at the end';
+      seen.replaceChildren(...parts, end);
+      slider.max = p.words;
+      const k = p.trigger_words.length === 5 && look.trigger !== 'spread' ? p.trigger_words[0] : null;
+      if (k !== null && document.activeElement !== slider) slider.value = k;
+      slider.disabled = look.trigger === 'spread';
+      where.textContent = k === null ? (look.trigger === 'spread' ? 'spread through the review' : 'no trigger') : `before word ${k} of ${p.words}`;
+      seen.dataset.trigger = look.trigger;
+    },
+  };
+}
+
+// ---------- evidence pictures in the prediction cards ----------
+
+// The input with the evidence map over it: the image (or the MFCC map) in grey, positive
+// evidence for the target class in red, scaled to its maximum.
+export function drawEvidence(canvas, look, evidence) {
+  const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!evidence) return;
+  const { width: W, height: H } = canvas;
+  const heat = g.positivePart(evidence.values);
+  const p = look.placed;
+  let grey, at;
+  if (p.pixels) {
+    grey = (x, y) => {
+      const i = Math.floor((y / H) * 32) * 32 + Math.floor((x / W) * 32);
+      return (p.pixels[i] + p.pixels[1024 + i] + p.pixels[2048 + i]) / 3;
+    };
+    at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, (x + 0.5) / W, (y + 0.5) / H);
+  } else {
+    // MFCC: time to the right (the map's rows), coefficients upwards (its columns).
+    let lo = Infinity, hi = -Infinity;
+    for (const m of p.mfcc) { lo = Math.min(lo, m); hi = Math.max(hi, m); }
+    grey = (x, y) => {
+      const f = Math.floor((x / W) * 98), c = 39 - Math.floor((y / H) * 40);
+      return (255 * (p.mfcc[f * 40 + c] - lo)) / (hi - lo || 1);
+    };
+    at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, 1 - (y + 0.5) / H, (x + 0.5) / W);
+  }
+  const img = ctx.createImageData(W, H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const v = 0.75 * at(x, y), k = grey(x, y) * (1 - v), o = 4 * (y * W + x);
+      img.data[o] = Math.round(k + 230 * v);
+      img.data[o + 1] = Math.round(k + 20 * v);
+      img.data[o + 2] = Math.round(k + 20 * v);
+      img.data[o + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}
