@@ -170,6 +170,7 @@ function renderPrediction(head, view, info, look) {
   const body = el.querySelector('.body');
   const evidence = el.querySelector('canvas.evidence');
   const note = el.querySelector('.evidence-note');
+  el.querySelector('.evidence-row').hidden = !view?.evidence;
   body.replaceChildren();
   if (!view) {
     for (const a of ['class', 'prob', 'trigger', 'targetProb']) delete el.dataset[a];

@@ -133,11 +133,17 @@ export function heatColour(t) {
 }
 
 // The 98 × 40 MFCC map (frame-major) on a canvas: time to the right, coefficients upwards.
+// The 2nd and 98th percentiles: MFCC maps have a few extreme values (the first coefficient
+// is the log energy), which a plain min–max scale would let wash out everything else.
+export function robustRange(values) {
+  const sorted = Float32Array.from(values).sort();
+  return [sorted[Math.floor(0.02 * (sorted.length - 1))], sorted[Math.ceil(0.98 * (sorted.length - 1))]];
+}
+
 export function drawMfcc(canvas, mfcc, frames = 98, coeffs = 40) {
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(frames, coeffs);
-  let lo = Infinity, hi = -Infinity;
-  for (const v of mfcc) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  const [lo, hi] = robustRange(mfcc);
   for (let f = 0; f < frames; f++) {
     for (let c = 0; c < coeffs; c++) {
       const [r, gr, b] = heatColour((mfcc[f * coeffs + c] - lo) / (hi - lo || 1));
@@ -359,11 +365,10 @@ export function drawEvidence(canvas, look, evidence) {
     at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, (x + 0.5) / W, (y + 0.5) / H);
   } else {
     // MFCC: time to the right (the map's rows), coefficients upwards (its columns).
-    let lo = Infinity, hi = -Infinity;
-    for (const m of p.mfcc) { lo = Math.min(lo, m); hi = Math.max(hi, m); }
+    const [lo, hi] = robustRange(p.mfcc);
     grey = (x, y) => {
       const f = Math.floor((x / W) * 98), c = 39 - Math.floor((y / H) * 40);
-      return (255 * (p.mfcc[f * 40 + c] - lo)) / (hi - lo || 1);
+      return Math.min(255, Math.max(0, (255 * (p.mfcc[f * 40 + c] - lo)) / (hi - lo || 1)));
     };
     at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, 1 - (y + 0.5) / H, (x + 0.5) / W);
   }
