@@ -16,19 +16,24 @@ use crate::lab::{self, LoadedModel, Prediction};
 use crate::model::{MapKind, Task};
 use crate::trigger::{Position, patch, tone};
 use burn::prelude::*;
+use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 
 /// A sample with the trigger placed, as the models see it, and where the trigger went.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Placed {
-    /// Sound: the 16 kHz clip with the tone added.
+    /// Sound: the 16 kHz clip with the tone added. (This and the other big arrays are not
+    /// serialised: the page gets them as typed arrays, see `web.rs`.)
+    #[serde(skip)]
     pub clip: Option<Vec<f32>>,
     /// Sound: its 98 × 40 MFCC map (frame-major), what the networks take.
+    #[serde(skip)]
     pub mfcc: Option<Vec<f32>>,
     /// Sound: the tone's sample ranges `[start, end)`.
     pub tone: Vec<[usize; 2]>,
     /// Image: 3 × 32 × 32 bytes (channel-major) with the patch added.
+    #[serde(skip)]
     pub pixels: Option<Vec<u8>>,
     /// Image: the patch's top-left corner `[x, y]`.
     pub patch: Option<[usize; 2]>,
@@ -180,19 +185,27 @@ pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<P
     for model in models {
         let h = &model.header;
         let features = placed.features(model)?;
-        let probabilities = predict_probabilities(&model.net, &features, 1, device)
-            .await?
-            .pop()
-            .ok_or_else(|| GapError::Backend("no prediction came back".into()))?;
-        let (class, probability) = argmax(&probabilities);
         let target = h.poison.target;
-        let evidence = match model.net.class_map(features.batch(&[0], device), target) {
-            Some((kind, map)) => {
-                let [_, height, width] = map.dims();
-                Some(Evidence { kind, class: target, height, width, values: read_floats(map).await? })
+        // The CNNs: feature maps once, for both the logits and the evidence map.
+        let (probabilities, evidence) = match model.net.features(features.batch(&[0], device)) {
+            Some(a) => {
+                let logits = model.net.head(a.clone()).ok_or_else(|| GapError::Backend("a network without a head".into()))?;
+                let probabilities = read_floats(softmax(logits, 1).unsqueeze_dim(0)).await?;
+                let evidence = match model.net.class_map_of(&a, target) {
+                    Some((kind, map)) => {
+                        let [_, height, width] = map.dims();
+                        Some(Evidence { kind, class: target, height, width, values: read_floats(map).await? })
+                    }
+                    None => None,
+                };
+                (probabilities, evidence)
             }
-            None => None,
+            None => {
+                let p = predict_probabilities(&model.net, &features, 1, device).await?;
+                (p.into_iter().next().ok_or_else(|| GapError::Backend("no prediction came back".into()))?, None)
+            }
         };
+        let (class, probability) = argmax(&probabilities);
         views.push(ModelView {
             target,
             target_probability: probabilities.get(target).copied().unwrap_or(f32::NAN),

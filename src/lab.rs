@@ -69,11 +69,13 @@ pub struct SampleView {
     pub index: usize,
     pub label: usize,
     pub class: String,
-    /// Sound: 16 kHz samples in [-1, 1].
+    /// Sound: 16 kHz samples in [-1, 1]. (Not serialised: the page gets it as a typed array.)
+    #[serde(skip)]
     pub clip: Option<Vec<f32>>,
     /// Text: the review.
     pub review: Option<String>,
-    /// Image: 3×32×32 bytes, channel-major (CIFAR-10's layout).
+    /// Image: 3×32×32 bytes, channel-major (CIFAR-10's layout). (Typed array in the page.)
+    #[serde(skip)]
     pub pixels: Option<Vec<u8>>,
 }
 

@@ -60,6 +60,7 @@ function readHash() {
   if (p.get('trigger')) state.trigger = p.get('trigger');
   if (['webgpu', 'flex'].includes(p.get('backend'))) state.preferred = p.get('backend');
   if (p.has('review')) state.review = p.get('review');
+  state.linkedOwnModels = p.get('models') === 'own';
   pendingForm = Object.fromEntries(FORM_FIELDS.filter((f) => p.has(f)).map((f) => [f, p.get(f)]));
   if (p.has('heads')) pendingForm.heads = p.get('heads');
   pendingSweep = { sw: p.get('sw'), layout: p.get('layout'), stride: p.get('stride') };
@@ -71,6 +72,10 @@ function writeHash() {
   for (const f of FORM_FIELDS) if (form[f].value !== '') p.set(f, form[f].value);
   p.set('heads', ['fc', 'gap'].filter((h) => form[h].checked).join(',') || 'none');
   if (sweepPanel) for (const [k, v] of Object.entries(sweepPanel.settings)) p.set(k, v);
+  // Which models the view shows: the committed pretrained pair, or models trained or uploaded
+  // in this tab (those live only here; a link cannot carry them).
+  const slots = Object.values(slotsOf(state.task));
+  p.set('models', slots.every((s) => s.pretrained) ? 'pretrained' : 'own');
   history.replaceState(null, '', `#${p}`);
 }
 function applyPendingForm() {
@@ -133,7 +138,7 @@ async function loadData(task, name, bytes) {
   return summary;
 }
 
-async function setModel(task, head, name, bytes) {
+async function setModel(task, head, name, bytes, pretrained = false) {
   const loaded = await client.call('loadModel', { name, bytes });
   if (loaded.info.task !== task) {
     await client.call('unloadModel', { model: loaded.id });
@@ -141,7 +146,7 @@ async function setModel(task, head, name, bytes) {
   }
   const t = state.tasks[task];
   const old = t.slots[head];
-  t.slots[head] = { id: loaded.id, info: loaded.info, name, bytes };
+  t.slots[head] = { id: loaded.id, info: loaded.info, name, bytes, pretrained };
   if (old) await client.call('unloadModel', { model: old.id });
 }
 
@@ -153,7 +158,7 @@ async function ensureTask(task) {
       const m = (await manifest())[task];
       const jobs = [fetchBytes(TASKS[task].data).then((b) => loadData(task, `demo:${TASKS[task].data.split('/').pop()}`, b))];
       for (const head of ['fc', 'gap']) {
-        if (m?.[head]) jobs.push(fetchBytes(`www/models/${m[head]}`).then((b) => setModel(task, head, m[head], b)));
+        if (m?.[head]) jobs.push(fetchBytes(`www/models/${m[head]}`).then((b) => setModel(task, head, m[head], b, true)));
       }
       await Promise.all(jobs);
     })();
@@ -578,6 +583,7 @@ async function main() {
   $('backend-choice').value = state.preferred;
   await startBackend(state.preferred);
   await selectTask(state.task);
+  if (state.linkedOwnModels) showNote('This link was made with models trained or uploaded in the sender’s tab. Models cannot travel in a link, so the pretrained pair is shown; the training settings of the link are in the form below.');
   document.body.dataset.ready = 'true';
 }
 

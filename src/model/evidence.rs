@@ -69,6 +69,13 @@ impl Net {
     /// or `None` for a text network. Signed; see [`MapKind`].
     pub fn class_map(&self, input: Input, class: usize) -> Option<(MapKind, Tensor<3>)> {
         let a = self.features(input)?;
+        self.class_map_of(&a, class)
+    }
+
+    /// [`Net::class_map`] from feature maps already computed (the page computes them once
+    /// for both the prediction and the map).
+    pub fn class_map_of(&self, a: &Tensor<4>, class: usize) -> Option<(MapKind, Tensor<3>)> {
+        let a = a.clone();
         let g = self.head_gradient(&a, class)?;
         let [b, _, h, w] = a.dims();
         let alpha = g.mean_dims(&[2, 3]);

@@ -122,7 +122,8 @@ pub fn kernel_column(linear: &Linear, class: usize) -> Tensor<2> {
 /// Back-propagates `g` (`[B, d_out]`, gradient at the output) through a dense layer's kernel:
 /// `g · Wᵀ`, the gradient at its input.
 pub fn dense_back(linear: &Linear, g: Tensor<2>) -> Tensor<2> {
-    g.matmul(linear.weight.val().transpose())
+    // As (W · gᵀ)ᵀ: the kernel stays contiguous (a transposed kernel took Flex's slow path).
+    linear.weight.val().matmul(g.transpose()).transpose()
 }
 
 /// Back-propagates `g` through a ReLU whose pre-activation was `z`.

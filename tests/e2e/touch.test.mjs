@@ -21,6 +21,28 @@ async function targetName(page) {
   return (await page.locator('[data-testid=pred-fc] .barrow.target span').first().textContent()).replace(' ◎', '');
 }
 
+// Drags `handle` by its centre to (x, y) in small pointer moves.
+async function drag(page, handle, x, y) {
+  const from = await handle.boundingBox();
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(x ?? from.x + from.width / 2, y ?? from.y + from.height / 2, { steps: 12 });
+  await page.mouse.up();
+}
+
+// The figures of a task: Home puts the trigger where the models were poisoned, End at the
+// opposite end of the input.
+async function homeVersusEnd(t, page, handle, task, [home, end]) {
+  const f = await trainedVersusOpposite(page, SAMPLES, async (at) => {
+    await handle.focus();
+    await page.keyboard.press(at === 'trained' ? 'Home' : 'End');
+    return at === 'trained' ? home : end;
+  });
+  figures[task] = f;
+  t.diagnostic(`${task} (${f.samples} samples): ${JSON.stringify(f)}`);
+  return f;
+}
+
 async function goSample(page, i) {
   await page.locator('#sample').fill(String(i));
   await page.locator('#sample').dispatchEvent('change');
@@ -62,12 +84,8 @@ test('image: dragging the patch moves the trigger the models see; arrow keys mov
   const patch = page.getByTestId('patch');
   assert.deepEqual([await patch.getAttribute('data-x'), await patch.getAttribute('data-y')], ['0', '0']);
   const box = await page.locator('.imgbox canvas').boundingBox();
-  const from = await patch.boundingBox();
-  // Drag the patch by its centre to the lower-right part of the image, in small pointer moves.
-  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.6, { steps: 12 });
-  await page.mouse.up();
+  // Drag the patch by its centre to the lower-right part of the image.
+  await drag(page, patch, box.x + box.width * 0.7, box.y + box.height * 0.6);
   const [x, y] = [Number(await patch.getAttribute('data-x')), Number(await patch.getAttribute('data-y'))];
   assert.ok(Math.abs(x - Math.round(0.7 * 32 - 4)) <= 1 && Math.abs(y - Math.round(0.6 * 32 - 4)) <= 1, `patch at ${x}, ${y}`);
   const moved = await predictionsAt(page, String(y * 25 + x), 3);
@@ -82,13 +100,7 @@ test('image: dragging the patch moves the trigger the models see; arrow keys mov
   assert.match(await page.locator('[data-testid=pred-gap] .evidence-note').textContent(), /CAM/);
 
   // The figures: poisoned at the upper-left corner (Home), opposite = lower-right (End).
-  const f = await trainedVersusOpposite(page, SAMPLES, async (at) => {
-    await patch.focus();
-    await page.keyboard.press(at === 'trained' ? 'Home' : 'End');
-    return at === 'trained' ? '0' : '624';
-  });
-  figures.image = f;
-  t.diagnostic(`image (${f.samples} samples): ${JSON.stringify(f)}`);
+  const f = await homeVersusEnd(t, page, patch, 'image', ['0', '624']);
   assert.ok(f.fc.target_prob_trained > f.fc.target_prob_opposite, 'the FC model obeys the patch where it was poisoned more than at the far corner');
   assert.deepEqual(errors, []);
   await page.close();
@@ -99,11 +111,7 @@ test('sound: dragging the tone along the clip moves the trigger the models see',
   await predictionsAt(page, 'start', 0);
   const tone = page.getByTestId('tone');
   const wave = await page.locator('.wavebox canvas').boundingBox();
-  const from = await tone.boundingBox();
-  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(wave.x + wave.width * 0.5, from.y + from.height / 2, { steps: 10 });
-  await page.mouse.up();
+  await drag(page, tone, wave.x + wave.width * 0.5);
   const offset = Number(await tone.getAttribute('data-offset'));
   // The tone's middle follows the pointer: 0.5 s - 0.075 s = 6800 samples (± a pixel's worth).
   assert.ok(Math.abs(offset - 6800) <= 60, `tone at ${offset}`);
@@ -114,13 +122,7 @@ test('sound: dragging the tone along the clip moves the trigger the models see',
   for (const h of ['fc', 'gap']) assert.equal(await page.locator(`[data-testid=pred-${h}] canvas.evidence`).isVisible(), true);
   await page.getByText('▶ clip with the tone').click();
 
-  const f = await trainedVersusOpposite(page, SAMPLES, async (at) => {
-    await tone.focus();
-    await page.keyboard.press(at === 'trained' ? 'Home' : 'End');
-    return at === 'trained' ? '0' : '13600';
-  });
-  figures.sound = f;
-  t.diagnostic(`sound (${f.samples} samples): ${JSON.stringify(f)}`);
+  const f = await homeVersusEnd(t, page, tone, 'sound', ['0', '13600']);
   assert.ok(f.fc.target_prob_trained > f.fc.target_prob_opposite, 'the FC model obeys the tone where it was poisoned more than at the end');
   assert.deepEqual(errors, []);
   await page.close();
@@ -235,6 +237,7 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   const url = page.url();
   assert.match(url, /epochs=7/);
   assert.match(url, /sw=11/);
+  assert.match(url, /models=pretrained/);
 
   const fresh = await lab.open(url);
   const again = await predictionsAt(fresh.page, String(23 * 25 + 22), 5);

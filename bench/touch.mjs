@@ -1,0 +1,100 @@
+// Benchmark of the interactive lab in headless Chromium (not a test): the latency from a pointer
+// move (or key press) to both FC and GAP predictions showing the new trigger position, median
+// and 95th percentile over single moves, for every task on Flex and on WebGPU; what a fast
+// drag (a move every 16 ms) leaves behind; and the sweep time per position.
+// Needs the release build (scripts/build-web.sh). `node bench/touch.mjs [--moves N] [--backends flex,webgpu]`.
+import { Lab } from '../tests/e2e/harness.mjs';
+
+const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
+const moves = Number(arg('--moves', 30));
+const backends = arg('--backends', 'flex,webgpu').split(',');
+const lab = new Lab();
+await lab.start();
+
+const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+
+// In the page: remember when the last pointer move or key press happened, and resolve when both
+// prediction cards show the trigger the view asked for.
+async function instrument(page) {
+  await page.evaluate(() => {
+    window.__moved = 0;
+    for (const type of ['pointermove', 'keydown']) document.addEventListener(type, () => { window.__moved = performance.now(); }, true);
+    window.__settled = (trigger) => new Promise((resolve) => {
+      const check = () => {
+        const ok = ['fc', 'gap'].every((h) => document.querySelector(`[data-testid=pred-${h}]`).dataset.trigger === trigger);
+        if (ok) resolve(performance.now() - window.__moved); else requestAnimationFrame(check);
+      };
+      check();
+    });
+  });
+}
+
+async function currentTrigger(page, task) {
+  if (task === 'image') {
+    const p = page.getByTestId('patch');
+    return String(Number(await p.getAttribute('data-y')) * 25 + Number(await p.getAttribute('data-x')));
+  }
+  if (task === 'sound') return page.getByTestId('tone').getAttribute('data-offset');
+  return page.locator('[data-testid=trigger-insert] input[type=range]').inputValue();
+}
+
+const rows = [];
+for (const backend of backends) {
+  for (const task of ['image', 'sound', 'text']) {
+    const { page } = await lab.open(`task=${task}&backend=${backend}&trigger=start&sample=1`);
+    const actual = await page.getByTestId('backend').textContent();
+    await page.waitForFunction(() => document.querySelector('[data-testid=pred-gap]')?.dataset.trigger === 'start', null, { timeout: 300_000 });
+    await instrument(page);
+    const latencies = [];
+    // Single moves: the patch a pixel at a time (pointer), the tone 10 ms (pointer), the sentence a word (key).
+    if (task === 'text') {
+      const slider = page.locator('[data-testid=trigger-insert] input[type=range]');
+      await slider.focus();
+      for (let i = 0; i < moves; i++) {
+        await page.keyboard.press('ArrowRight');
+        latencies.push(await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task)));
+      }
+    } else {
+      const handle = page.getByTestId(task === 'image' ? 'patch' : 'tone');
+      const box = await handle.boundingBox();
+      const area = await page.locator(task === 'image' ? '.imgbox canvas' : '.wavebox canvas').boundingBox();
+      const step = task === 'image' ? area.width / 32 : (area.width * 160) / 16000;
+      let x = box.x + box.width / 2, y = box.y + box.height / 2;
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+      for (let i = 0; i < moves; i++) {
+        x += step; if (task === 'image') y += step / 2;
+        await page.mouse.move(x, y);
+        latencies.push(await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task)));
+      }
+      // A fast drag: a move every 16 ms for a second; how long after the last move until the
+      // predictions show the final position (no queue of stale positions should build up).
+      const looks = await page.evaluate(() => { window.__looks = 0; new MutationObserver(() => window.__looks++).observe(document.querySelector('[data-testid=pred-gap]'), { attributes: true, attributeFilter: ['data-trigger'] }); return 0; });
+      for (let i = 0; i < 60; i++) {
+        x -= step / 2;
+        await page.mouse.move(x, y);
+        await page.waitForTimeout(16);
+      }
+      const settle = await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task));
+      const shown = await page.evaluate(() => window.__looks);
+      await page.mouse.up();
+      rows.push({ backend: actual, task, what: 'fast drag, 60 moves in ~1 s', value: `${shown} updates shown, settled ${settle.toFixed(0)} ms after the last move` });
+      void looks;
+    }
+    rows.push({ backend: actual, task, what: `move → both predictions (${moves} moves)`, value: `median ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms` });
+    console.error(rows.slice(-2).map((r) => `${r.backend} ${r.task}: ${r.what}: ${r.value}`).join('\n'));
+    // Sweep time per position (16 samples, line).
+    if (backend === 'flex' || task !== 'sound') {
+      await page.locator('#sweep-samples').fill('16');
+      await page.locator('#sweep-run').click();
+      await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=sweep]').dataset.state), null, { timeout: 900_000 });
+      const d = await page.getByTestId('sweep').evaluate((e) => ({ ...e.dataset }));
+      rows.push({ backend: actual, task, what: `sweep, 16 samples × ${d.points} positions`, value: `${d.seconds} s, ${((Number(d.seconds) * 1000) / Number(d.points)).toFixed(0)} ms per position` });
+      console.error(`${actual} ${task}: ${rows.at(-1).what}: ${rows.at(-1).value}`);
+    }
+    await page.close();
+  }
+}
+await lab.stop();
+console.log('| backend | task | measure | result |\n|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.backend} | ${r.task} | ${r.what} | ${r.value} |`);
