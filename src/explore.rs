@@ -179,7 +179,14 @@ async fn read_floats(t: Tensor<3>) -> Result<Vec<f32>> {
 
 /// Places the trigger into `raw` and asks every model about it: prediction, target-class
 /// probability and (image, sound) evidence for the target class. All models must share a task.
+///
+/// An insertion point past a review's last word inserts at the end: the page keeps the point
+/// when the user edits the review or picks a shorter one.
 pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Look> {
+    let trigger = match (&raw, trigger) {
+        (RawSample::Review(text), Some(Placement::At(Position::At(k)))) => Some(Placement::At(Position::At(k.min(word_count(text))))),
+        _ => trigger,
+    };
     let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), &MfccPlan::new())?;
     let mut views = Vec::with_capacity(models.len());
     for model in models {

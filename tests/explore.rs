@@ -152,6 +152,9 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     let own: Vec<(usize, &str)> = segs.iter().filter_map(|s| s.word.map(|w| (w, s.text.as_str()))).collect();
     assert_eq!(own, vec![(0, "An"), (1, "<b>awful</b>"), (2, "film,"), (3, "<script>alert(1)</script>"), (4, "truly.")]);
     assert!(segs.iter().all(|s| s.word.is_none() || !s.text.contains(' ')));
+    // An insertion point past the end of the review inserts at the end.
+    let past = pollster::block_on(explore::look(&[&fc], RawSample::Review(review), Some(Placement::At(Position::At(99))), &device)).unwrap();
+    assert_eq!((past.trigger.as_str(), past.placed.trigger_words.clone()), ("5", vec![5, 6, 7, 8, 9]));
     let spaced = explore::segments("  a\n\tb ", &[]);
     assert_eq!(spaced.iter().map(|s| (s.text.as_str(), s.word)).collect::<Vec<_>>(), vec![("  ", None), ("a", Some(0)), ("\n\t", None), ("b", Some(1)), (" ", None)]);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {

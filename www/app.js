@@ -386,7 +386,12 @@ function buildView(task) {
 }
 
 async function selectTask(task) {
-  if (task !== state.task) { state.review = null; state.clip = null; }
+  if (task !== state.task) {
+    state.review = null;
+    state.clip = null;
+    // A position is in the units of its task (pixels, samples, words): it does not carry over.
+    if (/^\d+$/.test(state.trigger)) state.trigger = 'start';
+  }
   state.task = task;
   for (const b of document.querySelectorAll('.tasks button')) b.setAttribute('aria-pressed', b.dataset.task === task);
   const triggerSel = $('trigger');
