@@ -299,7 +299,9 @@ async function requestLook() {
       const look = await client.call('look', req);
       if (task !== state.task) continue;
       state.lastLook = look;
-      state.view.show(look);
+      // A move made while this request ran makes its reply stale: draw it, but let the
+      // trigger handle stay where the user has put it since.
+      state.view.show(look, { stale: L.dirty });
       const sample = req.review !== undefined || req.clip ? 'own' : String(req.index);
       for (const head of ['fc', 'gap']) {
         const i = heads.indexOf(head);

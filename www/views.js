@@ -91,9 +91,9 @@ export function imageView(box, { onMove }) {
       const c = g.imageCorner(trigger);
       if (c) place(c, true); else place(corner, false);
     },
-    show(look) {
+    show(look, { stale = false } = {}) {
       drawPixels(canvas, look.placed.pixels);
-      if (drag.dragging) return; // the pointer leads; replies follow it
+      if (drag.dragging || stale) return; // the user leads; replies follow
       if (look.placed.patch) place(look.placed.patch, true); else place(corner, false);
     },
   };
@@ -229,14 +229,14 @@ export function soundView(box, { onMove, onRecord, onDatasetClip }) {
   return {
     setClean(clip) { clean = clip; },
     preview() {},
-    show(look) {
+    show(look, { stale = false } = {}) {
       const p = look.placed;
       placedClip = p.clip;
       clipLength = p.clip.length;
       drawWave(wave, p.clip, p.tone);
       drawMfcc(mfcc, p.mfcc);
       tone.hidden = p.tone.length > 1; // the spread bursts are drawn, not dragged
-      if (drag.dragging) return;
+      if (drag.dragging || stale) return;
       if (p.tone.length === 1) place(p.tone[0][0], true); else place(offset, false);
       mfccTone.hidden = p.tone.length !== 1;
     },
@@ -320,7 +320,7 @@ export function textView(box, { onMove, onEdit }) {
   return {
     setReview(text) { if (area.value !== text) area.value = text; },
     preview() {},
-    show(look) {
+    show(look, { stale = false } = {}) {
       const p = look.placed;
       const parts = [];
       for (const s of p.segments) {
@@ -337,7 +337,7 @@ export function textView(box, { onMove, onEdit }) {
       seen.replaceChildren(...parts, end);
       slider.max = p.words;
       const k = p.trigger_words.length === 5 && look.trigger !== 'spread' ? p.trigger_words[0] : null;
-      if (k !== null && document.activeElement !== slider) slider.value = k;
+      if (k !== null && !stale && document.activeElement !== slider) slider.value = k;
       slider.disabled = look.trigger === 'spread';
       where.textContent = k === null ? (look.trigger === 'spread' ? 'spread through the review' : 'no trigger') : `before word ${k} of ${p.words}`;
       seen.dataset.trigger = look.trigger;
