@@ -7,14 +7,14 @@
 
 use crate::error::{GapError, Result};
 use crate::experiment::{
-    Features, Placement, RawSample, TaskData, predict_probabilities, test_indices, triggered_clip, triggered_image,
+    Features, Placement, RawSample, TaskData, predict_probabilities, test_indices, test_label, triggered_clip, triggered_image,
     triggered_text,
 };
 use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
 use crate::lab::{self, LoadedModel, Prediction};
 use crate::model::{MapKind, Task};
-use crate::trigger::{Position, patch, tone};
+use crate::trigger::{Position, patch, sentence, tone};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
@@ -84,11 +84,6 @@ pub fn segments(review: &str, trigger_words: &[usize]) -> Vec<Segment> {
     out
 }
 
-/// Words of a review, split as the trigger inserts (on the tokenizer's separators).
-pub fn word_count(review: &str) -> usize {
-    review.split(is_separator).filter(|w| !w.is_empty()).count()
-}
-
 /// Places the trigger (if any) into `raw`.
 pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], plan: &MfccPlan) -> Result<Placed> {
     let mut placed = Placed::default();
@@ -109,7 +104,7 @@ pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], pl
         }
         RawSample::Review(text) => {
             let (review, words) = triggered_text(text, trigger)?;
-            placed.words = word_count(text);
+            placed.words = sentence::word_count(text);
             placed.segments = segments(&review, &words);
             placed.review = Some(review);
             placed.trigger_words = words;
@@ -168,11 +163,7 @@ pub struct Look {
     pub models: Vec<ModelView>,
 }
 
-fn argmax(values: &[f32]) -> (usize, f32) {
-    values.iter().copied().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, p)| if p > best.1 { (i, p) } else { best })
-}
-
-async fn read_floats(t: Tensor<3>) -> Result<Vec<f32>> {
+async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     let data = t.into_data_async().await.map_err(|e| GapError::Backend(e.to_string()))?;
     data.try_to_vec_as::<f32>().map_err(|e| GapError::Backend(format!("{e:?}")))
 }
@@ -184,7 +175,7 @@ async fn read_floats(t: Tensor<3>) -> Result<Vec<f32>> {
 /// when the user edits the review or picks a shorter one.
 pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Look> {
     let trigger = match (&raw, trigger) {
-        (RawSample::Review(text), Some(Placement::At(Position::At(k)))) => Some(Placement::At(Position::At(k.min(word_count(text))))),
+        (RawSample::Review(text), Some(Placement::At(Position::At(k)))) => Some(Placement::At(Position::At(k.min(sentence::word_count(text))))),
         _ => trigger,
     };
     let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), &MfccPlan::new())?;
@@ -197,7 +188,7 @@ pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<P
         let (probabilities, evidence) = match model.net.features(features.batch(&[0], device)) {
             Some(a) => {
                 let logits = model.net.head(a.clone()).ok_or_else(|| GapError::Backend("a network without a head".into()))?;
-                let probabilities = read_floats(softmax(logits, 1).unsqueeze_dim(0)).await?;
+                let probabilities = read_floats(softmax(logits, 1)).await?;
                 let evidence = match model.net.class_map_of(&a, target) {
                     Some((kind, map)) => {
                         let [_, height, width] = map.dims();
@@ -212,12 +203,11 @@ pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<P
                 (p.into_iter().next().ok_or_else(|| GapError::Backend("no prediction came back".into()))?, None)
             }
         };
-        let (class, probability) = argmax(&probabilities);
         views.push(ModelView {
             target,
             target_probability: probabilities.get(target).copied().unwrap_or(f32::NAN),
             evidence,
-            prediction: Prediction { class, class_name: h.classes.get(class).cloned().unwrap_or_default(), probability, probabilities },
+            prediction: Prediction::from_probabilities(probabilities, &h.classes),
         });
     }
     Ok(Look { trigger: trigger.map_or_else(|| "none".into(), |p| p.label()), placed, models: views })
@@ -357,7 +347,7 @@ pub async fn sweep(
     let targets: Vec<usize> = models.iter().map(|m| m.header.poison.target).collect();
     // Held-out samples of the first model's split, none of any model's target class.
     let mut candidates = test_indices(data, first.header.seed);
-    candidates.retain(|&i| lab::sample(data, i).is_ok_and(|v| !targets.contains(&v.label)));
+    candidates.retain(|&i| !targets.contains(&test_label(data, i)));
     let order = crate::data::split::permutation(candidates.len(), request.seed);
     let mut chosen: Vec<usize> = order.iter().take(request.samples.max(1)).map(|&j| candidates[j]).collect();
     chosen.sort_unstable();
@@ -388,7 +378,7 @@ pub async fn sweep(
             }
             let batch = batch.expect("at least one sample");
             let probs = predict_probabilities(&model.net, &batch, placed.len(), device).await?;
-            let hits = probs.iter().filter(|p| argmax(p).0 == target).count();
+            let hits = probs.iter().filter(|p| lab::argmax(p).0 == target).count();
             attack.push(hits as f64 / probs.len() as f64);
             target_probability.push(probs.iter().map(|p| p.get(target).copied().unwrap_or(0.0) as f64).sum::<f64>() / probs.len() as f64);
         }

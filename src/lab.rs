@@ -185,6 +185,19 @@ pub struct Prediction {
     pub probability: f32,
 }
 
+/// Index and value of the largest of `values` (the first of equals).
+pub fn argmax(values: &[f32]) -> (usize, f32) {
+    values.iter().copied().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, p)| if p > best.1 { (i, p) } else { best })
+}
+
+impl Prediction {
+    /// The winning class of `probabilities` (the first of equals), named from `classes`.
+    pub fn from_probabilities(probabilities: Vec<f32>, classes: &[String]) -> Prediction {
+        let (class, probability) = argmax(&probabilities);
+        Prediction { class, class_name: classes.get(class).cloned().unwrap_or_default(), probability, probabilities }
+    }
+}
+
 /// Parses the page's trigger choice: `none` (or empty) or a [`Placement`].
 pub fn parse_trigger(s: &str) -> Result<Option<Placement>> {
     match s.trim() {
@@ -201,12 +214,7 @@ pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Pl
         .await?
         .pop()
         .ok_or_else(|| GapError::Backend("no prediction came back".into()))?;
-    let (class, probability) = probabilities
-        .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (i, p)| if p > best.1 { (i, p) } else { best });
-    Ok(Prediction { class, class_name: h.classes.get(class).cloned().unwrap_or_default(), probability, probabilities })
+    Ok(Prediction::from_probabilities(probabilities, &h.classes))
 }
 
 /// A training run as the page's form describes it; unset fields take the paper's values.

@@ -29,10 +29,32 @@ struct State {
     data: BTreeMap<Task, Rc<TaskData>>,
     models: BTreeMap<u32, Rc<LoadedModel>>,
     next_id: u32,
-    training: bool,
+    training: Job,
+    sweep: Job,
+}
+
+/// A long-running request of which one at a time may run, stoppable between steps.
+#[derive(Default)]
+struct Job {
+    running: bool,
     cancel: bool,
-    sweeping: bool,
-    cancel_sweep: bool,
+}
+
+/// Starts the job `pick` selects, or says that one is already running (`what`).
+fn start_job(pick: fn(&mut State) -> &mut Job, what: &str) -> Result<(), JsError> {
+    with(|s| {
+        let job = pick(s);
+        if job.running {
+            return Err(JsError::new(&format!("{what} is already running")));
+        }
+        *job = Job { running: true, cancel: false };
+        Ok(())
+    })
+}
+
+/// Whether the job has been asked to stop: what a progress callback returns.
+fn keep_going(pick: fn(&mut State) -> &mut Job) -> ControlFlow<()> {
+    if with(|s| pick(s).cancel) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
 }
 
 thread_local! {
@@ -272,10 +294,7 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
         serde_wasm_bindgen::from_value(form).map_err(|e| JsError::new(&format!("training settings: {e}")))?;
     let data = data(form.task)?;
     let device = device()?;
-    if with(|s| std::mem::replace(&mut s.training, true)) {
-        return Err(JsError::new("a training is already running"));
-    }
-    with(|s| s.cancel = false);
+    start_job(|s| &mut s.training, "a training")?;
     let mut report = |event: Progress| {
         let event = match event {
             Progress::Step { epoch, epochs, step, steps, loss } => ProgressEvent::Step { epoch, epochs, step, steps, loss },
@@ -291,10 +310,10 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
         if let Ok(value) = to_js(&event) {
             let _ = on_progress.call1(&JsValue::NULL, &value);
         }
-        if with(|s| s.cancel) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        keep_going(|s| &mut s.training)
     };
     let outcome = lab::train(&data, &form, &device, &mut report).await;
-    with(|s| s.training = false);
+    with(|s| s.training.running = false);
     let (m, evaluation) = outcome.map_err(js_err)?;
     let Loaded { id, info } = register(m);
     to_js(&TrainResult { id, info, evaluation })
@@ -303,7 +322,7 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
 /// Asks the running training to stop at its next step.
 #[wasm_bindgen]
 pub fn cancel() {
-    with(|s| s.cancel = true);
+    with(|s| s.training.cancel = true);
 }
 
 fn models(ids: &[u32]) -> Result<Vec<Rc<LoadedModel>>, JsError> {
@@ -359,24 +378,21 @@ pub async fn sweep(ids: Vec<u32>, request: JsValue, on_progress: js_sys::Functio
     let task = models.first().ok_or_else(|| JsError::new("a sweep needs a model"))?.header.spec.task;
     let data = data(task)?;
     let device = device()?;
-    if with(|s| std::mem::replace(&mut s.sweeping, true)) {
-        return Err(JsError::new("a sweep is already running"));
-    }
-    with(|s| s.cancel_sweep = false);
+    start_job(|s| &mut s.sweep, "a sweep")?;
     let mut report = |p: SweepProgress| {
         if let Ok(value) = to_js(&p) {
             let _ = on_progress.call1(&JsValue::NULL, &value);
         }
-        if with(|s| s.cancel_sweep) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        keep_going(|s| &mut s.sweep)
     };
     let refs: Vec<&LoadedModel> = models.iter().map(|m| m.as_ref()).collect();
     let outcome = explore::sweep(&refs, &data, &request, &device, &mut report).await;
-    with(|s| s.sweeping = false);
+    with(|s| s.sweep.running = false);
     to_js(&outcome.map_err(js_err)?)
 }
 
 /// Asks the running sweep to stop after its current position.
 #[wasm_bindgen]
 pub fn cancel_sweep() {
-    with(|s| s.cancel_sweep = true);
+    with(|s| s.sweep.cancel = true);
 }

@@ -8,7 +8,7 @@ mod samples;
 
 pub use metrics::{AttackResult, Evaluation, evaluate_model, predict_probabilities};
 pub use prepare::{
-    Placement, PoisonConfig, Prepared, RawSample, TaskData, TestSets, encode_sample, prepare, test_indices, test_sets, triggered_clip,
+    Placement, PoisonConfig, Prepared, RawSample, TaskData, TestSets, encode_sample, prepare, test_indices, test_label, test_sets, triggered_clip,
     triggered_image, triggered_text,
 };
 pub use run::{TrainRequest, Trained, backend_name, evaluate_on, train_and_evaluate};

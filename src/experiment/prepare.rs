@@ -175,8 +175,9 @@ fn pool_label(data: &TaskData, i: usize) -> usize {
     }
 }
 
-/// Label of test sample `i` (sound: all clips; others: the official test set).
-fn test_label(data: &TaskData, i: usize) -> usize {
+/// Label of test sample `i` (sound: all clips; others: the official test set) — the samples
+/// [`crate::lab::sample`] shows, by the same index.
+pub fn test_label(data: &TaskData, i: usize) -> usize {
     match data {
         TaskData::Sound(d) => d.clips[i].label,
         TaskData::Text(d) => d.test[i].label,
@@ -335,7 +336,7 @@ pub fn triggered_text(review: &str, trigger: Option<Placement>) -> Result<(Strin
             (text, range.collect())
         }
         Some(Placement::Along(ppm)) => {
-            let words = review.split(crate::features::text::is_separator).filter(|w| !w.is_empty()).count();
+            let words = sentence::word_count(review);
             let (text, range) = sentence::insert(review, Position::At(Placement::along(ppm, words)))?;
             (text, range.collect())
         }

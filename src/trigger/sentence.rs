@@ -32,6 +32,11 @@ fn word_starts(text: &str) -> Vec<usize> {
     starts
 }
 
+/// Words of `text`: the runs between separators, i.e. the insertion points are `0..=count`.
+pub fn word_count(text: &str) -> usize {
+    text.split(is_separator).filter(|w| !w.is_empty()).count()
+}
+
 /// Rebuilds `text` with each `(k, s)` of `inserts` (sorted by `k`) placed before word `k`, or
 /// after the last word when `k` equals the word count. Inserted strings are separated from
 /// their neighbours by one space; the review's own whitespace is kept as it was.
