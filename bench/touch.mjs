@@ -69,7 +69,10 @@ for (const backend of backends) {
       }
       // A fast drag: a move every 16 ms for a second; how long after the last move until the
       // predictions show the final position (no queue of stale positions should build up).
-      const looks = await page.evaluate(() => { window.__looks = 0; new MutationObserver(() => window.__looks++).observe(document.querySelector('[data-testid=pred-gap]'), { attributes: true, attributeFilter: ['data-trigger'] }); return 0; });
+      await page.evaluate(() => {
+        window.__looks = 0;
+        new MutationObserver(() => window.__looks++).observe(document.querySelector('[data-testid=pred-gap]'), { attributes: true, attributeFilter: ['data-trigger'] });
+      });
       for (let i = 0; i < 60; i++) {
         x -= step / 2;
         await page.mouse.move(x, y);
@@ -79,7 +82,6 @@ for (const backend of backends) {
       const shown = await page.evaluate(() => window.__looks);
       await page.mouse.up();
       rows.push({ backend: actual, task, what: 'fast drag, 60 moves in ~1 s', value: `${shown} updates shown, settled ${settle.toFixed(0)} ms after the last move` });
-      void looks;
     }
     rows.push({ backend: actual, task, what: `move → both predictions (${moves} moves)`, value: `median ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms` });
     console.error(rows.slice(-2).map((r) => `${r.backend} ${r.task}: ${r.what}: ${r.value}`).join('\n'));

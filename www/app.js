@@ -298,7 +298,6 @@ async function requestLook() {
       const started = performance.now();
       const look = await client.call('look', req);
       if (task !== state.task) continue;
-      state.lastLook = look;
       // A move made while this request ran makes its reply stale: draw it, but let the
       // trigger handle stay where the user has put it since.
       state.view.show(look, { stale: L.dirty });

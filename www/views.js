@@ -228,7 +228,6 @@ export function soundView(box, { onMove, onRecord, onDatasetClip }) {
   place(0, false);
   return {
     setClean(clip) { clean = clip; },
-    preview() {},
     show(look, { stale = false } = {}) {
       const p = look.placed;
       placedClip = p.clip;
@@ -238,7 +237,6 @@ export function soundView(box, { onMove, onRecord, onDatasetClip }) {
       tone.hidden = p.tone.length > 1; // the spread bursts are drawn, not dragged
       if (drag.dragging || stale) return;
       if (p.tone.length === 1) place(p.tone[0][0], true); else place(offset, false);
-      mfccTone.hidden = p.tone.length !== 1;
     },
   };
 }
@@ -319,7 +317,6 @@ export function textView(box, { onMove, onEdit }) {
   });
   return {
     setReview(text) { if (area.value !== text) area.value = text; },
-    preview() {},
     show(look, { stale = false } = {}) {
       const p = look.placed;
       const parts = [];
