@@ -143,6 +143,9 @@ struct CommonArgs {
     /// Mini-batch size (default: the paper's 256).
     #[arg(long)]
     batch_size: Option<usize>,
+    /// Learning rate (default: the paper's — sound Adam 1e-4, text Adam 1e-3, image RMSprop 1e-3).
+    #[arg(long)]
+    lr: Option<f64>,
 }
 
 fn list<T>(s: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
@@ -195,6 +198,7 @@ impl GridArgs {
             patience: self.common.patience,
             batch_size: self.common.batch_size,
             poisoned: self.common.poisoned,
+            lr: self.common.lr,
             data,
         })
     }
@@ -253,9 +257,6 @@ struct TrainArgs {
     poison_at: String,
     #[command(flatten)]
     common: CommonArgs,
-    /// Learning rate (default: the paper's).
-    #[arg(long)]
-    lr: Option<f64>,
     /// Start no new epoch after this many minutes (best weights so far are kept).
     #[arg(long)]
     max_minutes: Option<f64>,
@@ -290,7 +291,7 @@ impl TrainArgs {
             batch_size: c.batch_size,
             seed: c.seed,
             max_samples: None,
-            lr: self.lr,
+            lr: c.lr,
         };
         let mut request = form.request(self.classes.unwrap_or(task.class_counts()[0]))?;
         request.settings.max_seconds = self.max_minutes.map(|m| m * 60.0);

@@ -74,6 +74,8 @@ pub struct GridConfig {
     pub patience: Option<usize>,
     pub batch_size: Option<usize>,
     pub poisoned: Option<usize>,
+    /// Learning rate of the task's optimiser (default: the paper's).
+    pub lr: Option<f64>,
     pub data: BTreeMap<Task, PathBuf>,
 }
 
@@ -123,6 +125,9 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
                             settings.epochs = cfg.epochs.unwrap_or(settings.epochs);
                             settings.patience = cfg.patience.unwrap_or(settings.patience);
                             settings.batch_size = cfg.batch_size.unwrap_or(settings.batch_size);
+                            if let Some(lr) = cfg.lr {
+                                settings.optimizer = settings.optimizer.with_lr(lr);
+                            }
                             jobs.push(Job {
                                 id: jobs.len(),
                                 spec,
