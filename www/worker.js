@@ -2,7 +2,7 @@
 // datasets and the models, trains and predicts. The page talks to it with typed messages:
 //   page → worker  {id, type, ...args}   type ∈ backend | loadData | sample | loadModel |
 //                                         unloadModel | modelBytes | predict | look | mfcc |
-//                                         sweep | cancelSweep | train | cancel
+//                                         sweep | cancelSweep | train | cancel | memory
 //   worker → page  {id, type: 'result', result} | {id, type: 'progress', event}
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
@@ -60,6 +60,11 @@ const handlers = {
   cancel() {
     lab.cancel();
     return null;
+  },
+  // Bytes of wasm linear memory (it grows and never shrinks: growth across repeated runs is
+  // what a leak looks like), for bench/soak.mjs.
+  async memory() {
+    return { wasmBytes: (await ready).memory.buffer.byteLength };
   },
 };
 
