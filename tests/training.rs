@@ -21,6 +21,21 @@ fn request(task: Task, arch: Arch, head: Head, placement: Option<Placement>, cou
     TrainRequest { spec, poison, settings }
 }
 
+/// Every float the network holds (weights, biases, BatchNorm moving statistics), as raw bits in
+/// visiting order. (Model-file bytes would not do: burn's records carry per-parameter ids.)
+fn float_bits(net: &gaplab::model::Net) -> Vec<u32> {
+    struct Collect(Vec<u32>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let values = param.val().into_data().try_to_vec::<f32>().expect("f32 parameters");
+            self.0.extend(values.iter().map(|v| v.to_bits()));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    net.visit(&mut collect);
+    collect.0
+}
+
 fn no_progress(_: gaplab::train::Progress) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
@@ -58,6 +73,7 @@ fn same_seed_same_numbers_and_saved_models_predict_identically() {
     assert_eq!(a.header.summary.as_ref().unwrap().best_val_loss, b.header.summary.as_ref().unwrap().best_val_loss);
 
     let bytes = store::save(&a.header, &a.net).unwrap();
+    assert_eq!(float_bits(&a.net), float_bits(&b.net), "same seed, same backend: bit-identical weights and BatchNorm statistics");
     let (header, loaded) = store::load("test.gaplab", &bytes, &device).unwrap();
     assert_eq!(header, a.header);
     let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
