@@ -3,21 +3,12 @@
 // over the steps after the first, which compiles shaders on WebGPU), inference ms/sample with
 // the pretrained models, and the time from opening the page to the first FC/GAP prediction.
 // Needs the release build (scripts/build-web.sh). `node bench/page.mjs [--steps N]`.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from '../scripts/serve.mjs';
+import { Lab } from '../tests/e2e/harness.mjs';
 
 const steps = Number(process.argv[process.argv.indexOf('--steps') + 1]) || 4;
-const server = await startServer(0);
-const base = `http://localhost:${server.address().port}/`;
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-bench-')), {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const lab = new Lab();
+await lab.start();
+const { base, browser: context } = lab;
 
 const rows = [];
 for (const backend of ['flex', 'webgpu']) {
@@ -73,8 +64,7 @@ for (const backend of ['flex', 'webgpu']) {
   await page.close();
   await work.close();
 }
-await context.close();
-server.close();
+await lab.stop();
 
 console.log('| backend | model | train step, batch 32 (median) | first step | inference ms/sample | page open → first prediction |');
 console.log('|---|---|---|---|---|---|');

@@ -5,11 +5,7 @@
 // (performance.measureUserAgentSpecificMemory, cross-origin isolated pages). Then one full
 // training run, to show the plateau is not just "nothing ran". Needs the release build
 // (scripts/build-web.sh). `node bench/soak.mjs [--rounds N] [--task sound|image|text]`
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from '../scripts/serve.mjs';
+import { Lab } from '../tests/e2e/harness.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -25,15 +21,9 @@ const setups = {
 const setup = setups[task];
 if (!setup) throw new Error(`--task: one of ${Object.keys(setups).join(', ')}`);
 
-const server = await startServer(0);
-const base = `http://localhost:${server.address().port}/`;
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-soak-')), {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--enable-precise-memory-info', '--js-flags=--expose-gc',
-    '--enable-blink-features=ForceEagerMeasureMemory'],
-});
+const lab = new Lab();
+await lab.start({ extraArgs: ['--enable-precise-memory-info', '--js-flags=--expose-gc', '--enable-blink-features=ForceEagerMeasureMemory'] });
+const { base, browser: context } = lab;
 const page = await context.newPage();
 await page.goto(`${base}#task=text&backend=flex`);
 
@@ -68,8 +58,7 @@ const result = await page.evaluate(async ({ rounds, task, setup }) => {
   return { samples, isolated: globalThis.crossOriginIsolated };
 }, { rounds, task, setup });
 
-await context.close();
-server.close();
+await lab.stop();
 
 const mb = (b) => (b == null ? '—' : (b / 2 ** 20).toFixed(1));
 console.log(`task ${task} (${setup.arch}, GAP, batch 32), cross-origin isolated: ${result.isolated}`);

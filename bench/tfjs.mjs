@@ -11,11 +11,7 @@
 //   [--backends cpu,wasm,webgl,webgpu] [--timeout SECONDS] [--json]`
 // With --json, one JSON object per (backend, model) goes to stdout as soon as it is measured;
 // the markdown table follows at the end. Progress goes to stderr.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from '../scripts/serve.mjs';
+import { Lab } from '../tests/e2e/harness.mjs';
 
 const MODELS = ['small-fc', 'small-gap', 'strip-fc', 'strip-gap'];
 const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'];
@@ -168,14 +164,9 @@ function pageCode() {
   };
 }
 
-const server = await startServer(0);
-const base = `http://localhost:${server.address().port}/`;
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-bench-')), {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const lab = new Lab();
+await lab.start();
+const { base, browser: context } = lab;
 
 // One phase in the page, with a time limit; a crash or a timeout becomes an error string.
 async function phase(page, what, fn, argument) {
@@ -242,8 +233,7 @@ for (const backend of backends) {
     if (json) console.log(JSON.stringify(out));
   }
 }
-await context.close();
-server.close();
+await lab.stop();
 
 const fmt = (v, d) => (v == null ? '—' : v.toFixed(d));
 console.log(`| backend | model | params | train step, batch 32 (median of ${steps} after 1 warm-up) | warm-up step | inference ms/sample, batch 256 | note |`);

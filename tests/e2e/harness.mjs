@@ -13,11 +13,12 @@ const ARGS = [
 ];
 
 export class Lab {
-  async start() {
+  // `extraArgs`: more Chromium flags (the benchmarks' memory flags, say).
+  async start({ extraArgs = [] } = {}) {
     this.server = await startServer(0);
     this.base = `http://localhost:${this.server.address().port}/`;
     this.browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-e2e-')), {
-      executablePath: CHROMIUM, args: ARGS, headless: true, acceptDownloads: true,
+      executablePath: CHROMIUM, args: [...ARGS, ...extraArgs], headless: true, acceptDownloads: true,
     });
   }
 
