@@ -120,14 +120,14 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
                             if let Some(n) = cfg.poisoned {
                                 poison.count = n;
                             }
-                            let mut settings = TrainSettings::paper(task);
-                            settings.seed = seed;
-                            settings.epochs = cfg.epochs.unwrap_or(settings.epochs);
-                            settings.patience = cfg.patience.unwrap_or(settings.patience);
-                            settings.batch_size = cfg.batch_size.unwrap_or(settings.batch_size);
-                            if let Some(lr) = cfg.lr {
-                                settings.optimizer = settings.optimizer.with_lr(lr);
-                            }
+                            let settings = TrainSettings::with_overrides(
+                                task,
+                                seed,
+                                cfg.epochs,
+                                cfg.patience,
+                                cfg.batch_size,
+                                cfg.lr,
+                            );
                             jobs.push(Job {
                                 id: jobs.len(),
                                 spec,

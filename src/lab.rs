@@ -256,20 +256,8 @@ impl TrainForm {
         if let Some(n) = self.poisoned {
             poison.count = n;
         }
-        let mut settings = TrainSettings::paper(self.task);
-        settings.seed = self.seed;
-        if let Some(e) = self.epochs {
-            settings.epochs = e;
-        }
-        if let Some(p) = self.patience {
-            settings.patience = p;
-        }
-        if let Some(b) = self.batch_size {
-            settings.batch_size = b;
-        }
-        if let Some(lr) = self.lr {
-            settings.optimizer = settings.optimizer.with_lr(lr);
-        }
+        let settings =
+            TrainSettings::with_overrides(self.task, self.seed, self.epochs, self.patience, self.batch_size, self.lr);
         Ok(TrainRequest { spec, poison, settings })
     }
 }

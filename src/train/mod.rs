@@ -82,6 +82,27 @@ impl TrainSettings {
         Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None }
     }
 
+    /// The paper's settings for `task` with the given seed and whatever the user overrode
+    /// (the CLI's grid options and the page's training form both come here).
+    pub fn with_overrides(
+        task: Task,
+        seed: u64,
+        epochs: Option<usize>,
+        patience: Option<usize>,
+        batch_size: Option<usize>,
+        lr: Option<f64>,
+    ) -> Self {
+        let paper = Self::paper(task);
+        Self {
+            epochs: epochs.unwrap_or(paper.epochs),
+            patience: patience.unwrap_or(paper.patience),
+            batch_size: batch_size.unwrap_or(paper.batch_size),
+            optimizer: lr.map_or(paper.optimizer, |lr| paper.optimizer.with_lr(lr)),
+            seed,
+            ..paper
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(GapError::Invalid("epochs and batch size must be at least 1".into()));
