@@ -365,14 +365,16 @@ fn bar(quiet: bool) -> impl FnMut(Progress) -> ControlFlow<()> {
     );
     move |event| {
         match event {
-            Progress::Step { epoch, epochs, step, steps, loss } => {
+            Progress::Step { epoch, epochs, step, steps, losses } => {
                 if step == 1 {
                     pb.reset();
                     pb.set_length(steps as u64);
                     pb.set_prefix(format!("epoch {epoch}/{epochs}"));
                 }
                 pb.set_position(step as u64);
-                pb.set_message(format!("loss {loss:.4}"));
+                if let Some(loss) = losses.last() {
+                    pb.set_message(format!("loss {loss:.4}"));
+                }
             }
             Progress::Epoch(_) if quiet => {}
             Progress::Epoch(s) => pb.suspend(|| eprintln!(

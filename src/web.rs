@@ -274,7 +274,7 @@ pub fn mfcc(clip: &[f32]) -> Result<Vec<f32>, JsError> {
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum ProgressEvent {
-    Step { epoch: usize, epochs: usize, step: usize, steps: usize, loss: f64 },
+    Step { epoch: usize, epochs: usize, step: usize, steps: usize, losses: Vec<f64> },
     Epoch { epoch: usize, train_loss: f64, train_accuracy: f64, val_loss: f64, val_accuracy: f64, seconds: f64 },
 }
 
@@ -297,7 +297,7 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
     start_job(|s| &mut s.training, "a training")?;
     let mut report = |event: Progress| {
         let event = match event {
-            Progress::Step { epoch, epochs, step, steps, loss } => ProgressEvent::Step { epoch, epochs, step, steps, loss },
+            Progress::Step { epoch, epochs, step, steps, losses } => ProgressEvent::Step { epoch, epochs, step, steps, losses },
             Progress::Epoch(e) => ProgressEvent::Epoch {
                 epoch: e.epoch,
                 train_loss: e.train_loss,

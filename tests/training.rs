@@ -83,3 +83,61 @@ fn same_seed_same_numbers_and_saved_models_predict_identically() {
     let again = pollster::block_on(evaluate_on(&header, &loaded, &data, false, &Placement::three(), &device)).unwrap();
     assert_eq!(again, a.evaluation, "eval of the loaded model reproduces the training-time evaluation");
 }
+
+/// On a GPU the loop reads the per-step loss and accuracy back in groups (a read-back stalls
+/// the device queue); on Flex after every step. Reading them only at each epoch's end must
+/// change nothing but when the losses arrive: same losses in the same order, same epoch
+/// metrics, same weights.
+#[test]
+fn grouped_read_backs_report_the_same_numbers_as_reading_every_step() {
+    use gaplab::train::{Progress, ReadBack, fit_reading};
+    let device = Device::flex();
+    let data = dataset::demo::load(Task::Text, 2).unwrap();
+    let mut req = request(Task::Text, Arch::Bag, Head::Gap, Some(Placement::At(Position::Start)), 50, 2);
+    req.settings.batch_size = 64;
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let run = |policy: ReadBack| {
+        let mut events: Vec<Vec<f64>> = Vec::new();
+        let mut on_progress = |p: Progress| {
+            if let Progress::Step { losses, .. } = p {
+                events.push(losses);
+            }
+            ControlFlow::Continue(())
+        };
+        let fitted = pollster::block_on(fit_reading(
+            &req.spec,
+            &prepared.train,
+            &prepared.val,
+            &req.settings,
+            &device,
+            policy,
+            &mut on_progress,
+        ))
+        .unwrap();
+        (fitted, events)
+    };
+    let (every, every_events) = run(ReadBack::EveryStep);
+    let (grouped, grouped_events) = run(ReadBack::AfterSeconds(f64::INFINITY));
+
+    let steps_per_epoch = prepared.train.len().div_ceil(64);
+    assert!(steps_per_epoch > 2, "the test needs several steps per epoch");
+    assert_eq!(every_events.len(), 2 * steps_per_epoch);
+    assert_eq!(grouped_events.len(), every_events.len(), "one event per step either way (cancel is checked every step)");
+    assert!(every_events.iter().all(|l| l.len() == 1), "Flex's default: each step's loss with its step");
+    for (i, losses) in grouped_events.iter().enumerate() {
+        let last_of_epoch = (i + 1) % steps_per_epoch == 0;
+        assert_eq!(losses.len(), if last_of_epoch { steps_per_epoch } else { 0 }, "event {i}");
+    }
+    let flat = |events: &[Vec<f64>]| events.concat();
+    assert_eq!(flat(&grouped_events), flat(&every_events), "the same per-step losses, read later");
+    assert_eq!(every.history.len(), grouped.history.len());
+    for (a, b) in every.history.iter().zip(&grouped.history) {
+        assert_eq!(
+            (a.train_loss, a.train_accuracy, a.val_loss, a.val_accuracy),
+            (b.train_loss, b.train_accuracy, b.val_loss, b.val_accuracy),
+            "epoch {}",
+            a.epoch
+        );
+    }
+    assert_eq!(float_bits(&every.net), float_bits(&grouped.net));
+}

@@ -460,10 +460,14 @@ async function train(event) {
           const total = e.epochs * e.steps;
           const done = (e.epoch - 1) * e.steps + e.step;
           $('progress').value = (k + done / total) / heads.length;
-          $('progress-text').textContent = `${head.toUpperCase()}: epoch ${e.epoch}/${e.epochs}, step ${e.step}/${e.steps}, loss ${e.loss.toFixed(4)}`;
+          // Losses come back with each step on Flex; on WebGPU several steps' at once (read
+          // back at most once a second, so the GPU is not stalled every step).
+          for (const loss of e.losses) history.steps.push({ head, loss });
+          const last = history.steps.findLast((s) => s.head === head);
+          const loss = last ? `, loss ${last.loss.toFixed(4)}` : '';
+          $('progress-text').textContent = `${head.toUpperCase()}: epoch ${e.epoch}/${e.epochs}, step ${e.step}/${e.steps}${loss}`;
           $('progress').dataset.epoch = e.epoch;
           $('progress').dataset.step = e.step;
-          history.steps.push({ head, loss: e.loss });
         } else {
           history.epochs.push({ head, ...e });
         }

@@ -125,7 +125,9 @@ pub struct EpochStats {
 /// What [`fit`] reports while it runs; returning `ControlFlow::Break` cancels.
 #[derive(Clone, Debug)]
 pub enum Progress {
-    Step { epoch: usize, epochs: usize, step: usize, steps: usize, loss: f64 },
+    /// A step finished. `losses`: the training losses read back at this step, oldest first —
+    /// this step's on the CPU; on a GPU every step's since the last read-back (often none).
+    Step { epoch: usize, epochs: usize, step: usize, steps: usize, losses: Vec<f64> },
     Epoch(EpochStats),
 }
 
@@ -163,16 +165,43 @@ pub fn predicted(logits: Tensor<2>) -> Tensor<1, Int> {
     }
 }
 
-async fn read_f64(t: Tensor<1>) -> Result<f64> {
+/// Reads a small float tensor back (the only way a browser's WebGPU device allows).
+async fn read_f32s(t: Tensor<1>) -> Result<Vec<f32>> {
     let data = t.into_data_async().await.map_err(|e| GapError::Backend(e.to_string()))?;
-    let v = data.try_to_vec_as::<f32>().map_err(|e| GapError::Backend(format!("{e:?}")))?;
-    Ok(v.first().copied().unwrap_or(f32::NAN) as f64)
+    data.try_to_vec_as::<f32>().map_err(|e| GapError::Backend(format!("{e:?}")))
 }
 
-async fn read_i64(t: Tensor<1, Int>) -> Result<i64> {
-    let data = t.into_data_async().await.map_err(|e| GapError::Backend(e.to_string()))?;
-    let v = data.try_to_vec_as::<i64>().map_err(|e| GapError::Backend(format!("{e:?}")))?;
-    Ok(v.first().copied().unwrap_or(0))
+/// `[mean loss, correct predictions]` of one batch, left on the device until it is read.
+fn batch_stats(logits: Tensor<2>, labels: Tensor<1, Int>, loss: Tensor<1>) -> Tensor<1> {
+    let correct = predicted(logits).equal(labels).float().sum();
+    Tensor::cat(vec![loss.reshape([1]), correct.reshape([1])], 0)
+}
+
+/// When [`fit`] reads the running loss and accuracy back to the host. A read-back waits until
+/// the device has finished every queued step, so on a GPU the loop keeps the per-step numbers
+/// on the device and reads them together; on the CPU it costs nothing. Either way every step's
+/// numbers are read (the metrics do not depend on the policy), only the moment differs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReadBack {
+    /// After every step.
+    EveryStep,
+    /// When at least this many seconds have passed since the last read-back, and at the end of
+    /// each epoch.
+    AfterSeconds(f64),
+}
+
+impl ReadBack {
+    /// Every step on Flex; at most once a second on a GPU.
+    pub fn for_device(device: &Device) -> Self {
+        if crate::experiment::backend_name(device) == "flex" { ReadBack::EveryStep } else { ReadBack::AfterSeconds(1.0) }
+    }
+
+    fn due(self, last_step_of_epoch: bool, since_last: f64) -> bool {
+        match self {
+            ReadBack::EveryStep => true,
+            ReadBack::AfterSeconds(s) => last_step_of_epoch || since_last >= s,
+        }
+    }
 }
 
 /// Loss (including the L2 penalty, as Keras's `val_loss` does) and accuracy of `net` on `samples`.
@@ -181,20 +210,28 @@ pub async fn evaluate(net: &Net, samples: &Samples, batch_size: usize, device: &
         return Ok((f64::NAN, f64::NAN));
     }
     let n = samples.len();
-    let mut loss_sum = 0.0;
-    let mut correct = 0i64;
+    // Every batch's [loss, correct] stays on the device; one read-back at the end.
     let order: Vec<usize> = (0..n).collect();
+    let mut stats = Vec::with_capacity(n.div_ceil(batch_size.max(1)) + 1);
     for chunk in order.chunks(batch_size.max(1)) {
         let logits = net.forward(samples.features.batch(chunk, device));
         let labels = samples.label_batch(chunk, device);
         let loss = batch_loss(logits.clone(), labels.clone());
-        correct += read_i64(predicted(logits).equal(labels).int().sum()).await?;
-        loss_sum += read_f64(loss).await? * chunk.len() as f64;
+        stats.push(batch_stats(logits, labels, loss));
     }
-    let penalty = match net.l2_penalty() {
-        Some(p) => read_f64(p).await?,
-        None => 0.0,
-    };
+    let batches = stats.len();
+    if let Some(p) = net.l2_penalty() {
+        stats.push(p.reshape([1]));
+    }
+    let values = read_f32s(Tensor::cat(stats, 0)).await?;
+    let (per_batch, penalty) = values.split_at((2 * batches).min(values.len()));
+    let mut loss_sum = 0.0;
+    let mut correct = 0i64;
+    for (pair, chunk) in per_batch.chunks(2).zip(order.chunks(batch_size.max(1))) {
+        loss_sum += pair[0] as f64 * chunk.len() as f64;
+        correct += pair[1] as i64;
+    }
+    let penalty = penalty.first().map_or(0.0, |&p| p as f64);
     Ok((loss_sum / n as f64 + penalty, correct as f64 / n as f64))
 }
 
@@ -235,6 +272,19 @@ pub async fn fit(
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Fitted> {
+    fit_reading(spec, train, val, settings, device, ReadBack::for_device(device), progress).await
+}
+
+/// [`fit`] with the read-back policy chosen by the caller.
+pub async fn fit_reading(
+    spec: &ModelSpec,
+    train: &Samples,
+    val: &Samples,
+    settings: &TrainSettings,
+    device: &Device,
+    read_back: ReadBack,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Fitted> {
     settings.validate()?;
     if train.is_empty() {
         return Err(GapError::Invalid("no training samples".into()));
@@ -258,6 +308,9 @@ pub async fn fit(
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
         let mut correct = 0i64;
+        // Per-step [loss, correct] not yet read back, with each step's batch size.
+        let mut unread: Vec<(Tensor<1>, usize)> = Vec::new();
+        let mut last_read = Instant::now();
         for (step, chunk) in order.chunks(settings.batch_size).enumerate() {
             let logits = net.forward(train.features.batch(chunk, &ad_device));
             let labels = train.label_batch(chunk, &ad_device);
@@ -268,13 +321,23 @@ pub async fn fit(
             };
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optim.step(lr, net, grads);
-            let step_loss = read_f64(data_loss.detach()).await?;
-            correct += read_i64(predicted(logits.detach()).equal(labels).int().sum()).await?;
-            if !step_loss.is_finite() {
-                return Err(GapError::Backend(format!("training diverged: loss {step_loss} at epoch {epoch}")));
+            unread.push((batch_stats(logits.detach(), labels, data_loss.detach()), chunk.len()));
+            let mut losses = Vec::new();
+            if read_back.due(step + 1 == steps, last_read.elapsed().as_secs_f64()) {
+                let (tensors, sizes): (Vec<_>, Vec<_>) = std::mem::take(&mut unread).into_iter().unzip();
+                let values = read_f32s(Tensor::cat(tensors, 0)).await?;
+                last_read = Instant::now();
+                for (pair, size) in values.chunks(2).zip(sizes) {
+                    let step_loss = pair[0] as f64;
+                    if !step_loss.is_finite() {
+                        return Err(GapError::Backend(format!("training diverged: loss {step_loss} at epoch {epoch}")));
+                    }
+                    loss_sum += step_loss * size as f64;
+                    correct += pair[1] as i64;
+                    losses.push(step_loss);
+                }
             }
-            loss_sum += step_loss * chunk.len() as f64;
-            let event = Progress::Step { epoch, epochs: settings.epochs, step: step + 1, steps, loss: step_loss };
+            let event = Progress::Step { epoch, epochs: settings.epochs, step: step + 1, steps, losses };
             if progress(event).is_break() {
                 return Err(GapError::Cancelled);
             }
