@@ -64,6 +64,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rewrite a model file with its weights at another precision (f16: half the bytes, for
+    /// the page's downloads); header and architecture unchanged.
+    Convert {
+        #[arg(long)]
+        model: PathBuf,
+        /// f32 | f16.
+        #[arg(long, default_value = "f16")]
+        weights: String,
+        #[arg(long)]
+        save: PathBuf,
+    },
     /// The paper's experiment grid: results.csv, tables.md and Figure-1-style plots in --out.
     Grid(GridArgs),
     /// Train the FC and the GAP version side by side and compare their backdoors.
@@ -343,6 +354,15 @@ pub fn run() -> Result<()> {
             } else {
                 print_evaluation(&header.spec.to_string(), &evaluation);
             }
+            Ok(())
+        }
+        Command::Convert { model, weights, save } => {
+            let precision: store::Precision = weights.parse()?;
+            let bytes = read_file(&model)?;
+            let (header, net) = store::load(&model.display().to_string(), &bytes, &device)?;
+            let out = store::save_as(&header, &net, precision)?;
+            write_file(&save, &out)?;
+            eprintln!("{}: {} → {} bytes ({weights} weights)", save.display(), bytes.len(), out.len());
             Ok(())
         }
         Command::Grid(args) => run_grid(&args, &device),

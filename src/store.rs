@@ -13,7 +13,7 @@ use crate::train::TrainSettings;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
@@ -61,14 +61,62 @@ impl ModelHeader {
     }
 }
 
-/// Serialises a header and a network into model-file bytes.
+/// How a model file stores its weights. Files of either kind load the same way: the weights
+/// are cast to the network's f32 on load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// Exactly the trained numbers.
+    #[default]
+    F32,
+    /// Half the bytes (the page's pretrained downloads): every weight rounded to f16, about
+    /// three significant digits; predictions move slightly (re-measure with `gaplab eval`).
+    F16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = GapError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "f16" => Ok(Precision::F16),
+            other => Err(GapError::Invalid(format!("unknown weight precision '{other}' (expected f32 or f16)"))),
+        }
+    }
+}
+
+/// Casts every float tensor of a module (weights, BatchNorm statistics); a no-op for tensors
+/// already of that type.
+struct CastFloats(FloatDType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(move |t| t.cast(dtype))
+    }
+}
+
+/// Serialises a header and a network into model-file bytes (f32 weights).
 pub fn save(header: &ModelHeader, net: &Net) -> Result<Vec<u8>> {
+    save_as(header, net, Precision::F32)
+}
+
+/// Serialises a header and a network into model-file bytes, the weights at `precision`.
+pub fn save_as(header: &ModelHeader, net: &Net, precision: Precision) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(header).map_err(|e| GapError::Invalid(format!("model header: {e}")))?;
-    let weights = net
-        .clone()
-        .into_record()
-        .into_bytes()
-        .map_err(|e| GapError::Backend(format!("serialising weights: {e}")))?;
+    let serialise = |e: burn::store::RecordError| GapError::Backend(format!("serialising weights: {e}"));
+    let record = net.clone().into_record();
+    let record = match precision {
+        Precision::F32 => record,
+        // Cast a copy: a clone of a module shares its BatchNorm statistics, and mapping them
+        // would cast the caller's network too.
+        Precision::F16 => Net::init(&header.spec, &Device::flex())
+            .try_load_record(record)
+            .map_err(serialise)?
+            .map(&mut CastFloats(FloatDType::F16))
+            .into_record(),
+    };
+    let weights = record.into_bytes().map_err(serialise)?;
     let mut out = Vec::with_capacity(MAGIC.len() + 4 + json.len() + weights.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -166,7 +214,8 @@ pub fn load(file: &str, bytes: &[u8], device: &Device) -> Result<(ModelHeader, N
     let net = Net::init(&header.spec, device)
         .try_load_record(record)
         .map_err(|e| GapError::bad_model(file, format!("weights do not fit a {}: {e}", header.spec)))?;
-    Ok((header, net.valid()))
+    // An f16 file loads as f16 tensors: back to the f32 every network computes in.
+    Ok((header, net.map(&mut CastFloats(FloatDType::F32)).valid()))
 }
 
 /// Loads a model and checks that it is for `task`.

@@ -99,3 +99,34 @@ fn train_save_and_eval_on_another_copy_of_the_dataset() {
     assert_eq!(v["n_attack"], n - 3);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `convert --weights f16` halves a model's weights and the converted file evaluates like the
+/// original (the page ships its pretrained models this way).
+#[test]
+fn convert_to_f16_halves_the_file_and_evaluates_like_the_original() {
+    let dir = scratch("convert");
+    let original = format!("{}/www/models/text-bag-fc.gaplab", env!("CARGO_MANIFEST_DIR"));
+    let half = dir.join("text-bag-fc-f16.gaplab").display().to_string();
+    gaplab(&["convert", "--model", &original, "--weights", "f16", "--save", &half]);
+    let (a, b) = (std::fs::metadata(&original).unwrap().len(), std::fs::metadata(&half).unwrap().len());
+    // The header (with the 10,000-word vocabulary) stays; the weights halve.
+    assert!(b < a * 6 / 10, "{b} bytes vs {a}");
+    let eval = |model: &str| -> serde_json::Value { serde_json::from_str(&gaplab(&["eval", "--model", model, "--json"])).unwrap() };
+    let (full, small) = (eval(&original), eval(&half));
+    assert_eq!(full["n_clean"], small["n_clean"]);
+    let close = |key: &str, x: &serde_json::Value, y: &serde_json::Value| {
+        let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+        assert!((x - y).abs() <= 0.01, "{key}: f32 {x} vs f16 {y}");
+    };
+    close("clean", &full["clean_accuracy"], &small["clean_accuracy"]);
+    for p in ["start", "middle", "end"] {
+        close(p, &full["attack_accuracy"][p], &small["attack_accuracy"][p]);
+    }
+    let refused = Command::new(env!("CARGO_BIN_EXE_gaplab"))
+        .args(["convert", "--model", &original, "--weights", "f8", "--save", &half])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("f32 or f16"));
+    std::fs::remove_dir_all(&dir).ok();
+}

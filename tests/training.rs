@@ -141,3 +141,37 @@ fn grouped_read_backs_report_the_same_numbers_as_reading_every_step() {
     }
     assert_eq!(float_bits(&every.net), float_bits(&grouped.net));
 }
+
+/// f16 model files (the page's downloads): half the weight bytes, every float the f16 rounding
+/// of the original (BatchNorm statistics included), loaded back into an f32 network that
+/// predicts almost exactly as before.
+#[test]
+fn f16_model_files_hold_the_rounded_weights_and_predict_nearly_the_same() {
+    let device = Device::flex();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/image-strip-gap.gaplab");
+    let bytes = std::fs::read(path).unwrap();
+    let (header, net) = store::load("f32", &bytes, &device).unwrap();
+    let half = store::save_as(&header, &net, store::Precision::F16).unwrap();
+    let (_, offset) = store::read_header("f32", &bytes).unwrap();
+    let (header16, offset16) = store::read_header("f16", &half).unwrap();
+    assert_eq!(header16, header, "the header is untouched");
+    let (w32, w16) = (bytes.len() - offset, half.len() - offset16);
+    assert!(w16 * 100 <= w32 * 52, "f16 weights take {w16} bytes vs {w32} in f32");
+
+    let (_, net16) = store::load("f16", &half, &device).unwrap();
+    let rounded: Vec<u32> =
+        float_bits(&net).into_iter().map(|b| burn::tensor::f16::from_f32(f32::from_bits(b)).to_f32().to_bits()).collect();
+    assert_eq!(float_bits(&net16), rounded, "each weight is its f16 rounding, back in f32");
+
+    let data = dataset::demo::load(Task::Image, 10).unwrap();
+    let prepared = prepare(&data, &header.spec, &header.poison, header.seed).unwrap();
+    let p32 = pollster::block_on(predict_probabilities(&net, &prepared.test.features, 64, &device)).unwrap();
+    let p16 = pollster::block_on(predict_probabilities(&net16, &prepared.test.features, 64, &device)).unwrap();
+    let argmax = |p: &Vec<f32>| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    let same = p32.iter().zip(&p16).filter(|(a, b)| argmax(a) == argmax(b)).count();
+    let max_diff = p32.iter().zip(&p16).flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs())).fold(0f32, f32::max);
+    eprintln!("f16 vs f32 on {} images: same class {same}, largest probability change {max_diff}", p32.len());
+    assert!(p32.len() >= 100);
+    assert!(same * 100 >= p32.len() * 98, "{same} of {} predictions unchanged", p32.len());
+    assert!(max_diff < 0.05, "largest probability change {max_diff}");
+}
