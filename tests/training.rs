@@ -175,3 +175,45 @@ fn f16_model_files_hold_the_rounded_weights_and_predict_nearly_the_same() {
     assert!(same * 100 >= p32.len() * 98, "{same} of {} predictions unchanged", p32.len());
     assert!(max_diff < 0.05, "largest probability change {max_diff}");
 }
+
+/// Clean MFCCs are computed once per clip and reused by every later preparation (grid cells,
+/// the page's FC and GAP runs); triggered clips are always computed afresh. Whatever the cache
+/// holds, every preparation equals one made from a copy of the data that never cached anything.
+#[test]
+fn cached_clean_features_change_no_prepared_sample() {
+    use gaplab::data::speech::FeatureCache;
+    use gaplab::experiment::TaskData;
+    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let uncached = || match &data {
+        TaskData::Sound(d) => {
+            let mut copy = d.clone();
+            copy.clips.iter_mut().for_each(|c| c.clean_mfcc = FeatureCache::default());
+            TaskData::Sound(copy)
+        }
+        _ => unreachable!(),
+    };
+    let filled = |d: &TaskData| match d {
+        TaskData::Sound(d) => d.clips.iter().filter(|c| format!("{:?}", c.clean_mfcc).contains("filled")).count(),
+        _ => unreachable!(),
+    };
+    let spec = ModelSpec::new(Task::Sound, Arch::Small, Head::Gap, 10).unwrap();
+    let poison = |p: Position| {
+        let mut poison = PoisonConfig::paper(Task::Sound, Some(Placement::At(p)));
+        poison.count = 40;
+        poison
+    };
+    assert_eq!(filled(&data), 0);
+    let first = prepare(&data, &spec, &poison(Position::Start), 3).unwrap();
+    let n = first.train.len() + first.val.len() + first.test.len();
+    let clean = n - first.poisoned_train - first.poisoned_val;
+    assert_eq!(filled(&data), clean, "every clean clip prepared is cached, no triggered one");
+    // Poisoned at the end now: the clips poisoned at the start before were cached clean (or
+    // not at all) — their triggered features must still be computed with the tone at the end.
+    let cached = prepare(&data, &spec, &poison(Position::End), 3).unwrap();
+    let fresh = prepare(&uncached(), &spec, &poison(Position::End), 3).unwrap();
+    assert!(cached.poisoned_train > 0);
+    assert_eq!(cached.train, fresh.train);
+    assert_eq!(cached.val, fresh.val);
+    assert_eq!(cached.test, fresh.test);
+    assert_ne!(cached.train, first.train, "the triggers moved");
+}

@@ -7,7 +7,7 @@
 use super::samples::{Features, Samples};
 use crate::data::cifar::ImageData;
 use crate::data::imdb::TextData;
-use crate::data::speech::SoundData;
+use crate::data::speech::{Clip, SoundData};
 use crate::data::split;
 use crate::error::{GapError, Result};
 use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
@@ -231,6 +231,18 @@ impl<'a> Encoder<'a> {
         Ok(())
     }
 
+    /// A dataset clip: clean, from (or into) the clip's cache; triggered, computed afresh.
+    fn sound_clip(&self, clip: &Clip, trigger: Option<Placement>, out: &mut Vec<f32>) -> Result<()> {
+        match trigger {
+            None => {
+                let plan = self.plan.as_ref().expect("sound encoder has a plan");
+                out.extend_from_slice(clip.clean_mfcc.get_or_compute(|| plan.mfcc(&clip.samples))?);
+                Ok(())
+            }
+            Some(_) => self.sound(&clip.samples, trigger, out),
+        }
+    }
+
     fn text(&self, review: &str, trigger: Option<Placement>, out: &mut Vec<i32>) -> Result<()> {
         let text = triggered_text(review, trigger)?.0;
         let vocab = self.vocab.expect("text encoder has a vocabulary");
@@ -246,7 +258,7 @@ impl<'a> Encoder<'a> {
     /// Appends sample `i` of `pool` (train or test side) to `features`.
     fn push(&self, data: &TaskData, test_side: bool, i: usize, trigger: Option<Placement>, features: &mut Features) -> Result<()> {
         match (data, features) {
-            (TaskData::Sound(d), Features::Dense { values, .. }) => self.sound(&d.clips[i].samples, trigger, values),
+            (TaskData::Sound(d), Features::Dense { values, .. }) => self.sound_clip(&d.clips[i], trigger, values),
             (TaskData::Text(d), Features::Tokens { ids, .. }) => {
                 let review = if test_side { &d.test[i] } else { &d.train[i] };
                 self.text(&review.text, trigger, ids)
