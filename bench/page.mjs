@@ -2,16 +2,19 @@
 // CNN, FC and GAP, on Flex and on WebGPU — milliseconds per training step at batch 32 (median
 // over the steps after the first, which compiles shaders on WebGPU), inference ms/sample with
 // the pretrained models, and the time from opening the page to the first FC/GAP prediction.
-// Needs the release build (scripts/build-web.sh). `node bench/page.mjs [--steps N]`.
+// Needs the release build (scripts/build-web.sh). `node bench/page.mjs [--steps N] [--backends flex,webgpu]`.
 import { Lab } from '../tests/e2e/harness.mjs';
 
-const steps = Number(process.argv[process.argv.indexOf('--steps') + 1]) || 4;
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const steps = Number(arg('--steps')) || 4;
+// `--backends flex` skips WebGPU (SwiftShader: ~20 s per training step).
+const backends = (arg('--backends') ?? 'flex,webgpu').split(',');
 const lab = new Lab();
 await lab.start();
 const { base, browser: context } = lab;
 
 const rows = [];
-for (const backend of ['flex', 'webgpu']) {
+for (const backend of backends) {
   // Page open → first prediction of both models (image task: data + models fetched lazily).
   const page = await context.newPage();
   const t0 = Date.now();

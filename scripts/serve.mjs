@@ -1,7 +1,7 @@
 // A static file server for the lab (the repository root): correct MIME types (.wasm as
 // application/wasm), no caching surprises, cross-origin isolation headers (so that a future
-// threaded build can use SharedArrayBuffer), nothing server-side. Used by scripts/serve.sh and
-// by the end-to-end tests. `node scripts/serve.mjs [port]`; port 0 picks a free one.
+// threaded build can use SharedArrayBuffer), precompressed .br files where they exist, nothing
+// server-side. Used by scripts/serve.sh and by the end-to-end tests. `node scripts/serve.mjs [port]`; port 0 picks a free one.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -14,6 +14,16 @@ const TYPES = {
   '.png': 'image/png', '.gz': 'application/gzip', '.gaplab': 'application/octet-stream', '.md': 'text/markdown; charset=utf-8',
 };
 
+/** Whether `candidate` exists and is at least as new as `original`. */
+async function fresher(candidate, original) {
+  try {
+    const [c, o] = await Promise.all([stat(candidate), stat(original)]);
+    return c.isFile() && c.mtimeMs >= o.mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
 export function startServer(port = 8080, root = ROOT) {
   const server = createServer(async (req, res) => {
     const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-cache' };
@@ -22,8 +32,17 @@ export function startServer(port = 8080, root = ROOT) {
       let file = normalize(join(root, path));
       if (file !== root && !file.startsWith(root + sep)) throw Object.assign(new Error('outside'), { code: 'ENOENT' });
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const type = TYPES[extname(file)] ?? 'application/octet-stream';
+      // A precompressed sibling (scripts/build-web.sh writes pkg/gaplab_bg.wasm.br), as static
+      // hosts serve them: to browsers that accept Brotli, and only when it is not stale.
+      const brotli = `${file}.br`;
+      if (/\bbr\b/.test(req.headers['accept-encoding'] ?? '') && (await fresher(brotli, file))) {
+        res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Encoding': 'br', Vary: 'Accept-Encoding' });
+        res.end(await readFile(brotli));
+        return;
+      }
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.writeHead(200, { ...headers, 'Content-Type': type });
       res.end(body);
     } catch (e) {
       res.writeHead(e.code === 'ENOENT' || e.code === 'EISDIR' ? 404 : 500, { ...headers, 'Content-Type': 'text/plain' });
