@@ -157,7 +157,8 @@ fn f16_model_files_hold_the_rounded_weights_and_predict_nearly_the_same() {
     let (header16, offset16) = store::read_header("f16", &half).unwrap();
     assert_eq!(header16, header, "the header is untouched");
     let (w32, w16) = (bytes.len() - offset, half.len() - offset16);
-    assert!(w16 * 100 <= w32 * 52, "f16 weights take {w16} bytes vs {w32} in f32");
+    // Half the float bytes, plus the per-tensor records' fixed overhead (26 k parameters here).
+    assert!(w16 * 100 <= w32 * 55, "f16 weights take {w16} bytes vs {w32} in f32");
 
     let (_, net16) = store::load("f16", &half, &device).unwrap();
     let rounded: Vec<u32> =
