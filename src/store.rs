@@ -211,11 +211,17 @@ pub fn load(file: &str, bytes: &[u8], device: &Device) -> Result<(ModelHeader, N
     }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
         .map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
-    let net = Net::init(&header.spec, device)
-        .try_load_record(record)
-        .map_err(|e| GapError::bad_model(file, format!("weights do not fit a {}: {e}", header.spec)))?;
-    // An f16 file loads as f16 tensors: back to the f32 every network computes in.
-    Ok((header, net.map(&mut CastFloats(FloatDType::F32)).valid()))
+    let misfit = |e: burn::store::RecordError| GapError::bad_model(file, format!("weights do not fit a {}: {e}", header.spec));
+    // Decoded on Flex and cast to f32 there: an f16 file's tensors load as f16, which a
+    // browser's WebGPU may not support (SwiftShader does not); the target device gets f32.
+    let flex = Device::flex();
+    let net = Net::init(&header.spec, &flex).try_load_record(record).map_err(misfit)?.map(&mut CastFloats(FloatDType::F32));
+    let net = if crate::experiment::backend_name(device) == "flex" {
+        net
+    } else {
+        Net::init(&header.spec, device).try_load_record(net.into_record()).map_err(misfit)?
+    };
+    Ok((header, net.valid()))
 }
 
 /// Loads a model and checks that it is for `task`.

@@ -187,6 +187,29 @@ async fn native_model_files_predict_the_same_in_wasm() {
     web_sys::console::log_1(&format!("{checked} predictions, max |wasm − native| {worst:.3e}").into());
 }
 
+/// The page's pretrained models hold f16 weights; on WebGPU they must load (as f32: SwiftShader
+/// has no f16) and predict what they predict on Flex.
+#[wasm_bindgen_test]
+async fn f16_model_files_load_and_predict_on_webgpu() {
+    let gpu = Device::wgpu_options().init_async().await.expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    let path = "www/models/sound-small-gap.gaplab";
+    let flex = Device::flex();
+    let on_flex = LoadedModel::from_bytes(path, file(path).to_vec(), &flex).expect("loads on Flex");
+    let on_gpu = LoadedModel::from_bytes(path, file(path).to_vec(), &gpu).expect("loads on WebGPU");
+    let data = lab::load_data(Task::Sound, "www/data/speech-demo.tar.gz", file("www/data/speech-demo.tar.gz"), 10).expect("data");
+    let view = lab::sample(&data, 7).expect("sample");
+    let raw = view.raw().expect("a sample");
+    let trigger = lab::parse_trigger("start").expect("trigger");
+    let a = lab::predict(&on_flex, raw, trigger, &flex).await.expect("predict on Flex").probabilities;
+    let view = lab::sample(&data, 7).expect("sample");
+    let raw = view.raw().expect("a sample");
+    let b = lab::predict(&on_gpu, raw, trigger, &gpu).await.expect("predict on WebGPU").probabilities;
+    assert_eq!(a.len(), 10);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() <= 1e-3, "Flex {a:?} vs WebGPU {b:?}");
+    }
+}
+
 #[wasm_bindgen_test]
 fn bad_bytes_are_errors_not_panics() {
     let device = Device::flex();
