@@ -108,9 +108,24 @@ async fn training_steps_on_flex_lower_the_loss() {
     assert_decreasing(&losses, "flex");
 }
 
+thread_local! {
+    static WEBGPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The page's one WebGPU device: a second `init_async` in the same page is refused ("a server
+/// is still registered"), so the tests share it, as the page does.
+async fn webgpu() -> Device {
+    if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
+        return d;
+    }
+    let device = Device::wgpu_options().init_async().await.expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    WEBGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
+    device
+}
+
 #[wasm_bindgen_test]
 async fn training_steps_on_webgpu_lower_the_loss() {
-    let device = Device::wgpu_options().init_async().await.expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    let device = webgpu().await;
     let (losses, net) = four_steps(&device).await;
     assert_decreasing(&losses, "webgpu");
     // A model trained on WebGPU can be saved (read back asynchronously) and loaded on Flex.
@@ -191,7 +206,7 @@ async fn native_model_files_predict_the_same_in_wasm() {
 /// has no f16) and predict what they predict on Flex.
 #[wasm_bindgen_test]
 async fn f16_model_files_load_and_predict_on_webgpu() {
-    let gpu = Device::wgpu_options().init_async().await.expect("WebGPU adapter (Chromium needs --enable-unsafe-webgpu)");
+    let gpu = webgpu().await;
     let path = "www/models/sound-small-gap.gaplab";
     let flex = Device::flex();
     let on_flex = LoadedModel::from_bytes(path, file(path).to_vec(), &flex).expect("loads on Flex");
