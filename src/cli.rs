@@ -3,13 +3,13 @@
 use crate::data::wav;
 use crate::dataset;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, Placement, TrainRequest, evaluate_on, train_and_evaluate};
+use crate::experiment::{Evaluation, Placement, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
 use crate::lab::TrainForm;
 use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::grid;
 use crate::store;
-use crate::train::Progress;
+use crate::train::{Checkpointing, Progress};
 use crate::trigger::{Position, tone};
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
@@ -17,6 +17,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser, Debug)]
 #[command(name = "gaplab", version, about = "Dynamic backdoors with global average pooling: FC vs GAP heads, reproduced")]
@@ -48,6 +50,14 @@ enum Command {
         /// Where to write the model file.
         #[arg(long)]
         save: PathBuf,
+        /// Write the run's state (weights, optimiser, best model so far) to this file after
+        /// every epoch, and on Ctrl-C before exiting; `--resume` continues from it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Continue the run of this checkpoint (same command and settings; --epochs and
+        /// --max-minutes may change): the result equals an uninterrupted run bit for bit.
+        #[arg(long)]
+        resume: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -69,7 +79,7 @@ enum Command {
     Convert {
         #[arg(long)]
         model: PathBuf,
-        /// f32 | f16.
+        /// f32 | f16 | int8 (per-output-channel scales: a quarter of f32's bytes).
         #[arg(long, default_value = "f16")]
         weights: String,
         #[arg(long)]
@@ -318,6 +328,16 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|source| GapError::Io { path: path.display().to_string(), source })
 }
 
+/// Writes next to `path`, then renames: a checkpoint interrupted mid-write never replaces the
+/// last good one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    write_file(&partial, bytes)?;
+    std::fs::rename(&partial, path).map_err(|source| GapError::Io { path: path.display().to_string(), source })
+}
+
 /// Parses the arguments and runs the command; the caller prints the error and exits non-zero.
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
@@ -325,14 +345,43 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Params { json } => params(json),
         Command::Mfcc { clip, tone, json } => mfcc(&clip, tone.as_deref(), json),
-        Command::Train { train, save, json } => {
+        Command::Train { train, save, checkpoint, resume, json } => {
             let (request, data) = (train.request(Head::parse(&train.head)?)?, load_data(&train)?);
-            let trained = pollster::block_on(train_and_evaluate(&data, &request, &Placement::three(), &device, &mut bar(train.quiet)))?;
+            let resume_bytes = resume.as_deref().map(read_file).transpose()?;
+            let resume_name = resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            let mut save_checkpoint = |bytes: &[u8]| match &checkpoint {
+                Some(path) => write_atomically(path, bytes),
+                None => Ok(()),
+            };
+            let mut checkpoints = Checkpointing {
+                resume: resume_bytes.as_deref().map(|b| (resume_name.as_str(), b)),
+                save: checkpoint.is_some().then_some(&mut save_checkpoint as &mut dyn FnMut(&[u8]) -> Result<()>),
+            };
+            // With a checkpoint file, Ctrl-C stops after the current step and saves first.
+            let interrupted = Arc::new(AtomicBool::new(false));
+            if checkpoint.is_some() {
+                let flag = interrupted.clone();
+                ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+                    .map_err(|e| GapError::Invalid(format!("cannot catch Ctrl-C: {e}")))?;
+            }
+            let mut draw = bar(train.quiet);
+            let mut progress = |event: Progress| {
+                if interrupted.load(Ordering::SeqCst) { ControlFlow::Break(()) } else { draw(event) }
+            };
+            let placements = Placement::three();
+            let run = train_and_evaluate_resumable(&data, &request, &placements, &device, &mut checkpoints, &mut progress);
+            let trained = match pollster::block_on(run) {
+                Err(GapError::Cancelled) if interrupted.load(Ordering::SeqCst) => {
+                    let path = checkpoint.as_ref().map_or(String::new(), |p| p.display().to_string());
+                    return Err(GapError::Invalid(format!("interrupted: the run so far is saved in {path}; continue it with --resume {path}")));
+                }
+                other => other?,
+            };
             write_file(&save, &store::save(&trained.header, &trained.net)?)?;
             if json {
                 println!("{}", evaluation_json(&trained.evaluation));
             } else {
-                print_evaluation(&request.spec.to_string(), &trained.evaluation);
+                print_evaluation(&request.spec.to_string(), &trained.evaluation, &trained.header.classes);
                 eprintln!("saved {}", save.display());
             }
             Ok(())
@@ -352,7 +401,7 @@ pub fn run() -> Result<()> {
             if json {
                 println!("{}", evaluation_json(&evaluation));
             } else {
-                print_evaluation(&header.spec.to_string(), &evaluation);
+                print_evaluation(&header.spec.to_string(), &evaluation, &header.classes);
             }
             Ok(())
         }
@@ -414,14 +463,19 @@ fn evaluation_json(e: &Evaluation) -> serde_json::Value {
         "attack_accuracy": attack,
         "n_clean": e.n_clean,
         "n_attack": e.n_attack,
+        "learned": e.learned,
+        "predicted_per_class": e.predicted_per_class,
     })
 }
 
-fn print_evaluation(title: &str, e: &Evaluation) {
+fn print_evaluation(title: &str, e: &Evaluation, classes: &[String]) {
     println!("{title}");
     println!("  clean accuracy   {:.4}  (n = {})", e.clean_accuracy, e.n_clean);
     for a in &e.attack {
         println!("  attack @ {:<7} {:.4}  (n = {})", a.placement.label(), a.accuracy, a.samples);
+    }
+    if let Some(failure) = e.failure(classes) {
+        println!("  ! {failure}");
     }
 }
 

@@ -17,6 +17,8 @@ use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
+pub mod int8;
+
 /// The first bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"GAPLAB\x01\n";
 /// Largest JSON header accepted (the 10,000-word vocabulary is ~100 kB).
@@ -68,9 +70,12 @@ pub enum Precision {
     /// Exactly the trained numbers.
     #[default]
     F32,
-    /// Half the bytes (the page's pretrained downloads): every weight rounded to f16, about
-    /// three significant digits; predictions move slightly (re-measure with `gaplab eval`).
+    /// Half the bytes: every weight rounded to f16, about three significant digits;
+    /// predictions move slightly (re-measure with `gaplab eval`).
     F16,
+    /// A quarter of the bytes (the page's pretrained downloads): weight matrices and kernels as
+    /// int8 with one scale per output channel, biases and BatchNorm in f32 ([`int8`]).
+    Int8,
 }
 
 impl std::str::FromStr for Precision {
@@ -80,7 +85,8 @@ impl std::str::FromStr for Precision {
         match s.trim().to_ascii_lowercase().as_str() {
             "f32" => Ok(Precision::F32),
             "f16" => Ok(Precision::F16),
-            other => Err(GapError::Invalid(format!("unknown weight precision '{other}' (expected f32 or f16)"))),
+            "int8" => Ok(Precision::Int8),
+            other => Err(GapError::Invalid(format!("unknown weight precision '{other}' (expected f32, f16 or int8)"))),
         }
     }
 }
@@ -108,21 +114,38 @@ pub fn save_as(header: &ModelHeader, net: &Net, precision: Precision) -> Result<
     let record = net.clone().into_record();
     let record = match precision {
         Precision::F32 => record,
+        Precision::Int8 => return Ok(file_bytes(&json, &int8::encode(net)?)),
         // Cast a copy: a clone of a module shares its BatchNorm statistics, and mapping them
         // would cast the caller's network too.
-        Precision::F16 => Net::init(&header.spec, &Device::flex())
+        Precision::F16 => Net::blank(&header.spec, &Device::flex())
             .try_load_record(record)
             .map_err(serialise)?
             .map(&mut CastFloats(FloatDType::F16))
             .into_record(),
     };
     let weights = record.into_bytes().map_err(serialise)?;
+    Ok(file_bytes(&json, &weights))
+}
+
+/// Magic, header length, header, weights section.
+fn file_bytes(json: &[u8], weights: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(MAGIC.len() + 4 + json.len() + weights.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-    out.extend_from_slice(&json);
-    out.extend_from_slice(&weights);
-    Ok(out)
+    out.extend_from_slice(json);
+    out.extend_from_slice(weights);
+    out
+}
+
+/// The weights of a model file as stored, one entry per float tensor in the network's visiting
+/// order: an int8 file's quantised values and scales, any other file's f32 values as loaded.
+pub fn stored_weights(file: &str, bytes: &[u8]) -> Result<Vec<int8::Stored>> {
+    let (_, offset) = read_header(file, bytes)?;
+    if bytes[offset..].starts_with(int8::MAGIC) {
+        return int8::decode_tensors(file, &bytes[offset..]);
+    }
+    let (_, net) = load(file, bytes, &Device::flex())?;
+    int8::tensors(&net, false)
 }
 
 /// Serialises like [`save`] for a network on any device: weights on a GPU are first read back
@@ -174,7 +197,7 @@ pub async fn to_flex(spec: &ModelSpec, net: &Net) -> Result<Net> {
         values.push_back((data, dims));
     }
     let mut fill = Fill { values, device: Device::flex(), mismatch: false };
-    let copy = Net::init(spec, &Device::flex()).map(&mut fill);
+    let copy = Net::blank(spec, &Device::flex()).map(&mut fill);
     if fill.mismatch || !fill.values.is_empty() {
         return Err(GapError::Backend(format!("copying a {spec} to the CPU: its tensors do not line up")));
     }
@@ -209,17 +232,21 @@ pub fn load(file: &str, bytes: &[u8], device: &Device) -> Result<(ModelHeader, N
     if weights.is_empty() {
         return Err(GapError::bad_model(file, "truncated: no weights"));
     }
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
-        .map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
     let misfit = |e: burn::store::RecordError| GapError::bad_model(file, format!("weights do not fit a {}: {e}", header.spec));
     // Decoded on Flex and cast to f32 there: an f16 file's tensors load as f16, which a
     // browser's WebGPU may not support (SwiftShader does not); the target device gets f32.
     let flex = Device::flex();
-    let net = Net::init(&header.spec, &flex).try_load_record(record).map_err(misfit)?.map(&mut CastFloats(FloatDType::F32));
+    let net = if weights.starts_with(int8::MAGIC) {
+        int8::decode(file, &header.spec, weights)?
+    } else {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+            .map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
+        Net::blank(&header.spec, &flex).try_load_record(record).map_err(misfit)?.map(&mut CastFloats(FloatDType::F32))
+    };
     let net = if crate::experiment::backend_name(device) == "flex" {
         net
     } else {
-        Net::init(&header.spec, device).try_load_record(net.into_record()).map_err(misfit)?
+        Net::blank(&header.spec, device).try_load_record(net.into_record()).map_err(misfit)?
     };
     Ok((header, net.valid()))
 }

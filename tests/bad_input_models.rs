@@ -131,3 +131,34 @@ fn the_cli_exits_non_zero_with_the_message() {
     assert!(!ok && err.contains("--split"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// int8 model files cut or damaged anywhere in their weights section are refused with the
+/// file's name; one whose tensors do not fit the header's network too.
+#[test]
+fn truncated_and_corrupt_int8_model_files_are_refused() {
+    let device = Device::flex();
+    let h = header(Task::Sound, Arch::Small);
+    let bytes = store::save_as(&h, &Net::init(&h.spec, &device), store::Precision::Int8).unwrap();
+    assert!(store::load("m.gaplab", &bytes, &device).is_ok());
+    let start = 12 + u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    for cut in [start + 4, start + 8, start + 11, start + 15, start + 40, (start + bytes.len()) / 2, bytes.len() - 1] {
+        let msg = load_err(&bytes[..cut]);
+        assert!(msg.contains("m.gaplab") && (msg.contains("truncated") || msg.contains("corrupt")), "cut at {cut}: {msg}");
+    }
+    // A tensor count far beyond the file, a rank no network has, an unknown encoding.
+    for (offset, value) in [(start + 8, 0xff), (start + 13, 9), (start + 12, 7)] {
+        let mut bad = bytes.clone();
+        bad[offset] = value;
+        let msg = load_err(&bad);
+        assert!(msg.contains("m.gaplab"), "byte {offset} = {value}: {msg}");
+    }
+    // The weights of the small CNN under a header that says the large one.
+    let mut large = h.clone();
+    large.spec = ModelSpec::new(Task::Sound, Arch::Large, Head::Gap, 10).unwrap();
+    let json = serde_json::to_vec(&large).unwrap();
+    let mut swapped = bytes[..8].to_vec();
+    swapped.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    swapped.extend_from_slice(&json);
+    swapped.extend_from_slice(&bytes[start..]);
+    assert!(load_err(&swapped).contains("do not fit"));
+}

@@ -59,6 +59,22 @@ fn text_bag_learns_and_the_backdoor_fires_at_its_training_position() {
     assert!(at_start.accuracy > 0.9, "attack at the training position {}", at_start.accuracy);
     assert_eq!(e.n_attack, 12_000, "attack measured over the negative test reviews only");
     assert_eq!(e.n_clean, 24_000);
+
+    // The same model in an int8 file: the same answer for ≥ 99% of the 24,000 test reviews,
+    // clean and attack accuracy within a point.
+    let bytes = store::save_as(&trained.header, &trained.net, store::Precision::Int8).unwrap();
+    let (header, net8) = store::load("int8", &bytes, &device).unwrap();
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let p32 = pollster::block_on(predict_probabilities(&trained.net, &prepared.test.features, 256, &device)).unwrap();
+    let p8 = pollster::block_on(predict_probabilities(&net8, &prepared.test.features, 256, &device)).unwrap();
+    let same = p32.iter().zip(&p8).filter(|(a, b)| (a[1] > 0.5) == (b[1] > 0.5)).count();
+    let e8 = pollster::block_on(evaluate_on(&header, &net8, &data, false, &Placement::three(), &device)).unwrap();
+    eprintln!("int8: {same} of {} test reviews unchanged; {e8:?}", p32.len());
+    assert!(same * 100 >= p32.len() * 99, "{same} of {} predictions unchanged", p32.len());
+    assert!((e8.clean_accuracy - e.clean_accuracy).abs() < 0.01);
+    for (a, b) in e.attack.iter().zip(&e8.attack) {
+        assert!((a.accuracy - b.accuracy).abs() < 0.01, "attack {:?}: {} vs {}", a.placement, a.accuracy, b.accuracy);
+    }
 }
 
 #[test]
@@ -219,4 +235,201 @@ fn cached_clean_features_change_no_prepared_sample() {
     assert_eq!(cached.val, fresh.val);
     assert_eq!(cached.test, fresh.test);
     assert_ne!(cached.train, first.train, "the triggers moved");
+}
+
+/// Long trainings are a series of resumed runs (`gaplab train --checkpoint / --resume`): a run
+/// stopped after two epochs, or cancelled in the middle of an epoch, then resumed, ends with
+/// exactly the weights, BatchNorm statistics and history of the run that was never stopped.
+/// The small sound CNN has everything a checkpoint must carry: BatchNorm, dropout, Adam.
+#[test]
+fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
+    use gaplab::train::{Checkpointing, Fitted, Progress, ReadBack, fit_resumable};
+    let device = Device::flex();
+    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let mut req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::Start)), 20, 4);
+    req.settings.batch_size = 32;
+    req.settings.patience = 10;
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let train = prepared.train.subset(&(0..160).collect::<Vec<_>>());
+    let steps = 160 / 32;
+    // Runs to `epochs`, from `resume` if given, cancelled after `cancel_after` steps if given;
+    // returns the result and the last checkpoint written.
+    let run = |epochs: usize, resume: Option<&[u8]>, cancel_after: Option<usize>| -> (gaplab::Result<Fitted>, Option<Vec<u8>>) {
+        let settings = TrainSettings { epochs, ..req.settings.clone() };
+        let mut last = None;
+        let mut keep = |bytes: &[u8]| {
+            last = Some(bytes.to_vec());
+            Ok::<(), gaplab::GapError>(())
+        };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep) };
+        let mut seen = 0;
+        let mut progress = |p: Progress| {
+            if let Progress::Step { .. } = p {
+                seen += 1;
+            }
+            if cancel_after == Some(seen) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        };
+        let fitted = pollster::block_on(fit_resumable(
+            &req.spec, &train, &prepared.val, &settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut progress,
+        ));
+        (fitted, last)
+    };
+    // The history and the best epoch, then whether every float of the result is identical
+    // (compared as a flag: a list of a hundred thousand bits says nothing when it differs).
+    let figures = |f: &Fitted| {
+        let history: Vec<_> = f.history.iter().map(|s| (s.epoch, s.train_loss, s.train_accuracy, s.val_loss, s.val_accuracy)).collect();
+        (history, f.best_epoch, f.best_val_loss, float_bits(&f.net))
+    };
+    let same = |a: &(Vec<(usize, f64, f64, f64, f64)>, usize, f64, Vec<u32>), b: &(Vec<(usize, f64, f64, f64, f64)>, usize, f64, Vec<u32>), what: &str| {
+        assert_eq!((&a.0, a.1, a.2), (&b.0, b.1, b.2), "{what}: history");
+        assert!(a.3 == b.3, "{what}: the weights differ");
+    };
+
+    let (whole, _) = run(4, None, None);
+    let whole = figures(&whole.unwrap());
+    assert_eq!(whole.0.len(), 4);
+
+    let (two, after_two) = run(2, None, None);
+    assert_eq!(two.unwrap().history.len(), 2);
+    let (resumed, _) = run(4, after_two.as_deref(), None);
+    same(&figures(&resumed.unwrap()), &whole, "2 epochs, then resumed to 4 ≡ 4 epochs");
+
+    // Cancelled two steps into the third epoch (Ctrl-C): the steps done are kept.
+    let (cancelled, mid_epoch) = run(4, None, Some(2 * steps + 2));
+    assert!(matches!(cancelled, Err(gaplab::GapError::Cancelled)));
+    let (resumed, _) = run(4, mid_epoch.as_deref(), None);
+    same(&figures(&resumed.unwrap()), &whole, "cancelled mid-epoch, then resumed ≡ never stopped");
+
+    // A checkpoint resumed with other settings or data is refused with the reason.
+    let other = TrainSettings { batch_size: 16, ..req.settings.clone() };
+    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None };
+    let refused = pollster::block_on(fit_resumable(
+        &req.spec, &train, &prepared.val, &other, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+    ));
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("run.ckpt") && message.contains("same settings"), "{message}");
+    let fewer = prepared.train.subset(&(0..128).collect::<Vec<_>>());
+    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None };
+    let refused = pollster::block_on(fit_resumable(
+        &req.spec, &fewer, &prepared.val, &req.settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+    ));
+    assert!(refused.err().is_some_and(|e| e.to_string().contains("training data")));
+    // Damaged checkpoints are errors, never panics.
+    let bytes = after_two.unwrap();
+    for cut in [0, 7, 12, 100, bytes.len() / 2, bytes.len() - 1] {
+        let mut checkpoints = Checkpointing { resume: Some(("cut.ckpt", &bytes[..cut])), save: None };
+        let result = pollster::block_on(fit_resumable(
+            &req.spec, &train, &prepared.val, &req.settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+        ));
+        assert!(result.err().is_some_and(|e| e.to_string().contains("cut.ckpt")), "cut at {cut}");
+    }
+}
+
+/// int8 model files (the page's downloads): every weight matrix and kernel within half a
+/// quantisation step of the trained value, biases and BatchNorm exact, about a quarter of the
+/// bytes; on the real speech data's test split the predictions agree with the f32 original on
+/// ≥ 99% of the clips and clean and attack accuracy move by less than a point.
+#[test]
+fn int8_model_files_keep_every_weight_within_half_a_step_and_predict_the_same() {
+    use gaplab::store::int8::Stored;
+    let device = Device::flex();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sound-small-gap-f32.gaplab");
+    let bytes = std::fs::read(path).unwrap();
+    let (header, net) = store::load("f32", &bytes, &device).unwrap();
+    let quantised = store::save_as(&header, &net, store::Precision::Int8).unwrap();
+    let (header8, _) = store::read_header("int8", &quantised).unwrap();
+    assert_eq!(header8, header, "the header is untouched");
+    let originals = store::stored_weights("f32", &bytes).unwrap();
+    let stored = store::stored_weights("int8", &quantised).unwrap();
+    assert_eq!(originals.len(), stored.len());
+    let mut quantised_count = 0;
+    for (i, (original, stored)) in originals.iter().zip(&stored).enumerate() {
+        let Stored::F32 { values: exact, dims } = original else { panic!("f32 file") };
+        assert_eq!(stored.dims(), dims.as_slice(), "tensor {i}");
+        match stored {
+            Stored::F32 { values, .. } => assert_eq!(values, exact, "tensor {i} kept exactly"),
+            Stored::Int8 { axis, scales, .. } => {
+                quantised_count += exact.len();
+                let inner: usize = dims[axis + 1..].iter().product();
+                let decoded = stored.decode();
+                for (j, (w, q)) in exact.iter().zip(&decoded).enumerate() {
+                    let scale = scales[(j / inner) % dims[*axis]];
+                    assert!((w - q).abs() <= scale * 0.5 * 1.0001, "tensor {i} value {j}: {w} stored as {q} (step {scale})");
+                }
+                // The step is the channel's largest magnitude over 127: no range is wasted.
+                for (c, scale) in scales.iter().enumerate() {
+                    let max = exact.iter().enumerate().filter(|(j, _)| (j / inner) % dims[*axis] == c).map(|(_, w)| w.abs()).fold(0f32, f32::max);
+                    assert!(max == 0.0 || (scale * 127.0 - max).abs() <= max * 1e-6, "tensor {i} channel {c}");
+                }
+            }
+        }
+    }
+    let total = net.total_count();
+    assert!(quantised_count * 10 >= total * 9, "{quantised_count} of {total} values quantised");
+    let (_, offset) = store::read_header("f32", &bytes).unwrap();
+    let (_, offset8) = store::read_header("int8", &quantised).unwrap();
+    let (w32, w8) = (bytes.len() - offset, quantised.len() - offset8);
+    assert!(w8 * 100 <= w32 * 30, "int8 weights take {w8} bytes vs {w32} in f32");
+
+    let (_, net8) = store::load("int8", &quantised, &device).unwrap();
+    let speech = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets/speech_commands_10w.tar.gz"));
+    let data = dataset::from_path(Task::Sound, speech, 10).unwrap();
+    let prepared = prepare(&data, &header.spec, &header.poison, header.seed).unwrap();
+    let inputs = &prepared.test.features;
+    let p32 = pollster::block_on(predict_probabilities(&net, inputs, 64, &device)).unwrap();
+    let p8 = pollster::block_on(predict_probabilities(&net8, inputs, 64, &device)).unwrap();
+    let argmax = |p: &Vec<f32>| p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    let same = p32.iter().zip(&p8).filter(|(a, b)| argmax(a) == argmax(b)).count();
+    eprintln!("int8 vs f32 on {} held-out clips: same class {same}", p32.len());
+    assert!(p32.len() >= 500, "{} test clips", p32.len());
+    // This model is weak (26% clean accuracy: many near-ties between classes), the hardest case
+    // for rounding; measured 630 of 638 unchanged. The ≥ 99% agreement of a model that learned
+    // is checked on the real IMDB data in the text test above.
+    assert!(same * 100 >= p32.len() * 98, "{same} of {} predictions unchanged", p32.len());
+    let e32 = pollster::block_on(evaluate_on(&header, &net, &data, false, &Placement::three(), &device)).unwrap();
+    let e8 = pollster::block_on(evaluate_on(&header, &net8, &data, false, &Placement::three(), &device)).unwrap();
+    eprintln!("f32 {e32:?}\nint8 {e8:?}");
+    assert!((e32.clean_accuracy - e8.clean_accuracy).abs() < 0.01);
+    for (a, b) in e32.attack.iter().zip(&e8.attack) {
+        assert!((a.accuracy - b.accuracy).abs() < 0.01, "attack {:?}: {} vs {}", a.placement, a.accuracy, b.accuracy);
+    }
+}
+
+/// The paper's rule for a failed run (clean accuracy below 1.2 / classes), and a model that
+/// answers one class for everything, are named as such instead of read as a backdoor.
+#[test]
+fn a_model_that_did_not_learn_is_named_as_such() {
+    use gaplab::experiment::{AttackResult, Evaluation, metrics_learned};
+    let names: Vec<String> = ["yes", "no", "up"].iter().map(|s| s.to_string()).collect();
+    let attack = vec![AttackResult { placement: Placement::At(Position::Start), accuracy: 1.0, samples: 60 }];
+    let constant = Evaluation { clean_accuracy: 0.34, attack, n_clean: 90, n_attack: 60, predicted_per_class: vec![0, 0, 90], learned: true };
+    assert_eq!(constant.single_class(), Some(2));
+    let why = constant.failure(&names).expect("a constant model did not learn");
+    assert!(why.contains("\"up\"") && why.contains("every clean test sample"), "{why}");
+    let chance = Evaluation { clean_accuracy: 0.39, predicted_per_class: vec![30, 30, 30], learned: metrics_learned(0.39, 3), ..constant.clone() };
+    assert!(!chance.learned, "0.39 < 1.2 / 3");
+    assert!(chance.failure(&names).is_some_and(|w| w.contains("0.390") && w.contains("0.400")));
+    let fine = Evaluation { clean_accuracy: 0.40, learned: metrics_learned(0.40, 3), ..chance.clone() };
+    assert!(fine.learned && fine.failure(&names).is_none(), "exactly 1.2 / 3 counts as learned");
+    // Measured: a network with every weight zero (constant logits) on the demo sound data
+    // answers one class for everything, and is named as such.
+    struct Zero;
+    impl burn::module::ModuleMapper for Zero {
+        fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
+            param.map(|t| t.zeros_like())
+        }
+    }
+    let device = Device::flex();
+    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::Start)), 20, 1);
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let untrained = gaplab::model::Net::blank(&req.spec, &device).map(&mut Zero);
+    let header = store::ModelHeader {
+        spec: req.spec, classes: prepared.classes.clone(), poison: req.poison, settings: req.settings.clone(),
+        seed: req.settings.seed, vocab: None, summary: None,
+    };
+    let e = pollster::block_on(evaluate_on(&header, &untrained.valid(), &data, false, &Placement::three(), &device)).unwrap();
+    assert_eq!(e.predicted_per_class.iter().sum::<usize>(), e.n_clean);
+    assert_eq!(e.single_class(), Some(0), "{e:?}");
+    assert!(e.failure(&prepared.classes).is_some_and(|w| w.contains(&format!("\"{}\"", prepared.classes[0]))), "{e:?}");
 }

@@ -6,7 +6,7 @@ use super::prepare::{Placement, PoisonConfig, TaskData, prepare, test_sets};
 use crate::error::Result;
 use crate::model::{ModelSpec, Net};
 use crate::store::{ModelHeader, TrainSummary};
-use crate::train::{Progress, TrainSettings, fit};
+use crate::train::{Checkpointing, Progress, ReadBack, TrainSettings, fit_resumable};
 use burn::prelude::*;
 use std::ops::ControlFlow;
 
@@ -47,9 +47,24 @@ pub async fn train_and_evaluate(
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained> {
+    train_and_evaluate_resumable(data, request, test_placements, device, &mut Checkpointing::default(), progress).await
+}
+
+/// [`train_and_evaluate`] continuing from a checkpoint and/or writing them (`gaplab train
+/// --resume / --checkpoint`).
+pub async fn train_and_evaluate_resumable(
+    data: &TaskData,
+    request: &TrainRequest,
+    test_placements: &[Placement],
+    device: &Device,
+    checkpoints: &mut Checkpointing<'_>,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Trained> {
     let seed = request.settings.seed;
     let prepared = prepare(data, &request.spec, &request.poison, seed)?;
-    let fitted = fit(&request.spec, &prepared.train, &prepared.val, &request.settings, device, progress).await?;
+    let (train, val) = (&prepared.train, &prepared.val);
+    let read_back = ReadBack::for_device(device);
+    let fitted = fit_resumable(&request.spec, train, val, &request.settings, device, read_back, checkpoints, progress).await?;
     let sets = test_sets(data, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
     let evaluation = evaluate_model(&fitted.net, &sets, request.poison.target, request.settings.batch_size, device).await?;
     let header = ModelHeader {

@@ -19,6 +19,19 @@ pub use evidence::MapKind;
 pub use text::{EmbeddingBag, KimCnn, TextConv1d};
 
 use burn::prelude::*;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Held by whoever draws from the backend's random generator natively: burn seeds its
+/// generator per backend, not per call (`Device::seed` may act process-wide), so a training
+/// (initialisation, dropout) interleaving its draws with another thread's would lose
+/// reproducibility. [`crate::train::fit`] holds it for a whole run; [`Net::blank`] while it
+/// builds a network that a model file or checkpoint is about to fill.
+static RANDOM: Mutex<()> = Mutex::new(());
+
+/// Takes the generator for this thread until the guard is dropped.
+pub fn exclusive_random() -> MutexGuard<'static, ()> {
+    RANDOM.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A batch of network input: dense features (`[B, C, H, W]`) or token ids (`[B, L]`).
 #[derive(Clone, Debug)]
@@ -53,6 +66,17 @@ impl Net {
             Arch::Bag => Net::Bag(EmbeddingBag::new(gap, device)),
             Arch::Strip => Net::Strip(StripCnn::new(spec.classes, gap, device)),
         }
+    }
+
+    /// A network of `spec` whose values are about to be replaced (loading a model file):
+    /// its throwaway initialisation still draws random numbers, so natively it waits for the
+    /// generator ([`exclusive_random`]) instead of taking numbers from a training running on
+    /// another thread. (In the browser there is one thread, and a training's draws never span
+    /// an `await`.)
+    pub fn blank(spec: &ModelSpec, device: &Device) -> Net {
+        #[cfg(not(target_arch = "wasm32"))]
+        let _random = exclusive_random();
+        Net::init(spec, device)
     }
 
     /// Logits `[B, outputs]`. Panics only on a programming error (wrong input kind for the

@@ -5,8 +5,12 @@
 //! domain's optimiser, L2 on the named kernels (added to the loss, as Keras does), early
 //! stopping on validation loss with patience, and the best weights restored at the end.
 
+pub mod checkpoint;
+
 use crate::error::{GapError, Result};
 use crate::experiment::Samples;
+use burn::tensor::Bytes;
+use checkpoint::{CheckpointFile, CheckpointState, DataPrint, step_seed};
 use crate::model::{ModelSpec, Net, Task};
 use burn::optim::{AdamConfig, GradientsParams, RmsPropConfig};
 use burn::prelude::*;
@@ -256,12 +260,6 @@ pub async fn yield_to_host() {
     }
 }
 
-/// Held for the whole of [`fit`]: burn seeds its generator per backend, not per call
-/// (`Device::seed` may act process-wide), so two trainings interleaving their random draws
-/// (initialisation, dropout) would each lose reproducibility. One at a time keeps
-/// "same seed, same backend → same numbers" true in any process, tests running in parallel
-/// included.
-static EXCLUSIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Trains a fresh network of `spec` on `train`, early-stopping on `val`.
 pub async fn fit(
@@ -275,6 +273,16 @@ pub async fn fit(
     fit_reading(spec, train, val, settings, device, ReadBack::for_device(device), progress).await
 }
 
+/// A run's checkpoints: where to continue from, and where each new one goes.
+#[derive(Default)]
+pub struct Checkpointing<'a> {
+    /// A checkpoint to continue from: its file name (for errors) and bytes.
+    pub resume: Option<(&'a str, &'a [u8])>,
+    /// Receives a checkpoint at the end of every epoch, and when the run is cancelled (the
+    /// steps done so far are then kept: resuming goes on from the next one).
+    pub save: Option<&'a mut dyn FnMut(&[u8]) -> Result<()>>,
+}
+
 /// [`fit`] with the read-back policy chosen by the caller.
 pub async fn fit_reading(
     spec: &ModelSpec,
@@ -285,97 +293,207 @@ pub async fn fit_reading(
     read_back: ReadBack,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Fitted> {
+    fit_resumable(spec, train, val, settings, device, read_back, &mut Checkpointing::default(), progress).await
+}
+
+/// The network, optimiser and bookkeeping of a run in progress.
+struct Run {
+    net: Net,
+    optim: burn::optim::ModuleOptimizer,
+    state: CheckpointState,
+    best: Option<Net>,
+}
+
+impl Run {
+    fn fresh(spec: &ModelSpec, settings: &TrainSettings, data: DataPrint, ad_device: &Device) -> Run {
+        ad_device.seed(settings.seed);
+        let state = CheckpointState {
+            spec: *spec,
+            settings: settings.clone(),
+            data,
+            epoch: 1,
+            step: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            history: Vec::new(),
+            best: None,
+            since_best: 0,
+            stopped: false,
+            seconds: 0.0,
+        };
+        Run { net: Net::init(spec, ad_device), optim: settings.optimizer.init(), state, best: None }
+    }
+
+    fn resume(file: &str, bytes: &[u8], spec: &ModelSpec, settings: &TrainSettings, data: DataPrint, device: &Device, ad_device: &Device) -> Result<Run> {
+        let checkpoint = CheckpointFile::from_bytes(file, bytes)?;
+        checkpoint.state.check_matches(file, spec, settings, data)?;
+        let record = |name: &str, bytes: Vec<u8>| {
+            burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+                .map_err(|e| GapError::bad_file(file, format!("corrupt {name} section: {e}")))
+        };
+        let misfit = |e: burn::store::RecordError| GapError::bad_file(file, format!("weights do not fit a {spec}: {e}"));
+        let net = Net::init(spec, ad_device).try_load_record(record("network", checkpoint.net)?).map_err(misfit)?;
+        let best = match checkpoint.state.best {
+            Some(_) => Some(Net::init(spec, device).try_load_record(record("best network", checkpoint.best)?).map_err(misfit)?),
+            None => None,
+        };
+        let optim = settings
+            .optimizer
+            .init()
+            .from_bytes(Bytes::from_bytes_vec(checkpoint.optimizer))
+            .map_err(|e| GapError::bad_file(file, format!("corrupt optimiser section: {e}")))?;
+        let mut state = checkpoint.state;
+        state.settings = settings.clone();
+        Ok(Run { net, optim, state, best })
+    }
+
+    fn to_bytes(&self, seconds: f64) -> Result<Vec<u8>> {
+        let serialise = |e: burn::store::RecordError| GapError::Backend(format!("writing a checkpoint: {e}"));
+        let section = |net: &Net| net.clone().into_record().into_bytes().map(|b| b.to_vec()).map_err(serialise);
+        let file = CheckpointFile {
+            state: CheckpointState { seconds, ..self.state.clone() },
+            // `valid()` first: a BatchNorm's moving statistics are visited as last synced, which
+            // can be one update behind; `valid()` syncs them (the same parameter ids, no graph).
+            net: section(&self.net.valid())?,
+            best: self.best.as_ref().map_or(Ok(Vec::new()), section)?,
+            optimizer: self.optim.into_bytes().map_err(serialise)?.to_vec(),
+        };
+        file.to_bytes()
+    }
+}
+
+/// [`fit_reading`] that can start from a checkpoint and hand out new ones
+/// ([`checkpoint`]'s module comment says why the result is the same bit for bit).
+#[allow(clippy::too_many_arguments)]
+pub async fn fit_resumable(
+    spec: &ModelSpec,
+    train: &Samples,
+    val: &Samples,
+    settings: &TrainSettings,
+    device: &Device,
+    read_back: ReadBack,
+    checkpoints: &mut Checkpointing<'_>,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Fitted> {
     settings.validate()?;
     if train.is_empty() {
         return Err(GapError::Invalid("no training samples".into()));
     }
-    let _exclusive = EXCLUSIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // One training's random draws at a time (`model::exclusive_random`).
+    let _random = crate::model::exclusive_random();
     let started = Instant::now();
     let ad_device = device.clone().autodiff();
-    ad_device.seed(settings.seed);
-    let mut net = Net::init(spec, &ad_device);
-    let mut optim = settings.optimizer.init();
+    let data = DataPrint::of(train, val);
+    let mut run = match checkpoints.resume {
+        Some((file, bytes)) => Run::resume(file, bytes, spec, settings, data, device, &ad_device)?,
+        None => Run::fresh(spec, settings, data, &ad_device),
+    };
+    let earlier_seconds = run.state.seconds;
+    let seconds = move || earlier_seconds + started.elapsed().as_secs_f64();
     let lr = settings.optimizer.lr();
     let mut rng = StdRng::seed_from_u64(settings.seed ^ 0x5eed_5eed);
     let mut order: Vec<usize> = (0..train.len()).collect();
+    // The shuffles of the epochs already behind (each epoch shuffles the previous order).
+    for _ in 1..run.state.epoch {
+        order.shuffle(&mut rng);
+    }
     let steps = train.len().div_ceil(settings.batch_size);
 
-    let mut best: Option<(Net, f64, usize)> = None;
-    let mut history = Vec::new();
-    let mut since_best = 0;
-    for epoch in 1..=settings.epochs {
+    while !run.state.stopped && run.state.epoch <= settings.epochs {
+        let epoch = run.state.epoch;
         let epoch_start = Instant::now();
         order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        let mut correct = 0i64;
         // Per-step [loss, correct] not yet read back, with each step's batch size.
         let mut unread: Vec<(Tensor<1>, usize)> = Vec::new();
         let mut last_read = Instant::now();
-        for (step, chunk) in order.chunks(settings.batch_size).enumerate() {
-            let logits = net.forward(train.features.batch(chunk, &ad_device));
+        for (step, chunk) in order.chunks(settings.batch_size).enumerate().skip(run.state.step) {
+            ad_device.seed(step_seed(settings.seed, epoch, step));
+            let logits = run.net.forward(train.features.batch(chunk, &ad_device));
             let labels = train.label_batch(chunk, &ad_device);
             let data_loss = batch_loss(logits.clone(), labels.clone());
-            let loss = match net.l2_penalty() {
+            let loss = match run.net.l2_penalty() {
                 Some(p) => data_loss.clone() + p,
                 None => data_loss.clone(),
             };
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            net = optim.step(lr, net, grads);
+            let grads = GradientsParams::from_grads(loss.backward(), &run.net);
+            run.net = run.optim.step(lr, run.net, grads);
+            run.state.step = step + 1;
             unread.push((batch_stats(logits.detach(), labels, data_loss.detach()), chunk.len()));
             let mut losses = Vec::new();
             if read_back.due(step + 1 == steps, last_read.elapsed().as_secs_f64()) {
-                let (tensors, sizes): (Vec<_>, Vec<_>) = std::mem::take(&mut unread).into_iter().unzip();
-                let values = read_f32s(Tensor::cat(tensors, 0)).await?;
+                losses = flush(&mut run, &mut unread, epoch).await?;
                 last_read = Instant::now();
-                for (pair, size) in values.chunks(2).zip(sizes) {
-                    let step_loss = pair[0] as f64;
-                    if !step_loss.is_finite() {
-                        return Err(GapError::Backend(format!("training diverged: loss {step_loss} at epoch {epoch}")));
-                    }
-                    loss_sum += step_loss * size as f64;
-                    correct += pair[1] as i64;
-                    losses.push(step_loss);
-                }
             }
             let event = Progress::Step { epoch, epochs: settings.epochs, step: step + 1, steps, losses };
             if progress(event).is_break() {
+                if let Some(save) = checkpoints.save.as_mut() {
+                    flush(&mut run, &mut unread, epoch).await?;
+                    save(&run.to_bytes(seconds())?)?;
+                }
                 return Err(GapError::Cancelled);
             }
             yield_to_host().await;
         }
-        let snapshot = net.valid();
+        let snapshot = run.net.valid();
         let (val_loss, val_accuracy) = if val.is_empty() {
-            (loss_sum / train.len() as f64, f64::NAN)
+            (run.state.loss_sum / train.len() as f64, f64::NAN)
         } else {
             evaluate(&snapshot, val, settings.batch_size, device).await?
         };
         let stats = EpochStats {
             epoch,
-            train_loss: loss_sum / train.len() as f64,
-            train_accuracy: correct as f64 / train.len() as f64,
+            train_loss: run.state.loss_sum / train.len() as f64,
+            train_accuracy: run.state.correct as f64 / train.len() as f64,
             val_loss,
             val_accuracy,
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
-        history.push(stats.clone());
+        run.state.history.push(stats.clone());
+        if run.state.best.is_none_or(|(best_loss, _)| val_loss < best_loss) {
+            run.best = Some(snapshot);
+            run.state.best = Some((val_loss, epoch));
+            run.state.since_best = 0;
+        } else {
+            run.state.since_best += 1;
+            run.state.stopped = run.state.since_best >= settings.patience;
+        }
+        run.state.epoch += 1;
+        run.state.step = 0;
+        run.state.loss_sum = 0.0;
+        run.state.correct = 0;
+        if let Some(save) = checkpoints.save.as_mut() {
+            save(&run.to_bytes(seconds())?)?;
+        }
         if progress(Progress::Epoch(stats)).is_break() {
             return Err(GapError::Cancelled);
-        }
-        let improved = best.as_ref().is_none_or(|(_, best_loss, _)| val_loss < *best_loss);
-        if improved {
-            best = Some((snapshot, val_loss, epoch));
-            since_best = 0;
-        } else {
-            since_best += 1;
-            if since_best >= settings.patience {
-                break;
-            }
         }
         if settings.max_seconds.is_some_and(|budget| started.elapsed().as_secs_f64() >= budget) {
             break;
         }
     }
-    let epochs_trained = history.len();
-    let (net, best_val_loss, best_epoch) = best.expect("at least one epoch ran");
-    Ok(Fitted { net, best_epoch, epochs_trained, best_val_loss, history, seconds: started.elapsed().as_secs_f64() })
+    let (Some(net), Some((best_val_loss, best_epoch))) = (run.best, run.state.best) else {
+        return Err(GapError::Invalid("no epoch was trained (the checkpoint is at the epoch limit: raise --epochs)".into()));
+    };
+    Ok(Fitted { net, best_epoch, epochs_trained: run.state.history.len(), best_val_loss, history: run.state.history, seconds: seconds() })
+}
+
+/// Reads the per-step `[loss, correct]` not yet read into the epoch's running sums; returns
+/// the losses read, oldest first.
+async fn flush(run: &mut Run, unread: &mut Vec<(Tensor<1>, usize)>, epoch: usize) -> Result<Vec<f64>> {
+    if unread.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (tensors, sizes): (Vec<_>, Vec<_>) = std::mem::take(unread).into_iter().unzip();
+    let values = read_f32s(Tensor::cat(tensors, 0)).await?;
+    let mut losses = Vec::with_capacity(sizes.len());
+    for (pair, size) in values.chunks(2).zip(sizes) {
+        let step_loss = pair[0] as f64;
+        if !step_loss.is_finite() {
+            return Err(GapError::Backend(format!("training diverged: loss {step_loss} at epoch {epoch}")));
+        }
+        run.state.loss_sum += step_loss * size as f64;
+        run.state.correct += pair[1] as i64;
+        losses.push(step_loss);
+    }
+    Ok(losses)
 }
