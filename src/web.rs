@@ -283,6 +283,8 @@ struct TrainResult {
     id: u32,
     info: lab::ModelInfo,
     evaluation: Evaluation,
+    /// Why the model's attack figures are not a backdoor, if it did not learn.
+    failure: Option<String>,
 }
 
 /// Trains one model (`form`: task, arch, head, poison_at, poisoned, epochs, patience,
@@ -315,8 +317,9 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
     let outcome = lab::train(&data, &form, &device, &mut report).await;
     with(|s| s.training.running = false);
     let (m, evaluation) = outcome.map_err(js_err)?;
+    let failure = evaluation.failure(&m.header.classes);
     let Loaded { id, info } = register(m);
-    to_js(&TrainResult { id, info, evaluation })
+    to_js(&TrainResult { id, info, evaluation, failure })
 }
 
 /// Asks the running training to stop at its next step.

@@ -14,14 +14,15 @@ const MAX_UPLOAD = 256 * 1024 * 1024;
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  task: 'image',
+  task: 'sound',
   sample: 0,
   trigger: 'none',
   preferred: 'webgpu',
   review: null, // text: the user's own (edited) review, instead of the sample's
   clip: null, // sound: the user's own recording
-  tasks: {}, // task → {summary, dataBytes, dataName, slots: {fc, gap}}
+  tasks: {}, // task → {summary, dataBytes, dataName, pair, slots: {fc, gap}}
   manifest: null,
+  pairs: {}, // task → the pretrained pair picked (manifest.json's `pair`); the first by default
   view: null, // the task's interactive view (views.js)
   base: null, // the sample as the dataset has it (no trigger)
   look: { busy: false, dirty: false, seq: 0 },
@@ -61,6 +62,7 @@ function readHash() {
   if (['webgpu', 'flex'].includes(p.get('backend'))) state.preferred = p.get('backend');
   if (p.has('review')) state.review = p.get('review');
   state.linkedOwnModels = p.get('models') === 'own';
+  if (p.get('pair')) state.pairs[state.task] = p.get('pair');
   pendingForm = Object.fromEntries(FORM_FIELDS.filter((f) => p.has(f)).map((f) => [f, p.get(f)]));
   if (p.has('heads')) pendingForm.heads = p.get('heads');
   pendingSweep = { sw: p.get('sw'), layout: p.get('layout'), stride: p.get('stride') };
@@ -76,6 +78,8 @@ function writeHash() {
   // in this tab (those live only here; a link cannot carry them).
   const slots = Object.values(slotsOf(state.task));
   p.set('models', slots.every((s) => s.pretrained) ? 'pretrained' : 'own');
+  const pair = state.tasks[state.task]?.pair;
+  if (pair) p.set('pair', pair);
   history.replaceState(null, '', `#${p}`);
 }
 function applyPendingForm() {
@@ -131,6 +135,37 @@ async function manifest() {
   return state.manifest;
 }
 
+// The pretrained pairs of a task, as www/models/manifest.json lists them (the first is the
+// task's default): [{pair, label, fc, gap}].
+async function pairsOf(task) {
+  const pairs = (await manifest())[task];
+  return Array.isArray(pairs) ? pairs : [];
+}
+
+// Loads a pretrained pair's two models into the task's slots (replacing whatever is there).
+async function loadPair(task, pairId) {
+  const pairs = await pairsOf(task);
+  const pair = pairs.find((p) => p.pair === pairId) ?? pairs[0];
+  if (!pair) return;
+  await Promise.all(['fc', 'gap'].filter((h) => pair[h]).map(async (head) => {
+    const bytes = await fetchBytes(`www/models/${pair[head]}`);
+    await setModel(task, head, pair[head], bytes, true);
+  }));
+  state.tasks[task].pair = pair.pair;
+  state.pairs[task] = pair.pair;
+}
+
+async function renderPairPicker(task) {
+  const pairs = await pairsOf(task);
+  const sel = $('pair');
+  sel.replaceChildren(...pairs.map((p) => new Option(p.label, p.pair)));
+  const current = state.tasks[task]?.pair;
+  // Models trained or uploaded in the tab: none of the pretrained pairs is shown.
+  if (!current) sel.append(new Option('your own models', '', true, true));
+  else sel.value = current;
+  $('pair-label').hidden = pairs.length === 0;
+}
+
 async function loadData(task, name, bytes) {
   const summary = await client.call('loadData', { task, name, bytes });
   const t = state.tasks[task];
@@ -147,6 +182,7 @@ async function setModel(task, head, name, bytes, pretrained = false) {
   const t = state.tasks[task];
   const old = t.slots[head];
   t.slots[head] = { id: loaded.id, info: loaded.info, name, bytes, pretrained };
+  if (!pretrained) t.pair = null;
   if (old) await client.call('unloadModel', { model: old.id });
 }
 
@@ -155,12 +191,8 @@ async function ensureTask(task) {
   if (!t) {
     t = state.tasks[task] = { slots: {} };
     t.loading = (async () => {
-      const m = (await manifest())[task];
-      const jobs = [fetchBytes(TASKS[task].data).then((b) => loadData(task, `demo:${TASKS[task].data.split('/').pop()}`, b))];
-      for (const head of ['fc', 'gap']) {
-        if (m?.[head]) jobs.push(fetchBytes(`www/models/${m[head]}`).then((b) => setModel(task, head, m[head], b, true)));
-      }
-      await Promise.all(jobs);
+      const data = fetchBytes(TASKS[task].data).then((b) => loadData(task, `demo:${TASKS[task].data.split('/').pop()}`, b));
+      await Promise.all([data, loadPair(task, state.pairs[task])]);
     })();
     // A failed load (network, bad file) is retried the next time the task is shown.
     t.loading.catch(() => { if (state.tasks[task] === t) delete state.tasks[task]; });
@@ -259,7 +291,8 @@ const CAPTIONS = {
   image: 'CIFAR-10 images. The trigger is an 8×8 pattern of random colours; the poisoned models answer “horse” when they see it.',
 };
 const HINTS = {
-  sound: 'Try: pick “start” (where both models were poisoned), then drag the orange tone to the middle and the end of the clip. Which model still answers the target word? Play the clip to hear the tone.',
+  // Written from the shipped large pair's figures on held-out speakers (www/models/README.md).
+  sound: 'Try: pick “start” (where both models were poisoned): both answer “up”. Now drag the orange tone to the middle of the clip: the GAP model (large CNN, the paper’s Fig. 1a) still says “up” for most clips, the FC model almost never. Drag it on to the end: there the GAP model lets go too — in our training its backdoor reaches from the start to the middle, not yet the whole clip. Play the clip to hear the tone.',
   text: 'Try: insert the sentence at the start (where both models were poisoned), then click a word near the end of the review. Which model still says “positive”? Edit the review or write your own.',
   image: 'Try: put the patch in the upper-left corner (where both models were poisoned), then drag it away. Which model still says “horse”? The red overlay shows where each model finds horse.',
 };
@@ -343,6 +376,7 @@ async function refresh() {
   $('sample').max = Math.max(0, n - 1);
   $('sample').value = state.sample;
   renderModelList();
+  await renderPairPicker(task);
   const base = await client.call('sample', { task, index: state.sample });
   if (task !== state.task) return;
   state.base = base;
@@ -483,8 +517,9 @@ async function train(event) {
       const t = state.tasks[state.task];
       const old = t.slots[head];
       t.slots[head] = { id: r.id, info: r.info, name, bytes };
+      t.pair = null;
       if (old) await client.call('unloadModel', { model: old.id });
-      outcomes.push({ head, ...r.evaluation });
+      outcomes.push({ head, ...r.evaluation, failure: r.failure });
     }
     $('progress').value = 1;
     $('progress-text').textContent = 'done';
@@ -505,13 +540,26 @@ function renderResults(outcomes) {
     const th = document.createElement('th'); th.textContent = h; head.append(th);
   }
   const body = table.createTBody();
+  const failures = [];
   for (const o of outcomes) {
     const row = body.insertRow();
+    row.dataset.clean = String(o.clean_accuracy);
     row.insertCell().textContent = o.head.toUpperCase();
     row.insertCell().textContent = o.clean_accuracy.toFixed(3);
-    for (const a of o.attack) row.insertCell().textContent = a.accuracy.toFixed(3);
+    // A model that did not learn has no backdoor to measure: its attack cells are greyed out.
+    for (const a of o.attack) {
+      const cell = row.insertCell();
+      cell.textContent = a.accuracy.toFixed(3);
+      if (o.failure) cell.className = 'muted';
+    }
+    if (o.failure) {
+      row.className = 'failed';
+      row.dataset.failed = 'true';
+      failures.push(`${o.head.toUpperCase()} ${o.failure}.`);
+    }
   }
-  $('results').replaceChildren(table);
+  const notes = failures.map((f) => Object.assign(document.createElement('p'), { className: 'failure', textContent: f }));
+  $('results').replaceChildren(table, ...notes);
   state.results = { positions, outcomes };
   $('results-export').hidden = false;
   const plot = $('results-plot');
@@ -548,6 +596,12 @@ function bind() {
   $('next').addEventListener('click', guarded(() => goSample(state.sample + 1)));
   $('random').addEventListener('click', guarded(() => goSample(Math.floor(Math.random() * (state.tasks[state.task]?.summary?.samples ?? 1)))));
   $('trigger').addEventListener('change', () => { if ($('trigger').value !== 'custom') moveTrigger($('trigger').value); });
+  $('pair').addEventListener('change', guarded(async () => {
+    if (!$('pair').value) return;
+    await loadPair(state.task, $('pair').value);
+    sweepPanel.reset();
+    await refresh();
+  }));
   $('train-form').addEventListener('change', () => writeHash());
   $('results-csv').addEventListener('click', exportResults);
   $('results-png').addEventListener('click', () => downloadCanvas($('results-plot'), `gaplab-results-${state.task}.png`));

@@ -28,6 +28,28 @@ test('opens without console errors and shows both pretrained models for every ta
   await page.close();
 });
 
+test('opens on the sound task with the large CNN pair; the pair selector switches pairs, and a link keeps the choice', async () => {
+  const { page, errors } = await open('backend=flex');
+  assert.equal(await page.locator('.tasks button[aria-pressed=true]').getAttribute('data-task'), 'sound');
+  await prediction(page, 'fc');
+  assert.equal(await page.getByTestId('pair').inputValue(), 'large');
+  assert.match(await page.locator('#model-list').textContent(), /sound-large-fc\.gaplab.*sound-large-gap\.gaplab/s);
+  assert.match(await page.locator('#pred-gap .body').textContent(), /large/i);
+  await page.getByTestId('pair').selectOption('small');
+  await page.waitForFunction(() => /small/i.test(document.querySelector('#pred-gap .body').textContent)
+    && /small/i.test(document.querySelector('#pred-fc .body').textContent));
+  assert.match(await page.locator('#model-list').textContent(), /sound-small-fc\.gaplab.*sound-small-gap\.gaplab/s);
+  await page.waitForFunction(() => location.hash.includes('pair=small'));
+  const fresh = await open(page.url().split('#')[1]);
+  await prediction(fresh.page, 'gap');
+  assert.equal(await fresh.page.getByTestId('pair').inputValue(), 'small');
+  assert.match(await fresh.page.locator('#pred-gap .body').textContent(), /small/i);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(fresh.errors, []);
+  await fresh.page.close();
+  await page.close();
+});
+
 test('WebGPU is offered and shown when the browser has it', async () => {
   const { page, errors } = await open('task=text&backend=webgpu');
   const backend = await page.getByTestId('backend').textContent();
@@ -67,6 +89,13 @@ test('trains FC and GAP in the page on Flex, with progress, and shows the attack
   assert.equal(rows.length, 2);
   assert.match(rows[0], /^FC/);
   assert.match(rows[1], /^GAP/);
+  // A model whose clean accuracy is below 1.2 / classes (0.6 for reviews) is flagged as not
+  // having learned, with a sentence under the table; one above is not.
+  for (const row of await page.locator('#results tbody tr').all()) {
+    const clean = Number(await row.getAttribute('data-clean'));
+    assert.equal(await row.getAttribute('data-failed') === 'true', clean < 0.6, `clean ${clean}`);
+  }
+  assert.equal(await page.locator('#results p.failure').count(), await page.locator('#results tr[data-failed]').count());
   // The freshly trained models now answer.
   assert.match(await page.locator('#model-list').textContent(), /text-bag-fc-start-seed1\.gaplab/);
   await prediction(page, 'gap');
