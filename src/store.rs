@@ -111,10 +111,12 @@ pub fn save(header: &ModelHeader, net: &Net) -> Result<Vec<u8>> {
 pub fn save_as(header: &ModelHeader, net: &Net, precision: Precision) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(header).map_err(|e| GapError::Invalid(format!("model header: {e}")))?;
     let serialise = |e: burn::store::RecordError| GapError::Backend(format!("serialising weights: {e}"));
+    if precision == Precision::Int8 {
+        return Ok(file_bytes(&json, &int8::encode(net)?));
+    }
     let record = net.clone().into_record();
     let record = match precision {
-        Precision::F32 => record,
-        Precision::Int8 => return Ok(file_bytes(&json, &int8::encode(net)?)),
+        Precision::F32 | Precision::Int8 => record,
         // Cast a copy: a clone of a module shares its BatchNorm statistics, and mapping them
         // would cast the caller's network too.
         Precision::F16 => Net::blank(&header.spec, &Device::flex())

@@ -30,8 +30,8 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
 /// attack accuracy says nothing about the backdoor. A NaN clean accuracy also counts as
 /// failed, since the run cannot be judged.
 pub fn failed(row: &ResultRow) -> bool {
-    let threshold = 1.2 / row.classes as f64;
-    row.clean_accuracy.is_nan() || row.clean_accuracy < threshold
+    // The same rule as every evaluation's `learned` (NaN is not learned either).
+    !crate::experiment::metrics_learned(row.clean_accuracy, row.classes)
 }
 
 /// The report's grouping: one architecture with one head on one task.
