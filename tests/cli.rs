@@ -48,6 +48,48 @@ fn mfcc_json_is_98_by_40_and_the_tone_changes_only_its_frames() {
     assert!((83..98).all(|f| clean[f] != toned[f]), "every frame that overlaps the tone changes");
 }
 
+/// `--framing centred` gives librosa's 101 centred frames; its frame f is centred on sample
+/// 160 f, so with the tone at the end (samples 13600..16000) the frames whose window
+/// [160 f − 200, 160 f + 200) reaches it (f ≥ 84) change, and the padding's mirror of the
+/// tone keeps the last ones changed too. A framing that does not exist is a clear error.
+#[test]
+fn mfcc_centred_framing_has_101_frames() {
+    let clip = reference_wav("yes_022cd682_nohash_0.wav");
+    let parse = |extra: &[&str]| -> Vec<Vec<f64>> {
+        let mut args = vec!["mfcc", clip.as_str(), "--framing", "centred", "--json"];
+        args.extend_from_slice(extra);
+        let v: serde_json::Value = serde_json::from_str(&gaplab(&args)).unwrap();
+        assert_eq!((v["frames"].as_u64(), v["framing"].as_str()), (Some(101), Some("centred")));
+        serde_json::from_value(v["mfcc"].clone()).unwrap()
+    };
+    let (clean, toned) = (parse(&[]), parse(&["--tone", "end"]));
+    assert_eq!((clean.len(), toned.len()), (101, 101));
+    assert!(clean.iter().all(|row| row.len() == 40));
+    assert!((84..101).all(|f| clean[f] != toned[f]), "every centred frame that overlaps the tone changes");
+    let refused = Command::new(env!("CARGO_BIN_EXE_gaplab")).args(["mfcc", &clip, "--framing", "same"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown framing 'same'"));
+}
+
+/// A reader that stops early (`gaplab mfcc … --json | head`) is not a crash: the JSON (about
+/// 100 kB, more than a pipe holds) meets a closed pipe, and the CLI stops quietly.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    let clip = reference_wav("yes_022cd682_nohash_0.wav");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gaplab"))
+        .args(["mfcc", &clip, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
 /// Extracts the clips of `speakers` from the real archive into a folder in the official layout.
 fn folder_of_clips(dir: &Path, count_per_word: usize) -> usize {
     let archive = format!("{}/../shared/datasets/speech_commands_10w.tar.gz", env!("CARGO_MANIFEST_DIR"));
@@ -100,6 +142,48 @@ fn train_save_and_eval_on_another_copy_of_the_dataset() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The page's large sound GAP model, evaluated by the CLI on clips of speakers it never heard:
+/// the clips of its own held-out split (its seed, from its file), copied out of the real
+/// archive into a folder in the official layout and read as another copy of the dataset. It
+/// must recognise the words far above chance (0.1) and obey its backdoor where it was planted
+/// (measured on the whole test split: clean 0.879, attack at the start 0.984).
+#[test]
+fn the_shipped_large_gap_model_recognises_speakers_it_never_heard() {
+    use gaplab::experiment::{TaskData, test_indices};
+    use gaplab::model::Task;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let model = format!("{root}/www/models/sound-large-gap.gaplab");
+    let (header, _) = gaplab::store::read_header("sound-large-gap.gaplab", &std::fs::read(&model).unwrap()).unwrap();
+    let archive = format!("{root}/../shared/datasets/speech_commands_10w.tar.gz");
+    let data = gaplab::dataset::load(Task::Sound, Some(Path::new(&archive)), 10).unwrap();
+    let TaskData::Sound(sound) = &data else { unreachable!() };
+    // Every 6th held-out clip: ~100 clips of the speakers the split kept out of training.
+    let wanted: std::collections::HashSet<&str> =
+        test_indices(&data, header.seed).iter().step_by(6).map(|&i| sound.clips[i].path.as_str()).collect();
+    let dir = scratch("held-out");
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap()));
+    let mut copied = 0;
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().to_string();
+        if wanted.contains(path.as_str()) {
+            let target = dir.join(&path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            entry.unpack(target).unwrap();
+            copied += 1;
+        }
+    }
+    assert_eq!(copied, wanted.len(), "every held-out clip found in the archive");
+    let v: serde_json::Value =
+        serde_json::from_str(&gaplab(&["eval", "--model", &model, "--data", &dir.display().to_string(), "--split", "all", "--json"])).unwrap();
+    assert_eq!(v["n_clean"], copied);
+    let clean = v["clean_accuracy"].as_f64().unwrap();
+    let start = v["attack_accuracy"]["start"].as_f64().unwrap();
+    assert!(clean >= 0.7, "clean accuracy on unseen speakers {clean}");
+    assert!(start >= 0.85, "attack at the planted position {start}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// `convert --weights f16` halves a model's weights and the converted file evaluates like the
 /// original (the page ships its pretrained models this way).
 #[test]
@@ -127,6 +211,6 @@ fn convert_to_f16_halves_the_file_and_evaluates_like_the_original() {
         .output()
         .unwrap();
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("f32 or f16"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("f32, f16 or int8"));
     std::fs::remove_dir_all(&dir).ok();
 }
