@@ -5,7 +5,7 @@ use crate::dataset;
 use crate::error::{GapError, Result};
 use crate::experiment::{Evaluation, Placement, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
 use crate::lab::TrainForm;
-use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
+use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::grid;
 use crate::store;
@@ -34,12 +34,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The 98×40 MFCC of a 1-s, 16 kHz clip, optionally with the 7 kHz trigger tone added.
+    /// The 98×40 MFCC of a 1-s, 16 kHz clip (101×40 centred), optionally with the 7 kHz
+    /// trigger tone added.
     Mfcc {
         clip: PathBuf,
         /// start | middle | end | a sample offset.
         #[arg(long)]
         tone: Option<String>,
+        /// valid (98 frames, the paper's parameter counts) | centred (101, librosa's default).
+        #[arg(long, default_value = "valid")]
+        framing: String,
         #[arg(long)]
         json: bool,
     },
@@ -284,6 +288,14 @@ struct TrainArgs {
     /// 10 or 30 (sound only).
     #[arg(long)]
     classes: Option<usize>,
+    /// Sound: valid (98 MFCC frames, reproduces the paper's parameter counts) | centred (101
+    /// frames, librosa's default centre padding, as the reference code hard-codes).
+    #[arg(long, default_value = "valid")]
+    framing: String,
+    /// After every epoch, recompute the BatchNorm moving statistics over the training data
+    /// before validating (for short runs of the small sound CNN and the STRIP CNN).
+    #[arg(long)]
+    recalibrate_bn: bool,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -313,6 +325,8 @@ impl TrainArgs {
             seed: c.seed,
             max_samples: None,
             lr: c.lr,
+            framing: Framing::parse(&self.framing)?,
+            recalibrate_bn: self.recalibrate_bn,
         };
         let mut request = form.request(self.classes.unwrap_or(task.class_counts()[0]))?;
         request.settings.max_seconds = self.max_minutes.map(|m| m * 60.0);
@@ -344,7 +358,7 @@ pub fn run() -> Result<()> {
     let device = Device::flex();
     match cli.command {
         Command::Params { json } => params(json),
-        Command::Mfcc { clip, tone, json } => mfcc(&clip, tone.as_deref(), json),
+        Command::Mfcc { clip, tone, framing, json } => mfcc(&clip, tone.as_deref(), Framing::parse(&framing)?, json),
         Command::Train { train, save, checkpoint, resume, json } => {
             let (request, data) = (train.request(Head::parse(&train.head)?)?, load_data(&train)?);
             let resume_bytes = resume.as_deref().map(read_file).transpose()?;
@@ -507,18 +521,19 @@ fn params(json: bool) -> Result<()> {
     Ok(())
 }
 
-fn mfcc(clip: &Path, tone_at: Option<&str>, json: bool) -> Result<()> {
+fn mfcc(clip: &Path, tone_at: Option<&str>, framing: Framing, json: bool) -> Result<()> {
     let name = clip.display().to_string();
     let mut samples = wav::decode_clip(&name, &read_file(clip)?)?;
     if let Some(p) = tone_at {
         tone::add_tone(&mut samples, Position::parse(p)?)?;
     }
-    let (mfcc, log_mel) = MfccPlan::new().compute(&samples)?;
+    let (mfcc, log_mel) = MfccPlan::with_framing(framing).compute(&samples)?;
     let rows = |v: &[f32]| v.chunks(COEFFS).map(|r| r.to_vec()).collect::<Vec<_>>();
+    let frames = framing.frames();
     if json {
-        println!("{}", json!({"frames": FRAMES, "coeffs": COEFFS, "mfcc": rows(&mfcc), "log_mel": rows(&log_mel)}));
+        println!("{}", json!({"frames": frames, "framing": framing, "coeffs": COEFFS, "mfcc": rows(&mfcc), "log_mel": rows(&log_mel)}));
     } else {
-        println!("{name}: {FRAMES} frames × {COEFFS} coefficients");
+        println!("{name}: {frames} frames ({framing}) × {COEFFS} coefficients");
         for (f, row) in mfcc.chunks(COEFFS).enumerate() {
             let head: Vec<String> = row.iter().take(6).map(|v| format!("{v:8.2}")).collect();
             println!("frame {f:>2}: {} …", head.join(" "));

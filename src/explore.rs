@@ -10,7 +10,7 @@ use crate::experiment::{
     Features, Placement, RawSample, TaskData, predict_probabilities, test_indices, test_label, triggered_clip, triggered_image,
     triggered_text,
 };
-use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
+use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
 use crate::lab::{self, LoadedModel, Prediction};
 use crate::model::{MapKind, Task};
@@ -27,9 +27,12 @@ pub struct Placed {
     /// serialised: the page gets them as typed arrays, see `web.rs`.)
     #[serde(skip)]
     pub clip: Option<Vec<f32>>,
-    /// Sound: its 98 × 40 MFCC map (frame-major), what the networks take.
+    /// Sound: its frames × 40 MFCC map (frame-major), what the networks take — cut with the
+    /// first model's framing (a model of another framing gets its own, see `features`).
     #[serde(skip)]
     pub mfcc: Option<Vec<f32>>,
+    /// Sound: the frame count of `mfcc` (98, or 101 centred); 0 otherwise.
+    pub frames: usize,
     /// Sound: the tone's sample ranges `[start, end)`.
     pub tone: Vec<[usize; 2]>,
     /// Image: 3 × 32 × 32 bytes (channel-major) with the patch added.
@@ -49,6 +52,9 @@ pub struct Placed {
     /// Image and sound input as floats (not serialised: the network input).
     #[serde(skip)]
     dense: Vec<f32>,
+    /// Sound: the framing `mfcc` was cut with.
+    #[serde(skip)]
+    framing: Framing,
 }
 
 /// A run of the placed review: a word or the whitespace between words.
@@ -93,6 +99,8 @@ pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], pl
             let mfcc = plan.mfcc(&clip)?;
             placed.dense = mfcc.clone();
             placed.mfcc = Some(mfcc);
+            placed.frames = plan.frames();
+            placed.framing = plan.framing();
             placed.clip = Some(clip);
             placed.tone = spans;
         }
@@ -122,7 +130,15 @@ impl Placed {
                 let vocab = h.vocab.as_ref().ok_or_else(|| GapError::Invalid("a text model needs its vocabulary".into()))?;
                 Ok(Features::Tokens { len: SEQ_LEN, ids: vocab.encode(review, SEQ_LEN).into_iter().map(|t| t as i32).collect() })
             }
-            (None, Task::Sound) if self.mfcc.is_some() => Ok(Features::Dense { dims: [1, FRAMES, COEFFS], values: self.dense.clone() }),
+            (None, Task::Sound) if self.mfcc.is_some() => {
+                let framing = h.spec.framing;
+                let values = match (&self.clip, framing == self.framing) {
+                    (_, true) => self.dense.clone(),
+                    (Some(clip), false) => MfccPlan::with_framing(framing).mfcc(clip)?,
+                    (None, false) => return Err(GapError::Invalid("a placed clip without its samples".into())),
+                };
+                Ok(Features::Dense { dims: [1, framing.frames(), COEFFS], values })
+            }
             (None, Task::Image) if self.pixels.is_some() => {
                 Ok(Features::Dense { dims: [3, patch::IMAGE, patch::IMAGE], values: self.dense.clone() })
             }
@@ -178,7 +194,8 @@ pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<P
         (RawSample::Review(text), Some(Placement::At(Position::At(k)))) => Some(Placement::At(Position::At(k.min(sentence::word_count(text))))),
         _ => trigger,
     };
-    let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), &MfccPlan::new())?;
+    let framing = models.first().map_or(Framing::Valid, |m| m.header.spec.framing);
+    let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), &MfccPlan::with_framing(framing))?;
     let mut views = Vec::with_capacity(models.len());
     for model in models {
         let h = &model.header;
@@ -268,6 +285,15 @@ pub struct Sweep {
     pub samples: Vec<usize>,
     /// Per model: where it was poisoned, in sweep coordinates (`None`: clean or spread).
     pub trained_at: Vec<Option<[f64; 2]>>,
+    /// Per model: the share of the same samples it already classifies as the target with no
+    /// trigger at all — the floor an attack curve is read against (a curve at this level is
+    /// no backdoor). Measured on this model, not on a separately trained clean one.
+    pub baseline: Vec<f64>,
+    /// Per model: its accuracy on these (untriggered, non-target) samples.
+    pub clean_accuracy: Vec<f64>,
+    /// Per model: whether that accuracy clears the paper's failed-run rule (≥ 1.2 / classes);
+    /// a model that did not learn has no backdoor to measure, whatever its curve says.
+    pub learned: Vec<bool>,
     pub points: Vec<SweepPoint>,
     /// False when the sweep was cancelled before its last position.
     pub complete: bool,
@@ -328,6 +354,25 @@ fn trained_at(task: Task, layout: Layout, placement: Option<Placement>) -> Optio
     }
 }
 
+/// `model`'s class probabilities for each placed sample, as one batch.
+async fn predicted_probabilities(model: &LoadedModel, placed: &[Placed], device: &Device) -> Result<Vec<Vec<f32>>> {
+    let mut batch: Option<Features> = None;
+    for p in placed {
+        let f = p.features(model)?;
+        match &mut batch {
+            Some(b) => b.push_from(&f, 0),
+            None => batch = Some(f),
+        }
+    }
+    let batch = batch.ok_or_else(|| GapError::Invalid("no samples to predict".into()))?;
+    predict_probabilities(&model.net, &batch, placed.len(), device).await
+}
+
+/// `model`'s predicted class (and its probability) for each placed sample.
+async fn predicted_classes(model: &LoadedModel, placed: &[Placed], device: &Device) -> Result<Vec<(usize, f32)>> {
+    Ok(predicted_probabilities(model, placed, device).await?.iter().map(|p| lab::argmax(p)).collect())
+}
+
 /// Attack accuracy of `models` (one task) over `request.samples` held-out non-target samples
 /// at every position of the sweep. `progress` is called after each position and may stop it;
 /// the points so far are returned, marked incomplete.
@@ -356,28 +401,30 @@ pub async fn sweep(
     }
     let views: Vec<lab::SampleView> = chosen.iter().map(|&i| lab::sample(data, i)).collect::<Result<_>>()?;
     let pattern = patch::pattern(patch::PATCH_SEED);
-    let plan = MfccPlan::new();
+    let plan = MfccPlan::with_framing(first.header.spec.framing);
+    let place_all = |trigger: Option<Placement>| -> Result<Vec<Placed>> {
+        views.iter().map(|v| place(v.raw().expect("a sample view has content"), trigger, &pattern, &plan)).collect()
+    };
+    // Without a trigger first: what each model already says about these samples.
+    let labels: Vec<usize> = chosen.iter().map(|&i| test_label(data, i)).collect();
+    let untouched = place_all(None)?;
+    let (mut baseline, mut clean_accuracy, mut learned) = (Vec::new(), Vec::new(), Vec::new());
+    for (model, &target) in models.iter().zip(&targets) {
+        let predicted = predicted_classes(model, &untouched, device).await?;
+        baseline.push(predicted.iter().filter(|&&(c, _)| c == target).count() as f64 / predicted.len() as f64);
+        let right = predicted.iter().zip(&labels).filter(|&(&(c, _), &l)| c == l).count() as f64 / predicted.len() as f64;
+        clean_accuracy.push(right);
+        learned.push(crate::experiment::metrics_learned(right, model.header.classes.len()));
+    }
     let mut points = Vec::with_capacity(positions.len());
     let total = positions.len();
     let mut complete = true;
     for (done, (placement, x, y)) in positions.into_iter().enumerate() {
-        let placed: Vec<Placed> = views
-            .iter()
-            .map(|v| place(v.raw().expect("a sample view has content"), Some(placement), &pattern, &plan))
-            .collect::<Result<_>>()?;
+        let placed = place_all(Some(placement))?;
         let mut attack = Vec::with_capacity(models.len());
         let mut target_probability = Vec::with_capacity(models.len());
         for (model, &target) in models.iter().zip(&targets) {
-            let mut batch: Option<Features> = None;
-            for p in &placed {
-                let f = p.features(model)?;
-                match &mut batch {
-                    Some(b) => b.push_from(&f, 0),
-                    None => batch = Some(f),
-                }
-            }
-            let batch = batch.expect("at least one sample");
-            let probs = predict_probabilities(&model.net, &batch, placed.len(), device).await?;
+            let probs = predicted_probabilities(model, &placed, device).await?;
             let hits = probs.iter().filter(|p| lab::argmax(p).0 == target).count();
             attack.push(hits as f64 / probs.len() as f64);
             target_probability.push(probs.iter().map(|p| p.get(target).copied().unwrap_or(0.0) as f64).sum::<f64>() / probs.len() as f64);
@@ -401,6 +448,9 @@ pub async fn sweep(
         y_label: (request.layout == Layout::Grid).then(|| "patch row (pixels)".into()),
         samples: chosen,
         trained_at: models.iter().map(|m| trained_at(task, request.layout, m.header.poison.placement)).collect(),
+        baseline,
+        clean_accuracy,
+        learned,
         points,
         complete,
     })

@@ -11,6 +11,7 @@ use crate::data::speech::SoundData;
 use crate::data::split;
 use crate::dataset;
 use crate::error::{GapError, Result};
+use crate::features::mfcc::Framing;
 use crate::experiment::{Evaluation, Placement, PoisonConfig, RawSample, TaskData, TrainRequest, encode_sample, predict_probabilities, train_and_evaluate};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::store::{self, ModelHeader};
@@ -209,7 +210,7 @@ pub fn parse_trigger(s: &str) -> Result<Option<Placement>> {
 /// Predicts `raw` (with the trigger at `trigger`, if any) with `model`.
 pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Prediction> {
     let h = &model.header;
-    let features = encode_sample(h.spec.task, h.vocab.as_ref(), raw, trigger)?;
+    let features = encode_sample(&h.spec, h.vocab.as_ref(), raw, trigger)?;
     let probabilities = predict_probabilities(&model.net, &features, 1, device)
         .await?
         .pop()
@@ -238,6 +239,13 @@ pub struct TrainForm {
     /// Learning rate (default: the paper's for the task).
     #[serde(default)]
     pub lr: Option<f64>,
+    /// Sound: how clips are cut into MFCC frames (default: valid, 98 frames).
+    #[serde(default)]
+    pub framing: Framing,
+    /// Recompute the BatchNorm statistics over the training data after every epoch
+    /// (`TrainSettings::recalibrate_bn`; default off, as in the paper).
+    #[serde(default)]
+    pub recalibrate_bn: bool,
 }
 
 fn default_position() -> String {
@@ -247,7 +255,7 @@ fn default_position() -> String {
 impl TrainForm {
     /// The full request: the form's values over the paper's defaults for the task.
     pub fn request(&self, classes: usize) -> Result<TrainRequest> {
-        let spec = ModelSpec::new(self.task, self.arch, self.head, classes)?;
+        let spec = ModelSpec::new(self.task, self.arch, self.head, classes)?.with_framing(self.framing)?;
         let placement = match self.poison_at.trim().to_ascii_lowercase().as_str() {
             "clean" | "none" => None,
             other => Some(Placement::parse(other)?),
@@ -256,8 +264,10 @@ impl TrainForm {
         if let Some(n) = self.poisoned {
             poison.count = n;
         }
-        let settings =
-            TrainSettings::with_overrides(self.task, self.seed, self.epochs, self.patience, self.batch_size, self.lr);
+        let settings = TrainSettings {
+            recalibrate_bn: self.recalibrate_bn,
+            ..TrainSettings::with_overrides(self.task, self.seed, self.epochs, self.patience, self.batch_size, self.lr)
+        };
         Ok(TrainRequest { spec, poison, settings })
     }
 }

@@ -51,6 +51,7 @@ impl ModelHeader {
     fn check(&self, file: &str) -> Result<()> {
         let spec = self.spec;
         ModelSpec::new(spec.task, spec.arch, spec.head, spec.classes)
+            .and_then(|s| s.with_framing(spec.framing))
             .map_err(|e| GapError::bad_model(file, e.to_string()))?;
         if spec.task == Task::Text && self.vocab.is_none() {
             return Err(GapError::bad_model(file, "text model without a vocabulary"));

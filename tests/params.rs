@@ -74,3 +74,56 @@ fn cli_params_json_lists_every_model() {
         assert_eq!(row["trainable"], (total - non_trainable(arch)) as u64);
     }
 }
+
+/// Centred framing (101 MFCC frames, what the reference code hard-codes) gives the counts
+/// PAPER.md computes for it — 334,250 small FC, 6,500,170 large FC — leaves the GAP heads'
+/// counts alone (GAP does not care how long the input is), and the networks take 101 frames.
+#[test]
+fn centred_framing_gives_the_reference_codes_counts_and_takes_101_frames() {
+    use gaplab::features::mfcc::Framing;
+    let device = Device::flex();
+    let centred = |arch: &str, head: &str| spec("sound", arch, head, 10).with_framing(Framing::Centred).unwrap();
+    for (arch, head, total) in [("small", "fc", 334_250), ("large", "fc", 6_500_170), ("small", "gap", 25_962), ("large", "gap", 3_354_186)] {
+        let s = centred(arch, head);
+        assert_eq!(s.frames(), 101);
+        let net = Net::init(&s, &device);
+        assert_eq!(net.total_count(), total, "{arch} {head} centred");
+        let x = Tensor::<4>::zeros([2, 1, 101, 40], &device);
+        let features = net.features(gaplab::model::Input::Dense(x.clone())).expect("a CNN has feature maps");
+        let rows = if arch == "large" { 12 } else { 25 };
+        assert_eq!(features.dims()[2], rows, "{arch} {head}: feature rows for 101 frames");
+        assert_eq!(net.forward(gaplab::model::Input::Dense(x)).dims(), [2, 10]);
+    }
+    // A text or image model has no framing to change.
+    assert!(spec("text", "bag", "gap", 2).with_framing(Framing::Centred).is_err());
+    assert!(spec("image", "strip", "fc", 10).with_framing(Framing::Valid).is_ok());
+}
+
+/// The framing travels in the model file (and only when it is not the default, so files saved
+/// before it existed keep their bytes): a centred model loads as centred, with 101 frames.
+#[test]
+fn a_model_file_keeps_its_framing() {
+    use gaplab::experiment::PoisonConfig;
+    use gaplab::features::mfcc::Framing;
+    use gaplab::store::{self, ModelHeader};
+    use gaplab::train::TrainSettings;
+    let device = Device::flex();
+    for framing in Framing::ALL {
+        let spec = spec("sound", "small", "fc", 10).with_framing(framing).unwrap();
+        let header = ModelHeader {
+            spec,
+            classes: (0..10).map(|c| format!("word{c}")).collect(),
+            poison: PoisonConfig::paper(Task::Sound, None),
+            settings: TrainSettings::paper(Task::Sound),
+            seed: 0,
+            vocab: None,
+            summary: None,
+        };
+        let bytes = store::save(&header, &Net::init(&spec, &device)).unwrap();
+        let json_mentions_it = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).contains("\"framing\"");
+        assert_eq!(json_mentions_it, framing != Framing::Valid, "{framing}");
+        let (loaded, _) = store::load("m.gaplab", &bytes, &device).unwrap();
+        assert_eq!(loaded.spec.framing, framing);
+        assert_eq!(loaded.spec.frames(), framing.frames());
+    }
+}

@@ -132,7 +132,7 @@ export function heatColour(t) {
   return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * f));
 }
 
-// The 98 × 40 MFCC map (frame-major) on a canvas: time to the right, coefficients upwards.
+// The frames × 40 MFCC map (frame-major, 98 or 101 frames) on a canvas: time to the right, coefficients upwards.
 // The 2nd and 98th percentiles: MFCC maps have a few extreme values (the first coefficient
 // is the log energy), which a plain min–max scale would let wash out everything else.
 export function robustRange(values) {
@@ -179,7 +179,7 @@ export function soundView(box, { onMove, onRecord, onDatasetClip }) {
   const mfccBox = el('div', 'mfccbox');
   const mfccTone = el('div', 'mfcc-tone');
   mfccBox.append(mfcc, mfccTone);
-  box.replaceChildren(wrap, buttons, el('p', 'muted small', 'What the networks take: the clip’s 98 × 40 MFCC map (time →, coefficients ↑); the tone shows as a band.'), mfccBox);
+  box.replaceChildren(wrap, buttons, el('p', 'muted small', 'What the networks take: the clip’s MFCC map, 98 frames × 40 coefficients (101 frames for a centred-framing model; time →, coefficients ↑); the tone shows as a band.'), mfccBox);
   let offset = 0, clipLength = 16000, grab = g.TONE / 2, clean = null, placedClip = null;
   const place = (o, on) => {
     offset = o;
@@ -233,7 +233,7 @@ export function soundView(box, { onMove, onRecord, onDatasetClip }) {
       placedClip = p.clip;
       clipLength = p.clip.length;
       drawWave(wave, p.clip, p.tone);
-      drawMfcc(mfcc, p.mfcc);
+      drawMfcc(mfcc, p.mfcc, p.frames || 98);
       tone.hidden = p.tone.length > 1; // the spread bursts are drawn, not dragged
       if (drag.dragging || stale) return;
       if (p.tone.length === 1) place(p.tone[0][0], true); else place(offset, false);
@@ -364,7 +364,7 @@ export function drawEvidence(canvas, look, evidence) {
     // MFCC: time to the right (the map's rows), coefficients upwards (its columns).
     const [lo, hi] = robustRange(p.mfcc);
     grey = (x, y) => {
-      const f = Math.floor((x / W) * 98), c = 39 - Math.floor((y / H) * 40);
+      const f = Math.floor((x / W) * (p.frames || 98)), c = 39 - Math.floor((y / H) * 40);
       return Math.min(255, Math.max(0, (255 * (p.mfcc[f * 40 + c] - lo)) / (hi - lo || 1)));
     };
     at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, 1 - (y + 0.5) / H, (x + 0.5) / W);

@@ -66,18 +66,21 @@ pub struct Clip {
 /// A clip's clean features, computed once and shared by every clone of the clip: each
 /// training (every grid cell, each of the page's FC and GAP runs, each attack evaluation)
 /// encodes the same clean clips again, and only triggered clips differ. Costs the features'
-/// memory (15.7 kB per clip) for as long as the dataset is loaded. Never part of equality.
+/// memory (15.7 kB per clip and framing) for as long as the dataset is loaded. One slot per
+/// MFCC framing (`Framing::index`), so models of both framings can share a dataset. Never
+/// part of equality.
 #[derive(Clone, Default)]
-pub struct FeatureCache(std::sync::Arc<std::sync::OnceLock<Vec<f32>>>);
+pub struct FeatureCache(std::sync::Arc<[std::sync::OnceLock<Vec<f32>>; 2]>);
 
 impl FeatureCache {
-    /// The cached features, computing them with `compute` the first time.
-    pub fn get_or_compute(&self, compute: impl FnOnce() -> Result<Vec<f32>>) -> Result<&[f32]> {
-        if let Some(v) = self.0.get() {
+    /// The cached features of `slot`, computing them with `compute` the first time.
+    pub fn get_or_compute(&self, slot: usize, compute: impl FnOnce() -> Result<Vec<f32>>) -> Result<&[f32]> {
+        let cell = &self.0[slot];
+        if let Some(v) = cell.get() {
             return Ok(v);
         }
         let v = compute()?;
-        Ok(self.0.get_or_init(|| v))
+        Ok(cell.get_or_init(|| v))
     }
 }
 
@@ -89,7 +92,8 @@ impl PartialEq for FeatureCache {
 
 impl std::fmt::Debug for FeatureCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() { "FeatureCache(filled)" } else { "FeatureCache(empty)" })
+        let filled = self.0.iter().filter(|c| c.get().is_some()).count();
+        write!(f, "FeatureCache({filled} of 2 filled)")
     }
 }
 

@@ -10,7 +10,7 @@ use crate::data::imdb::TextData;
 use crate::data::speech::{Clip, SoundData};
 use crate::data::split;
 use crate::error::{GapError, Result};
-use crate::features::mfcc::{COEFFS, FRAMES, MfccPlan};
+use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, VOCAB_SIZE, Vocab};
 use crate::model::{ModelSpec, Task};
 use crate::trigger::{Position, patch, sentence, tone};
@@ -208,9 +208,9 @@ struct Encoder<'a> {
 }
 
 impl<'a> Encoder<'a> {
-    fn new(task: Task, vocab: Option<&'a Vocab>) -> Self {
+    fn new(task: Task, framing: Framing, vocab: Option<&'a Vocab>) -> Self {
         Self {
-            plan: (task == Task::Sound).then(MfccPlan::new),
+            plan: (task == Task::Sound).then(|| MfccPlan::with_framing(framing)),
             vocab,
             pattern: patch::pattern(patch::PATCH_SEED),
         }
@@ -218,7 +218,10 @@ impl<'a> Encoder<'a> {
 
     fn empty(&self, task: Task) -> Features {
         match task {
-            Task::Sound => Features::Dense { dims: [1, FRAMES, COEFFS], values: Vec::new() },
+            Task::Sound => {
+                let frames = self.plan.as_ref().map_or(Framing::Valid.frames(), MfccPlan::frames);
+                Features::Dense { dims: [1, frames, COEFFS], values: Vec::new() }
+            }
             Task::Text => Features::Tokens { len: SEQ_LEN, ids: Vec::new() },
             Task::Image => Features::Dense { dims: [3, 32, 32], values: Vec::new() },
         }
@@ -236,7 +239,7 @@ impl<'a> Encoder<'a> {
         match trigger {
             None => {
                 let plan = self.plan.as_ref().expect("sound encoder has a plan");
-                out.extend_from_slice(clip.clean_mfcc.get_or_compute(|| plan.mfcc(&clip.samples))?);
+                out.extend_from_slice(clip.clean_mfcc.get_or_compute(plan.framing().index(), || plan.mfcc(&clip.samples))?);
                 Ok(())
             }
             Some(_) => self.sound(&clip.samples, trigger, out),
@@ -397,7 +400,7 @@ pub fn prepare(data: &TaskData, spec: &ModelSpec, poison: &PoisonConfig, seed: u
         }
         _ => None,
     };
-    let encoder = Encoder::new(spec.task, vocab.as_ref());
+    let encoder = Encoder::new(spec.task, spec.framing, vocab.as_ref());
     let train = encoder.samples(data, false, &train_idx, &poison_train, poison.placement, poison.target)?;
     let val = encoder.samples(data, false, &val_idx, &poison_val, poison.placement, poison.target)?;
     let test = encoder.samples(data, spec.task != Task::Sound, &test_idx, &[], None, poison.target)?;
@@ -412,10 +415,12 @@ pub fn prepare(data: &TaskData, spec: &ModelSpec, poison: &PoisonConfig, seed: u
     })
 }
 
-/// Clean and triggered test samples. `all` uses every sample of the data (another copy of the
-/// dataset); otherwise the test split of `seed`. Attack sets hold only non-target samples.
+/// Clean and triggered test samples, encoded for `spec`'s features. `all` uses every sample
+/// of the data (another copy of the dataset); otherwise the test split of `seed`. Attack sets
+/// hold only non-target samples.
 pub fn test_sets(
     data: &TaskData,
+    spec: &ModelSpec,
     vocab: Option<&Vocab>,
     seed: u64,
     all: bool,
@@ -431,7 +436,7 @@ pub fn test_sets(
         _ => splits(data, seed).2,
     };
     // `all` over text/image: every train-side sample, then every test-side sample.
-    let encoder = Encoder::new(task, vocab);
+    let encoder = Encoder::new(task, spec.framing, vocab);
     let label = |side: bool, i: usize| if side { test_label(data, i) } else { pool_label(data, i) };
     let mut sides: Vec<(bool, Vec<usize>)> = vec![(test_side, indices)];
     if all && task != Task::Sound {
@@ -472,9 +477,10 @@ pub fn test_sets(
     Ok(TestSets { clean, attack })
 }
 
-/// Encodes one raw sample (for the page and `mfcc`): see [`Encoder`].
-pub fn encode_sample(task: Task, vocab: Option<&Vocab>, raw: RawSample<'_>, trigger: Option<Placement>) -> Result<Features> {
-    let encoder = Encoder::new(task, vocab);
+/// Encodes one raw sample for a `spec` model: see [`Encoder`].
+pub fn encode_sample(spec: &ModelSpec, vocab: Option<&Vocab>, raw: RawSample<'_>, trigger: Option<Placement>) -> Result<Features> {
+    let task = spec.task;
+    let encoder = Encoder::new(task, spec.framing, vocab);
     let mut features = encoder.empty(task);
     match (raw, &mut features) {
         (RawSample::Clip(s), Features::Dense { values, .. }) => encoder.sound(s, trigger, values)?,

@@ -65,7 +65,7 @@ pub async fn train_and_evaluate_resumable(
     let (train, val) = (&prepared.train, &prepared.val);
     let read_back = ReadBack::for_device(device);
     let fitted = fit_resumable(&request.spec, train, val, &request.settings, device, read_back, checkpoints, progress).await?;
-    let sets = test_sets(data, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
+    let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
     let evaluation = evaluate_model(&fitted.net, &sets, request.poison.target, request.settings.batch_size, device).await?;
     let header = ModelHeader {
         spec: request.spec,
@@ -100,6 +100,6 @@ pub async fn evaluate_on(
     test_placements: &[Placement],
     device: &Device,
 ) -> Result<Evaluation> {
-    let sets = test_sets(data, header.vocab.as_ref(), header.seed, all, header.poison.target, test_placements)?;
+    let sets = test_sets(data, &header.spec, header.vocab.as_ref(), header.seed, all, header.poison.target, test_placements)?;
     evaluate_model(net, &sets, header.poison.target, header.settings.batch_size, device).await
 }

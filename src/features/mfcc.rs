@@ -11,7 +11,10 @@
 //!
 //! Why these choices:
 //! - `center=False` gives 1 + (16000 − 400) / 160 = **98 frames**, which is what reproduces the
-//!   paper's published parameter counts.
+//!   paper's published parameter counts. The reference code hard-codes 101 frames instead, which
+//!   is librosa's default `center=True`; [`Framing::Centred`] computes those (the clip
+//!   reflect-padded by 200 samples on each side, librosa ≤ 0.9's default `pad_mode`), so that
+//!   both readings of the paper can be trained and compared. The default stays 98.
 //! - Everything up to the log is computed in `f64`: the dB scale magnifies relative errors of
 //!   quiet bands, and the 80 dB floor is relative to the loudest band of the *whole clip*, so a
 //!   loud frame and a quiet one must both be exact. Only the outputs are `f32`.
@@ -40,6 +43,73 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use crate::error::{GapError, Result};
+use serde::{Deserialize, Serialize};
+
+/// How a clip is cut into frames: part of a sound model's identity, since the frame count is
+/// the height of the map its convolutions and pools see (the FC head's width follows from it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// No padding: frame f covers samples `[160 f, 160 f + 400)`, 98 frames. Reproduces the
+    /// paper's published parameter counts.
+    #[default]
+    Valid,
+    /// librosa's default `center=True`: the clip reflect-padded by `N_FFT / 2` on each side,
+    /// so frame f is centred on sample `160 f`; 101 frames, as the reference code hard-codes.
+    Centred,
+}
+
+impl Framing {
+    pub const ALL: [Framing; 2] = [Framing::Valid, Framing::Centred];
+
+    /// Frames per one-second clip.
+    pub fn frames(self) -> usize {
+        match self {
+            Framing::Valid => FRAMES,
+            Framing::Centred => CENTRED_FRAMES,
+        }
+    }
+
+    /// The lowercase name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Valid => "valid",
+            Framing::Centred => "centred",
+        }
+    }
+
+    /// Parses the name (`centered` is accepted too).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "valid" => Ok(Framing::Valid),
+            "centred" | "centered" => Ok(Framing::Centred),
+            other => Err(GapError::Invalid(format!("unknown framing '{other}' (expected valid or centred)"))),
+        }
+    }
+
+    /// A small index (0, 1), e.g. for one cache slot per framing.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Framing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// numpy's `np.pad(x, pad, mode="reflect")`: mirrored about the end samples, which are not
+/// repeated (`[1, 2, 3]` padded by 2 → `[3, 2, 1, 2, 3, 2, 1]`). Needs `pad < x.len()`.
+pub fn reflect_pad(x: &[f32], pad: usize) -> Vec<f32> {
+    let n = x.len();
+    debug_assert!(pad < n);
+    let mut out = Vec::with_capacity(n + 2 * pad);
+    out.extend((1..=pad).rev().map(|i| x[i]));
+    out.extend_from_slice(x);
+    out.extend((1..=pad).map(|i| x[n - 1 - i]));
+    out
+}
 
 /// Sample rate the recipe assumes (Speech Commands).
 pub const SAMPLE_RATE: usize = 16_000;
@@ -51,8 +121,10 @@ pub const N_FFT: usize = 400;
 pub const HOP: usize = 160;
 /// Non-negative FFT bins of a real 400-point FFT.
 pub const N_BINS: usize = N_FFT / 2 + 1;
-/// Frames per clip without centre padding: 1 + (16000 − 400) / 160.
+/// Frames per clip without centre padding: 1 + (16000 − 400) / 160 (the default framing).
 pub const FRAMES: usize = 1 + (CLIP_LEN - N_FFT) / HOP;
+/// Frames per clip with librosa's centre padding: 1 + 16000 / 160.
+pub const CENTRED_FRAMES: usize = 1 + CLIP_LEN / HOP;
 /// MFCC coefficients kept per frame.
 pub const COEFFS: usize = 40;
 /// Mel bands.
@@ -76,6 +148,7 @@ pub struct MfccPlan {
     mel_bank: MelBank,
     /// DCT-II ortho, split by symmetry (see [`DctHalves`]).
     dct: DctHalves,
+    framing: Framing,
 }
 
 impl fmt::Debug for MfccPlan {
@@ -83,7 +156,8 @@ impl fmt::Debug for MfccPlan {
         f.debug_struct("MfccPlan")
             .field("n_fft", &N_FFT)
             .field("hop", &HOP)
-            .field("frames", &FRAMES)
+            .field("framing", &self.framing)
+            .field("frames", &self.frames())
             .field("n_mels", &N_MELS)
             .field("coeffs", &COEFFS)
             .finish_non_exhaustive()
@@ -97,10 +171,25 @@ impl Default for MfccPlan {
 }
 
 impl MfccPlan {
-    /// Plans the FFT and tabulates the window, the filterbank and the DCT matrix.
+    /// Plans the FFT and tabulates the window, the filterbank and the DCT matrix, for the
+    /// default (valid, 98-frame) framing.
     pub fn new() -> Self {
+        Self::with_framing(Framing::Valid)
+    }
+
+    /// A plan for `framing`.
+    pub fn with_framing(framing: Framing) -> Self {
         let fft = FftPlanner::<f64>::new().plan_fft_forward(N_FFT);
-        Self { fft, window: hann_periodic(N_FFT), mel_bank: MelBank::new(), dct: DctHalves::new() }
+        Self { fft, window: hann_periodic(N_FFT), mel_bank: MelBank::new(), dct: DctHalves::new(), framing }
+    }
+
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Frames per clip under this plan's framing.
+    pub fn frames(&self) -> usize {
+        self.framing.frames()
     }
 
     /// MFCCs of one clip.
@@ -110,13 +199,13 @@ impl MfccPlan {
     /// the frame count the models are built for, and one NaN would poison the whole clip
     /// through the clip-wide 80 dB floor.
     ///
-    /// Returns 98×40 row-major, frame-major: `out[f * COEFFS + c]`.
+    /// Returns frames×40 (98×40 by default) row-major, frame-major: `out[f * COEFFS + c]`.
     pub fn mfcc(&self, samples: &[f32]) -> Result<Vec<f32>> {
         let log_mel = self.log_mel_f64(samples)?;
         Ok(self.dct(&log_mel))
     }
 
-    /// The 98×40 log-mel matrix (dB, 80 dB floor applied) that the DCT turns into MFCCs,
+    /// The frames×40 log-mel matrix (dB, 80 dB floor applied) that the DCT turns into MFCCs,
     /// frame-major: `out[f * N_MELS + m]`. Same input rules as [`MfccPlan::mfcc`].
     pub fn log_mel(&self, samples: &[f32]) -> Result<Vec<f32>> {
         Ok(to_f32(&self.log_mel_f64(samples)?))
@@ -132,31 +221,46 @@ impl MfccPlan {
     /// Log-mel in `f64`, frame-major, after the clip-wide `TOP_DB` floor.
     fn log_mel_f64(&self, samples: &[f32]) -> Result<Vec<f64>> {
         validate(samples)?;
-        let mut mel = Vec::with_capacity(FRAMES * N_MELS);
+        let padded;
+        let signal = match self.framing {
+            Framing::Valid => samples,
+            Framing::Centred => {
+                padded = reflect_pad(samples, N_FFT / 2);
+                &padded[..]
+            }
+        };
+        let frames = self.frames();
+        let mut mel = Vec::with_capacity(frames * N_MELS);
         // One extra slot repeats bin 0 after the FFT, so bin k's mirror is always buf[N_FFT − k].
         let mut buf = vec![Complex::new(0.0f64, 0.0); N_FFT + 1];
         let mut scratch = vec![Complex::new(0.0f64, 0.0); self.fft.get_inplace_scratch_len()];
         let mut max_db = f64::NEG_INFINITY;
+        let silence = [0.0f32; N_FFT];
 
-        for pair in 0..FRAMES / 2 {
+        // Frames in pairs; an odd last frame (101 centred frames) is paired with silence, whose
+        // lane is dropped.
+        for pair in 0..frames.div_ceil(2) {
             let (fa, fb) = (2 * pair, 2 * pair + 1);
-            let xa = &samples[fa * HOP..fa * HOP + N_FFT];
-            let xb = &samples[fb * HOP..fb * HOP + N_FFT];
+            let xa = &signal[fa * HOP..fa * HOP + N_FFT];
+            let xb = if fb < frames { &signal[fb * HOP..fb * HOP + N_FFT] } else { &silence[..] };
             for (((z, &a), &b), &w) in buf.iter_mut().zip(xa).zip(xb).zip(&self.window) {
                 *z = Complex::new(f64::from(a) * w, f64::from(b) * w);
             }
             self.fft.process_with_scratch(&mut buf[..N_FFT], &mut scratch);
             buf[N_FFT] = buf[0];
             let mut bands = self.mel_bank.apply(|k| pair_power(buf[k], buf[N_FFT - k]));
+            let lanes = if fb < frames { 2 } else { 1 };
             // power_to_db(ref=1.0, amin=1e-10): 10·log10(max(S, amin)).
             for band in &mut bands {
-                for v in band.iter_mut() {
+                for v in band[..lanes].iter_mut() {
                     *v = DB_PER_NEPER * ln_positive(v.max(AMIN));
                     max_db = max_db.max(*v);
                 }
             }
             mel.extend(bands.iter().map(|b| b[0]));
-            mel.extend(bands.iter().map(|b| b[1]));
+            if lanes == 2 {
+                mel.extend(bands.iter().map(|b| b[1]));
+            }
         }
 
         // top_db=80: the floor is relative to the loudest band of the whole clip.
@@ -169,7 +273,7 @@ impl MfccPlan {
 
     /// DCT-II (ortho) of every frame's log-mel, keeping `COEFFS` coefficients.
     fn dct(&self, log_mel: &[f64]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(FRAMES * COEFFS);
+        let mut out = Vec::with_capacity(log_mel.len() / N_MELS * COEFFS);
         let mut coeffs = [0.0f32; COEFFS];
         for frame in log_mel.as_chunks::<N_MELS>().0 {
             self.dct.apply(frame, &mut coeffs);
@@ -367,8 +471,8 @@ fn ln_positive(x: f64) -> f64 {
 
 /// Half the length of the DCT input: the symmetric split pairs band `n` with band `N − 1 − n`.
 const HALF: usize = N_MELS / 2;
-// The split keeps all N coefficients of an even-length input, and frames are processed in pairs.
-const _: () = assert!(COEFFS == N_MELS && N_MELS.is_multiple_of(2) && FRAMES.is_multiple_of(2));
+// The split keeps all N coefficients of an even-length input.
+const _: () = assert!(COEFFS == N_MELS && N_MELS.is_multiple_of(2));
 
 /// Output coefficients per register-resident block of accumulators (10 pairs = 10 SSE
 /// registers, so nothing spills on the x86-64 baseline).
@@ -434,7 +538,70 @@ mod tests {
     #[test]
     fn frame_count_matches_the_paper() {
         assert_eq!(FRAMES, 98);
-        assert_eq!(FRAMES % 2, 0, "frames are processed in pairs");
+        assert_eq!((Framing::Valid.frames(), Framing::Centred.frames()), (98, 101));
+        for f in Framing::ALL {
+            assert_eq!(Framing::parse(f.name()).unwrap(), f);
+        }
+        assert!(Framing::parse("same").is_err());
+    }
+
+    /// White noise (a fixed LCG) with a louder burst in the middle, so the clip's loudest band
+    /// is away from the edges and no band reaches the 80 dB floor.
+    fn burst_noise() -> Vec<f32> {
+        let mut state = 12345u32;
+        (0..CLIP_LEN)
+            .map(|i| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let v = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                if (7000..9000).contains(&i) { 4.0 * v } else { v }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn centred_frames_2_to_99_are_the_valid_frames_of_the_padded_clip_shifted_by_two_hops() {
+        let x = burst_noise();
+        let centred = MfccPlan::with_framing(Framing::Centred);
+        let (mfcc, log_mel) = centred.compute(&x).unwrap();
+        assert_eq!((mfcc.len(), log_mel.len()), (101 * COEFFS, 101 * N_MELS));
+        // Centred frame f covers padded[160 f, 160 f + 400): the valid frames of padded[320..]
+        // are frames 2..=99, computed in the same pairs, so equal to the bit.
+        let padded = reflect_pad(&x, N_FFT / 2);
+        let (shifted, shifted_mel) = MfccPlan::new().compute(&padded[2 * HOP..2 * HOP + CLIP_LEN]).unwrap();
+        assert_eq!(&mfcc[2 * COEFFS..100 * COEFFS], &shifted[..]);
+        assert_eq!(&log_mel[2 * N_MELS..100 * N_MELS], &shifted_mel[..]);
+    }
+
+    #[test]
+    fn the_odd_last_centred_frame_matches_a_direct_dft() {
+        let x = burst_noise();
+        let log_mel = MfccPlan::with_framing(Framing::Centred).log_mel(&x).unwrap();
+        let padded = reflect_pad(&x, N_FFT / 2);
+        let window = hann_periodic(N_FFT);
+        let frame: Vec<f64> = (0..N_FFT).map(|i| f64::from(padded[100 * HOP + i]) * window[i]).collect();
+        let power: Vec<f64> = (0..N_BINS)
+            .map(|k| {
+                let (mut re, mut im) = (0.0f64, 0.0f64);
+                for (n, &v) in frame.iter().enumerate() {
+                    let a = -2.0 * PI * (k * n) as f64 / N_FFT as f64;
+                    re += v * a.cos();
+                    im += v * a.sin();
+                }
+                re * re + im * im
+            })
+            .collect();
+        let bands = MelBank::new().apply(|k| [power[k], power[k]]);
+        for (m, band) in bands.iter().enumerate() {
+            let want = 10.0 * band[0].max(AMIN).log10();
+            let got = f64::from(log_mel[100 * N_MELS + m]);
+            assert!((got - want).abs() < 1e-4, "band {m}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn reflect_pad_is_numpys() {
+        assert_eq!(reflect_pad(&[1.0, 2.0, 3.0, 4.0], 2), [3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]);
+        assert_eq!(reflect_pad(&[1.0, 2.0], 0), [1.0, 2.0]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The STRIP CNN over CIFAR-10 images (input `[B, 3, 32, 32]`, pixels in [0, 1]).
 
-use super::layers::{batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
+use super::layers::{NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -101,5 +101,14 @@ impl StripCnn {
             .iter()
             .map(|s| bn_state(&s.bn_a) + bn_state(&s.bn_b))
             .sum()
+    }
+
+    pub fn norm_layers(&mut self) -> NormLayers<'_> {
+        let mut layers = NormLayers::default();
+        for stage in [&mut self.stage1, &mut self.stage2, &mut self.stage3] {
+            layers.batchnorms.extend([&mut stage.bn_a, &mut stage.bn_b]);
+            layers.dropouts.push(&mut stage.dropout);
+        }
+        layers
     }
 }

@@ -3,7 +3,7 @@
 
 use burn::nn::conv::{Conv1d, Conv1dConfig, Conv2d, Conv2dConfig};
 use burn::nn::{
-    BatchNorm, BatchNormConfig, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
+    BatchNorm, BatchNormConfig, Dropout, Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig,
     PaddingConfig1d, PaddingConfig2d,
 };
 use burn::prelude::*;
@@ -54,7 +54,18 @@ pub fn embedding(rows: usize, dim: usize, device: &Device) -> Embedding {
 
 /// BatchNorm with Keras defaults (momentum 0.99 ⇒ burn's 0.01, epsilon 1e-3).
 pub fn batchnorm(features: usize, device: &Device) -> BatchNorm {
-    BatchNormConfig::new(features).with_momentum(0.01).with_epsilon(1e-3).init(device)
+    BatchNormConfig::new(features).with_momentum(BN_MOMENTUM).with_epsilon(1e-3).init(device)
+}
+
+/// Keras's BatchNorm momentum 0.99, as burn's update weight.
+pub const BN_MOMENTUM: f64 = 0.01;
+
+/// A network's BatchNorm layers and dropouts, borrowed mutably: what recalibrating the moving
+/// statistics changes for a moment (`train::recalibrate_batchnorm`).
+#[derive(Default)]
+pub struct NormLayers<'a> {
+    pub batchnorms: Vec<&'a mut BatchNorm>,
+    pub dropouts: Vec<&'a mut Dropout>,
 }
 
 /// Keras `MaxPooling2D`: pool `k`, stride `s`; with `same`, TensorFlow's padding (total

@@ -16,6 +16,7 @@ pub use image::StripCnn;
 pub use sound::{SoundLarge, SoundSmall};
 pub use spec::{Arch, Head, ModelSpec, Task};
 pub use evidence::MapKind;
+pub use layers::{BN_MOMENTUM, NormLayers};
 pub use text::{EmbeddingBag, KimCnn, TextConv1d};
 
 use burn::prelude::*;
@@ -59,8 +60,8 @@ impl Net {
     pub fn init(spec: &ModelSpec, device: &Device) -> Net {
         let gap = spec.head == Head::Gap;
         match spec.arch {
-            Arch::Large => Net::SoundLarge(SoundLarge::new(spec.classes, gap, device)),
-            Arch::Small => Net::SoundSmall(SoundSmall::new(spec.classes, gap, device)),
+            Arch::Large => Net::SoundLarge(SoundLarge::new(spec.classes, gap, spec.frames(), device)),
+            Arch::Small => Net::SoundSmall(SoundSmall::new(spec.classes, gap, spec.frames(), device)),
             Arch::Kim => Net::Kim(KimCnn::new(gap, device)),
             Arch::Conv1d => Net::Conv1d(TextConv1d::new(gap, device)),
             Arch::Bag => Net::Bag(EmbeddingBag::new(gap, device)),
@@ -102,6 +103,16 @@ impl Net {
             Net::Kim(m) => Some(layers::l2(&m.conv_kernels(), text::KIM_L2)),
             Net::Strip(m) => Some(layers::l2(&m.conv_kernels(), image::L2)),
             Net::Conv1d(_) | Net::Bag(_) => None,
+        }
+    }
+
+    /// The BatchNorm layers (in forward order) and dropouts of the networks that have
+    /// BatchNorm; empty for the others.
+    pub fn norm_layers(&mut self) -> layers::NormLayers<'_> {
+        match self {
+            Net::SoundSmall(m) => m.norm_layers(),
+            Net::Strip(m) => m.norm_layers(),
+            _ => layers::NormLayers::default(),
         }
     }
 

@@ -1,6 +1,8 @@
-//! Keyword-spotting networks over the 98 × 40 MFCC map (input `[B, 1, 98, 40]`).
+//! Keyword-spotting networks over the frames × 40 MFCC map (input `[B, 1, frames, 40]`):
+//! 98 frames by default, 101 with centred framing (see `features::mfcc::Framing`). Only the
+//! FC heads' widths depend on the frame count; the helpers below give the feature grids.
 
-use super::layers::{batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, max_pool, relu_back};
+use super::layers::{NormLayers, batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, max_pool, relu_back};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -8,6 +10,22 @@ use burn::tensor::activation::relu;
 
 /// L2 factor on the conv kernels (PAPER.md, sound).
 pub const L2: f64 = 1e-3;
+
+/// The large CNN's feature grid `[rows, cols]` for `frames` × 40 input: two valid 2×2 pools,
+/// then a valid 3×3 stride-2 pool (98 frames → 49 → 24 → 11; 101 → 50 → 25 → 12).
+pub fn large_grid(frames: usize) -> [usize; 2] {
+    let pools = |n: usize| (n / 2 / 2 - 3) / 2 + 1;
+    [pools(frames), pools(crate::features::mfcc::COEFFS)]
+}
+
+/// The small CNN's feature grid for `frames` × 40 input: three valid 2×2 convs (−1 each)
+/// and same pools of (1,3), 2×2, 2×2 (ceil) (98 frames → 24 rows; 101 → 25).
+pub fn small_grid(frames: usize) -> [usize; 2] {
+    let block = |n: usize, conv: bool, pool: usize| (n - usize::from(conv)).div_ceil(pool);
+    let rows = block(block(block(frames, true, 1), true, 2), true, 2);
+    let cols = block(block(block(crate::features::mfcc::COEFFS, true, 3), true, 2), true, 2);
+    [rows, cols]
+}
 
 /// The large CNN: five convolutions, then FC (Flatten → Dense 256 → Dropout 0.3) or GAP,
 /// then Dense 128 → Dropout 0.2 → Dense C.
@@ -18,7 +36,7 @@ pub struct SoundLarge {
     conv3: Conv2d,
     conv4: Conv2d,
     conv5: Conv2d,
-    /// FC head only: Dense 11·4·256 → 256.
+    /// FC head only: Dense rows·4·256 → 256 (11 rows for 98 frames).
     fc: Option<Linear>,
     fc_dropout: Dropout,
     dense: Linear,
@@ -27,14 +45,15 @@ pub struct SoundLarge {
 }
 
 impl SoundLarge {
-    pub fn new(classes: usize, gap: bool, device: &Device) -> Self {
+    pub fn new(classes: usize, gap: bool, frames: usize, device: &Device) -> Self {
+        let [rows, cols] = large_grid(frames);
         Self {
             conv1: conv2d(1, 96, [3, 3], true, device),
             conv2: conv2d(96, 256, [3, 3], true, device),
             conv3: conv2d(256, 384, [3, 3], true, device),
             conv4: conv2d(384, 384, [3, 3], true, device),
             conv5: conv2d(384, 256, [3, 3], true, device),
-            fc: (!gap).then(|| dense(11 * 4 * 256, 256, device)),
+            fc: (!gap).then(|| dense(rows * cols * 256, 256, device)),
             fc_dropout: DropoutConfig::new(0.3).init(),
             dense: dense(256, 128, device),
             dropout: DropoutConfig::new(0.2).init(),
@@ -42,7 +61,8 @@ impl SoundLarge {
         }
     }
 
-    /// Feature maps before the head: `[B, 256, 11, 4]` (used for class activation maps).
+    /// Feature maps before the head: `[B, 256, 11, 4]` for 98 frames (used for class
+    /// activation maps).
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         let x = max_pool(self.conv1.forward(x), [2, 2], [2, 2], false);
         let x = max_pool(self.conv2.forward(x), [2, 2], [2, 2], false);
@@ -66,7 +86,7 @@ impl SoundLarge {
         self.head(self.features(x))
     }
 
-    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 256, 11, 4]`), by the chain rule through
+    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 256, rows, 4]`), by the chain rule through
     /// the head's dense layers and ReLUs (dropout is the identity at inference).
     pub fn head_gradient(&self, a: &Tensor<4>, class: usize) -> Tensor<4> {
         let [b, c, h, w] = a.dims();
@@ -102,14 +122,15 @@ pub struct SoundSmall {
     conv3: Conv2d,
     bn3: BatchNorm,
     dropout1: Dropout,
-    /// FC head only: Dense 24·3·32 → 128.
+    /// FC head only: Dense rows·3·32 → 128 (24 rows for 98 frames).
     fc: Option<Linear>,
     dropout2: Dropout,
     out: Linear,
 }
 
 impl SoundSmall {
-    pub fn new(classes: usize, gap: bool, device: &Device) -> Self {
+    pub fn new(classes: usize, gap: bool, frames: usize, device: &Device) -> Self {
+        let [rows, cols] = small_grid(frames);
         Self {
             conv1: conv2d(1, 64, [2, 2], false, device),
             bn1: batchnorm(64, device),
@@ -118,13 +139,13 @@ impl SoundSmall {
             conv3: conv2d(64, 32, [2, 2], false, device),
             bn3: batchnorm(32, device),
             dropout1: DropoutConfig::new(0.4).init(),
-            fc: (!gap).then(|| dense(24 * 3 * 32, 128, device)),
+            fc: (!gap).then(|| dense(rows * cols * 32, 128, device)),
             dropout2: DropoutConfig::new(0.5).init(),
             out: dense(if gap { 32 } else { 128 }, classes, device),
         }
     }
 
-    /// Feature maps before the head: `[B, 32, 24, 3]`.
+    /// Feature maps before the head: `[B, 32, 24, 3]` for 98 frames.
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         let x = self.bn1.forward(relu(self.conv1.forward(x)));
         let x = max_pool(x, [1, 3], [1, 3], true);
@@ -148,7 +169,7 @@ impl SoundSmall {
         self.head(self.features(x))
     }
 
-    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 32, 24, 3]`): the last kernel's column,
+    /// ∂ logit `class` / ∂ feature maps `a` (`[B, 32, rows, 3]`): the last kernel's column,
     /// through the FC layer's ReLU and kernel, or spread evenly over the grid by GAP.
     pub fn head_gradient(&self, a: &Tensor<4>, class: usize) -> Tensor<4> {
         let [b, c, h, w] = a.dims();
@@ -174,5 +195,63 @@ impl SoundSmall {
     pub fn batchnorm_state_count(&self) -> usize {
         [&self.bn1, &self.bn2, &self.bn3].map(bn_state).iter().sum()
     }
+
+    pub fn norm_layers(&mut self) -> NormLayers<'_> {
+        NormLayers {
+            batchnorms: vec![&mut self.bn1, &mut self.bn2, &mut self.bn3],
+            dropouts: vec![&mut self.dropout1, &mut self.dropout2],
+        }
+    }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::{Features, Samples};
+    use crate::model::{Arch, Head, Input, ModelSpec, Net, Task};
+
+    fn values(t: Tensor<1>) -> Vec<f64> {
+        t.into_data().try_to_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
+    }
+
+    /// After recalibration the first BatchNorm's moving mean is the mean of its input over all
+    /// samples, and its moving variance the sample-weighted mean of the per-batch (biased)
+    /// variances — computed here from the layer's input directly; the momentum is restored.
+    #[test]
+    fn recalibration_sets_the_moving_statistics_to_the_datas() {
+        let ad = Device::flex().autodiff();
+        ad.seed(7);
+        let spec = ModelSpec::new(Task::Sound, Arch::Small, Head::Gap, 10).unwrap();
+        let net = Net::init(&spec, &ad);
+        let n = 7;
+        let per = 98 * 40;
+        let x: Vec<f32> = (0..n * per).map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0).collect();
+        let samples = Samples::new(Features::Dense { dims: [1, 98, 40], values: x.clone() }, vec![0; n]);
+        let order: Vec<usize> = (0..n).rev().collect();
+        crate::train::recalibrate_batchnorm(&net, &samples, &order, 3, &ad);
+        let Net::SoundSmall(m) = &net else { unreachable!() };
+        assert_eq!(m.bn1.momentum, crate::model::BN_MOMENTUM);
+        assert_eq!(m.dropout1.prob, 0.4);
+        // The layer's input, batch by batch (7 = 3 + 3 + 1).
+        let (mut sum_mean, mut sum_var) = (vec![0.0f64; 64], vec![0.0f64; 64]);
+        for chunk in order.chunks(3) {
+            let Input::Dense(batch) = samples.features.batch(chunk, &ad) else { unreachable!() };
+            let a = relu(m.conv1.forward(batch)); // [b, 64, 97, 39]
+            let mean = a.clone().mean_dims(&[0, 2, 3]).reshape([64]);
+            let var = (a - mean.clone().reshape([1, 64, 1, 1])).square().mean_dims(&[0, 2, 3]).reshape([64]);
+            let w = chunk.len() as f64;
+            for (c, (mu, v)) in values(mean).into_iter().zip(values(var)).enumerate() {
+                sum_mean[c] += w * mu;
+                sum_var[c] += w * v;
+            }
+        }
+        let got_mean = values(m.bn1.running_mean.value_sync());
+        let got_var = values(m.bn1.running_var.value_sync());
+        for c in 0..64 {
+            let (want_mean, want_var) = (sum_mean[c] / n as f64, sum_var[c] / n as f64);
+            assert!((got_mean[c] - want_mean).abs() <= 1e-5 * (1.0 + want_mean.abs()), "mean {c}: {} vs {want_mean}", got_mean[c]);
+            assert!((got_var[c] - want_var).abs() <= 1e-4 * (1.0 + want_var.abs()), "var {c}: {} vs {want_var}", got_var[c]);
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! What a model is: task, architecture, head and class count, with parsing and validation.
 
 use crate::error::{GapError, Result};
+use crate::features::mfcc::Framing;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -111,13 +112,23 @@ impl Head {
     pub const BOTH: [Head; 2] = [Head::Fc, Head::Gap];
 }
 
-/// One network: which task, architecture, head and class count.
+/// One network: which task, architecture, head and class count, and for sound the MFCC
+/// framing its input is cut with (it sets the input's height).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ModelSpec {
     pub task: Task,
     pub arch: Arch,
     pub head: Head,
     pub classes: usize,
+    /// Sound only; always `Valid` elsewhere. Left out of files when it is the default, so
+    /// models saved before the setting existed, and those saved with the default since, read
+    /// and write the same bytes.
+    #[serde(default, skip_serializing_if = "is_valid")]
+    pub framing: Framing,
+}
+
+fn is_valid(f: &Framing) -> bool {
+    *f == Framing::Valid
 }
 
 impl ModelSpec {
@@ -136,7 +147,20 @@ impl ModelSpec {
                 task.class_counts()
             )));
         }
-        Ok(Self { task, arch, head, classes })
+        Ok(Self { task, arch, head, classes, framing: Framing::Valid })
+    }
+
+    /// The same model over MFCCs cut with `framing` (sound models only).
+    pub fn with_framing(self, framing: Framing) -> Result<Self> {
+        if self.task != Task::Sound && framing != Framing::Valid {
+            return Err(GapError::Invalid(format!("the MFCC framing is a sound setting; {} models have none", self.task)));
+        }
+        Ok(Self { framing, ..self })
+    }
+
+    /// MFCC frames of a sound model's input (the default 98, or 101 centred).
+    pub fn frames(&self) -> usize {
+        self.framing.frames()
     }
 
     /// Width of the logits: one for the binary text task, else the class count.
@@ -151,7 +175,7 @@ impl ModelSpec {
             for &arch in task.archs() {
                 for head in Head::BOTH {
                     for &classes in task.class_counts() {
-                        specs.push(ModelSpec { task, arch, head, classes });
+                        specs.push(ModelSpec { task, arch, head, classes, framing: Framing::Valid });
                     }
                 }
             }
@@ -162,6 +186,10 @@ impl ModelSpec {
 
 impl fmt::Display for ModelSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {} ({} classes)", self.task, self.arch, self.head, self.classes)
+        write!(f, "{} {} {} ({} classes", self.task, self.arch, self.head, self.classes)?;
+        match self.framing {
+            Framing::Valid => f.write_str(")"),
+            other => write!(f, ", {} frames {other})", other.frames()),
+        }
     }
 }

@@ -73,6 +73,17 @@ pub struct TrainSettings {
     /// Wall-clock budget: no new epoch starts after this many seconds (best weights kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seconds: Option<f64>,
+    /// After every epoch, recompute the BatchNorm moving statistics over the training data
+    /// ([`recalibrate_batchnorm`]) before validating: with Keras's momentum 0.99 they need
+    /// ≳ 400 steps to forget their initial values, so a short run is otherwise judged (and
+    /// its best epoch picked) by statistics that describe no data. Costs one forward pass
+    /// over the training set per epoch; nets without BatchNorm ignore it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub recalibrate_bn: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl TrainSettings {
@@ -83,7 +94,7 @@ impl TrainSettings {
             Task::Text => (30, 5, Optimizer::Adam { lr: 1e-3 }),
             Task::Image => (150, 20, Optimizer::RmsProp { lr: 1e-3, epsilon: 1e-6 }),
         };
-        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None }
+        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None, recalibrate_bn: false }
     }
 
     /// The paper's settings for `task` with the given seed and whatever the user overrode
@@ -434,6 +445,9 @@ pub async fn fit_resumable(
             }
             yield_to_host().await;
         }
+        if settings.recalibrate_bn {
+            recalibrate_batchnorm(&run.net, train, &order, settings.batch_size, &ad_device);
+        }
         let snapshot = run.net.valid();
         let (val_loss, val_accuracy) = if val.is_empty() {
             (run.state.loss_sum / train.len() as f64, f64::NAN)
@@ -475,6 +489,37 @@ pub async fn fit_resumable(
         return Err(GapError::Invalid("no epoch was trained (the checkpoint is at the epoch limit: raise --epochs)".into()));
     };
     Ok(Fitted { net, best_epoch, epochs_trained: run.state.history.len(), best_val_loss, history: run.state.history, seconds: seconds() })
+}
+
+/// Recomputes every BatchNorm's moving mean and variance as the sample-weighted average of its
+/// batch statistics over `samples` (batches of `batch_size`, in `order`), with the dropouts
+/// off so that each layer sees the activations it will see at inference: the standard
+/// recalibration (PyTorch's `update_bn`). BatchNorm runs in training mode (and updates its
+/// statistics, with weight `momentum`) only on an autodiff device, so this runs there — on a
+/// clone without gradients, so that no graph is recorded: a clone shares its BatchNorm
+/// running state with `net` (which is the point here), while its momenta and dropout rates
+/// are its own. Choosing the momentum as `n_k / seen` per batch turns the running update into
+/// an exact cumulative average. Weights are untouched and nothing random is drawn.
+pub fn recalibrate_batchnorm(net: &Net, samples: &Samples, order: &[usize], batch_size: usize, ad_device: &Device) {
+    let mut probe = net.clone().no_grad();
+    {
+        let layers = probe.norm_layers();
+        if layers.batchnorms.is_empty() {
+            return;
+        }
+        for d in layers.dropouts {
+            d.prob = 0.0;
+        }
+    }
+    let mut seen = 0usize;
+    for chunk in order.chunks(batch_size.max(1)) {
+        seen += chunk.len();
+        for bn in probe.norm_layers().batchnorms {
+            bn.momentum = chunk.len() as f64 / seen as f64;
+        }
+        // Only the side effect on the (shared) moving statistics is wanted.
+        drop(probe.forward(samples.features.batch(chunk, ad_device)));
+    }
 }
 
 /// Reads the per-step `[loss, correct]` not yet read into the epoch's running sums; returns
