@@ -97,15 +97,27 @@ export function drawSweep(canvas, sweep, heads) {
       ctx.setLineDash([1, 3]);
       ctx.beginPath(); ctx.moveTo(X(at[0]) + (head === 'gap' ? 1 : -1), top); ctx.lineTo(X(at[0]) + (head === 'gap' ? 1 : -1), top + h); ctx.stroke();
     }
+    // A model that did not learn has no backdoor to show: its curve is drawn faint.
+    const learned = sweep.learned?.[m] ?? true;
+    ctx.globalAlpha = learned ? 1 : 0.35;
     ctx.setLineDash(head === 'fc' ? [5, 3] : []);
     ctx.lineWidth = 2;
     ctx.beginPath();
     pts.forEach((p, i) => (i ? ctx.lineTo(X(p.x), Y(p.attack[m])) : ctx.moveTo(X(p.x), Y(p.attack[m]))));
     ctx.stroke();
     ctx.lineWidth = 1;
+    // The no-trigger baseline: how often the model already says the target without a trigger.
+    const base = sweep.baseline?.[m];
+    if (base !== undefined) {
+      ctx.setLineDash([2, 4]);
+      ctx.beginPath(); ctx.moveTo(left, Y(base)); ctx.lineTo(left + w, Y(base)); ctx.stroke();
+    }
     ctx.setLineDash([]);
-    ctx.fillText(`${head.toUpperCase()}${at ? ' (poisoned at ┆)' : ''}`, left + w - 130, top + 14 + 14 * m);
+    ctx.globalAlpha = 1;
+    const note = learned ? (at ? ' (poisoned at ┆)' : '') : ' — did not learn';
+    ctx.fillText(`${head.toUpperCase()}${note}`, left + w - 150, top + 14 + 14 * m);
   });
+  if (sweep.baseline) ctx.fillText('dotted: no trigger (baseline)', left + w - 150, top + 14 + 14 * heads.length);
 }
 
 // Attack accuracy at every patch corner of a grid sweep, for model `m`: a 25 × 25 picture

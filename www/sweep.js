@@ -43,6 +43,7 @@ export class SweepPanel {
     this.result = null;
     this.root.dataset.state = 'idle';
     this.root.dataset.points = '0';
+    for (const k of ['baselineFc', 'baselineGap', 'learnedFc', 'learnedGap']) delete this.root.dataset[k];
     $('sweep-text').textContent = '';
     $('sweep-progress').value = 0;
     for (const id of ['sweep-csv', 'sweep-png']) $(id).disabled = true;
@@ -78,7 +79,17 @@ export class SweepPanel {
       this.root.dataset.state = sweep.complete ? 'done' : 'cancelled';
       this.root.dataset.points = String(sweep.points.length);
       this.root.dataset.seconds = this.result.seconds.toFixed(2);
-      $('sweep-text').textContent = `${sweep.complete ? 'done' : 'cancelled'}: ${sweep.points.length} positions × ${sweep.samples.length} samples in ${this.result.seconds.toFixed(1)} s`;
+      heads.forEach((h, m) => {
+        // data-baseline-fc, data-learned-gap, …
+        const key = h[0].toUpperCase() + h.slice(1);
+        this.root.dataset[`baseline${key}`] = sweep.baseline[m].toFixed(4);
+        this.root.dataset[`learned${key}`] = String(sweep.learned[m]);
+      });
+      const failed = heads.filter((h, m) => !sweep.learned[m]).map((h) => h.toUpperCase());
+      const warning = failed.length
+        ? ` ⚠ ${failed.join(' and ')} did not learn (clean accuracy on these samples below 1.2 / classes): ${failed.length > 1 ? 'their curves are' : 'its curve is'} no backdoor.`
+        : '';
+      $('sweep-text').textContent = `${sweep.complete ? 'done' : 'cancelled'}: ${sweep.points.length} positions × ${sweep.samples.length} samples in ${this.result.seconds.toFixed(1)} s. Dotted: the rate each model already says the target with no trigger.${warning}`;
       for (const id of ['sweep-csv', 'sweep-png']) $(id).disabled = false;
     } finally {
       $('sweep-run').disabled = false;
@@ -105,6 +116,8 @@ export class SweepPanel {
     const { sweep, heads, task } = this.result;
     const header = ['trigger', 'x', 'y', ...heads.map((h) => `attack_${h}`), ...heads.map((h) => `p_target_${h}`)];
     const rows = sweep.points.map((p) => [p.trigger, p.x, p.y ?? '', ...p.attack, ...p.target_probability]);
+    // The untriggered samples as a row of their own, so the CSV carries its baseline.
+    rows.unshift(['none', '', '', ...sweep.baseline, ...heads.map(() => '')]);
     downloadBlob(new Blob([toCsv(header, rows)], { type: 'text/csv' }), `gaplab-sweep-${task}-${sweep.layout}.csv`);
   }
 

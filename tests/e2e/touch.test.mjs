@@ -166,6 +166,22 @@ test('text: the sentence goes where the user clicks, the slider or the buttons p
   await page.close();
 });
 
+// The sweep's no-trigger row (the CSV's first data row) carries the baselines the page shows
+// in its data attributes, each a share of the sampled clips; returns them per head.
+async function baselineMatchesTheCsv(page, csv) {
+  const row = csv[1].split(',');
+  assert.equal(row[0], 'none');
+  const out = {};
+  for (const [i, head] of ['fc', 'gap'].entries()) {
+    const shown = Number(await page.getByTestId('sweep').getAttribute(`data-baseline-${head}`));
+    assert.ok(Math.abs(shown - Number(row[3 + i])) < 1e-4, `${head}: ${shown} vs ${row[3 + i]}`);
+    assert.ok(shown >= 0 && shown <= 1);
+    assert.match(await page.getByTestId('sweep').getAttribute(`data-learned-${head}`), /^(true|false)$/);
+    out[head] = shown;
+  }
+  return out;
+}
+
 // Runs a sweep and returns the downloaded CSV's rows.
 async function sweep(page, { samples, layout, stride }) {
   await page.locator('#sweep-samples').fill(String(samples));
@@ -185,11 +201,12 @@ test('sweeps give a curve per model of the right length, a map for images, and e
   let s = await sweep(page, { samples: 6, layout: 'line' });
   assert.equal(s.points, 25, 'every pixel along the diagonal');
   assert.deepEqual(s.csv[0].split(','), ['trigger', 'x', 'y', 'attack_fc', 'attack_gap', 'p_target_fc', 'p_target_gap']);
-  assert.equal(s.csv.length, 26);
-  for (const row of s.csv.slice(1)) {
+  assert.equal(s.csv.length, 27, 'header, the no-trigger baseline, 25 positions');
+  for (const row of s.csv.slice(2)) {
     const v = row.split(',').slice(3).map(Number);
     assert.ok(v.every((a) => a >= 0 && a <= 1), row);
   }
+  await baselineMatchesTheCsv(page, s.csv);
   s = await sweep(page, { samples: 4, layout: 'grid', stride: 6 });
   assert.equal(s.points, 25, 'corners 0, 6, 12, 18, 24 on both axes');
   assert.equal(await page.locator('#sweep-heat-fc').isVisible(), true);
@@ -198,6 +215,11 @@ test('sweeps give a curve per model of the right length, a map for images, and e
   await prediction(page, 'gap');
   s = await sweep(page, { samples: 3 });
   assert.equal(s.points, 86, 'every 10 ms from 0 to 0.85 s');
+  const base = await baselineMatchesTheCsv(page, s.csv);
+  // The large FC model (the default pair) was poisoned at the start: there its attack rate
+  // stands above what it says with no trigger at all.
+  const startFc = Number(s.csv[2].split(',')[3]);
+  assert.ok(startFc > base.fc, `FC at the start ${startFc} vs baseline ${base.fc}`);
 
   await page.getByTestId('task-text').click();
   await prediction(page, 'gap');
