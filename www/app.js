@@ -31,11 +31,15 @@ const state = {
 const FORM_FIELDS = ['arch', 'poison_at', 'poisoned', 'epochs', 'patience', 'batch_size', 'seed', 'max_samples'];
 
 // ---------- messages ----------
+// Every error the page shows also goes to the console, so that nothing shown to a user can
+// pass unseen by whoever watches the console (the end-to-end tests fail on any they did not
+// provoke).
 function showError(text) {
   const el = $('message');
   el.textContent = text;
   el.className = 'error';
   el.hidden = false;
+  console.error(`gaplab: ${text}`);
 }
 function showNote(text) {
   const el = $('message');

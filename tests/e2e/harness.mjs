@@ -27,15 +27,20 @@ export class Lab {
     this.server?.close();
   }
 
-  // Opens the lab at `hash` (or a full URL), collecting console errors and uncaught exceptions.
+  // Opens the lab at `hash` (or a full URL), collecting console errors and uncaught exceptions
+  // into `errors`. The page logs every error it shows in #message, so a test that asserts
+  // `errors` is empty fails on any error the user would have seen; a test that provokes one
+  // declares it first with `expectError(regex)`, and only matching ones are let through.
   async open(hash) {
     const page = await this.browser.newPage();
     const errors = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    page.on('pageerror', (e) => errors.push(e.message));
+    const expected = [];
+    const unexpected = (text) => !expected.some((re) => re.test(text));
+    page.on('console', (m) => { if (m.type() === 'error' && unexpected(m.text())) errors.push(m.text()); });
+    page.on('pageerror', (e) => { if (unexpected(e.message)) errors.push(e.message); });
     await page.goto(hash.startsWith('http') ? hash : `${this.base}#${hash}`);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-    return { page, errors };
+    return { page, errors, expectError: (re) => expected.push(re) };
   }
 }
 

@@ -115,7 +115,8 @@ test('trains on WebGPU with a tiny setting', async () => {
 });
 
 test('a malformed archive, picked or dropped, shows an error and the page keeps working', async () => {
-  const { page, errors } = await open('task=image&backend=flex');
+  const { page, errors, expectError } = await open('task=image&backend=flex');
+  expectError(/^gaplab: .*(broken|truncated)\.tar\.gz/);
   const before = await prediction(page, 'fc');
   const junk = Buffer.from('this is not a gzip archive at all'.repeat(100));
   await page.locator('#data-file').setInputFiles({ name: 'broken.tar.gz', mimeType: 'application/gzip', buffer: junk });
@@ -140,5 +141,18 @@ test('a malformed archive, picked or dropped, shows an error and the page keeps 
   assert.ok(after.prob > 0, 'prediction after the error');
   assert.ok(before.cls);
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// The harness fails a test on an error the page showed but the test did not provoke: an
+// uncaught exception inside the page lands in #message *and* in the collected errors.
+test('an error the page shows is one the tests see', async () => {
+  const { page, errors } = await open('task=text&backend=flex');
+  await prediction(page, 'fc');
+  await page.evaluate(() => setTimeout(() => { throw new Error('injected fault'); }));
+  const message = page.getByTestId('message');
+  await page.waitForFunction(() => /injected fault/.test(document.querySelector('[data-testid=message]').textContent));
+  assert.equal(await message.getAttribute('class'), 'error');
+  assert.ok(errors.some((e) => /injected fault/.test(e)), `collected: ${JSON.stringify(errors)}`);
   await page.close();
 });
