@@ -92,8 +92,10 @@ impl PartialEq for FeatureCache {
 
 impl std::fmt::Debug for FeatureCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let filled = self.0.iter().filter(|c| c.get().is_some()).count();
-        write!(f, "FeatureCache({filled} of 2 filled)")
+        match self.0.iter().filter(|c| c.get().is_some()).count() {
+            0 => f.write_str("FeatureCache(empty)"),
+            n => write!(f, "FeatureCache(filled: {n} of 2 framings)"),
+        }
     }
 }
 
