@@ -183,7 +183,7 @@ pub async fn to_flex(spec: &ModelSpec, net: &Net) -> Result<Net> {
             match self.values.pop_front().map(|(data, dims)| (data, <[usize; D]>::try_from(dims))) {
                 Some((data, Ok(dims))) => {
                     let device = self.device.clone();
-                    param.map(move |_| Tensor::<1>::from_data(data, &device).reshape(dims))
+                    crate::model::replaced(param, Tensor::<1>::from_data(data, &device).reshape(dims))
                 }
                 _ => {
                     self.mismatch = true;

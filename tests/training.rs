@@ -416,7 +416,8 @@ fn a_model_that_did_not_learn_is_named_as_such() {
     struct Zero;
     impl burn::module::ModuleMapper for Zero {
         fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
-            param.map(|t| t.zeros_like())
+            let (shape, device) = (param.lazy_shape(), param.lazy_device());
+            gaplab::model::replaced(param, Tensor::zeros(shape, &device))
         }
     }
     let device = Device::flex();
@@ -432,4 +433,29 @@ fn a_model_that_did_not_learn_is_named_as_such() {
     assert_eq!(e.predicted_per_class.iter().sum::<usize>(), e.n_clean);
     assert_eq!(e.single_class(), Some(0), "{e:?}");
     assert!(e.failure(&prepared.classes).is_some_and(|w| w.contains(&format!("\"{}\"", prepared.classes[0]))), "{e:?}");
+}
+
+/// Loading a model (f32, f16 or int8 file, or copying a network to the CPU) draws nothing from
+/// the backend's random generator, which is process-wide: a network about to be filled is
+/// initialised lazily and must never be read before it is filled. A load drawing its
+/// throwaway initialisation on one thread, in the middle of a training's seeded stream on
+/// another, made a resumed run differ from the uninterrupted one.
+#[test]
+fn loading_a_model_draws_nothing_from_the_random_generator() {
+    let device = Device::flex();
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sound-small-gap-f32.gaplab")).unwrap();
+    let draw = || Tensor::<1>::random([256], burn::tensor::Distribution::Default, &device).into_data().try_to_vec::<f32>().unwrap();
+    // No training may draw in between (they all hold this).
+    let _random = gaplab::model::exclusive_random();
+    device.seed(3);
+    let expected = draw();
+    device.seed(3);
+    let (header, net) = store::load("f32", &bytes, &device).unwrap();
+    for precision in [store::Precision::F16, store::Precision::Int8] {
+        let file = store::save_as(&header, &net, precision).unwrap();
+        store::load("file", &file, &device).unwrap();
+    }
+    let copy = pollster::block_on(store::to_flex(&header.spec, &net)).unwrap();
+    assert_eq!(float_bits(&copy), float_bits(&net), "the copy holds the same values");
+    assert_eq!(draw(), expected, "loading drew from the generator");
 }

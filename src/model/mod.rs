@@ -23,15 +23,23 @@ use burn::prelude::*;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Held by whoever draws from the backend's random generator natively: burn seeds its
-/// generator per backend, not per call (`Device::seed` may act process-wide), so a training
-/// (initialisation, dropout) interleaving its draws with another thread's would lose
-/// reproducibility. [`crate::train::fit`] holds it for a whole run; [`Net::blank`] while it
-/// builds a network that a model file or checkpoint is about to fill.
+/// generator per backend, not per call (`Device::seed` acts process-wide on Flex), so a
+/// training (initialisation, dropout) interleaving its draws with another thread's would lose
+/// reproducibility. [`crate::train::fit`] holds it for a whole run. Code that only loads
+/// networks draws nothing ([`Net::blank`]) and needs no lock.
 static RANDOM: Mutex<()> = Mutex::new(());
 
 /// Takes the generator for this thread until the guard is dropped.
 pub fn exclusive_random() -> MutexGuard<'static, ()> {
     RANDOM.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `param` with `tensor` as its value (on `param`'s device, with its gradient setting), without
+/// reading the old value: for filling a [`Net::blank`] in a `ModuleMapper`, where `Param::map`
+/// would first draw the lazy random initialisation that is about to be thrown away.
+pub fn replaced<const D: usize>(param: burn::module::Param<Tensor<D>>, tensor: Tensor<D>) -> burn::module::Param<Tensor<D>> {
+    let id = param.id;
+    param.transform_for_load(tensor, id)
 }
 
 /// A batch of network input: dense features (`[B, C, H, W]`) or token ids (`[B, L]`).
@@ -69,14 +77,14 @@ impl Net {
         }
     }
 
-    /// A network of `spec` whose values are about to be replaced (loading a model file):
-    /// its throwaway initialisation still draws random numbers, so natively it waits for the
-    /// generator ([`exclusive_random`]) instead of taking numbers from a training running on
-    /// another thread. (In the browser there is one thread, and a training's draws never span
-    /// an `await`.)
+    /// A network of `spec` whose values are about to be replaced (loading a model file or a
+    /// checkpoint). burn initialises parameters lazily, so this draws nothing from the
+    /// generator — as long as every parameter is replaced without being read first: by
+    /// `try_load_record`, or in a `ModuleMapper` through [`replaced`]. `Param::map` or
+    /// `Param::val` on it would draw the throwaway initialisation, on whatever thread, in the
+    /// middle of a training's seeded stream (a resumed run then differs from the uninterrupted
+    /// one; `tests/training.rs` checks that loading draws nothing).
     pub fn blank(spec: &ModelSpec, device: &Device) -> Net {
-        #[cfg(not(target_arch = "wasm32"))]
-        let _random = exclusive_random();
         Net::init(spec, device)
     }
 

@@ -215,12 +215,12 @@ pub fn decode(file: &str, spec: &ModelSpec, bytes: &[u8]) -> Result<Net> {
     }
     impl ModuleMapper for Fill {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let expected = param.val().dims();
+            let expected = param.lazy_shape().to_vec();
             match self.values.pop_front() {
                 Some(stored) if stored.dims() == expected.as_slice() => {
                     let data = TensorData::new(stored.decode(), expected);
                     let device = self.device.clone();
-                    param.map(move |_| Tensor::from_data(data, &device))
+                    crate::model::replaced(param, Tensor::from_data(data, &device))
                 }
                 found => {
                     self.mismatch.get_or_insert_with(|| {
