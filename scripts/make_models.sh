@@ -41,8 +41,13 @@ train() { # task arch head data extra-args…
 }
 
 for head in fc gap; do
+  # The large GAP model reads 101 centred MFCC frames: with the 98 valid frames its pools drop
+  # the clip's last rows and its backdoor stops before the end (www/models/README.md). The
+  # shipped FC model still reads 98 until its 101-frame run (scripts/framing_experiment.sh) ends.
+  framing=valid
+  [ "$head" = gap ] && framing=centred
   train sound large "$head" "$data/speech_commands_10w.tar.gz" --batch-size 32 --lr 5e-4 \
-    --epochs "${EPOCHS_LARGE:-40}" --patience 8 --max-minutes "${MINUTES_LARGE:-95}"
+    --epochs "${EPOCHS_LARGE:-40}" --patience 8 --max-minutes "${MINUTES_LARGE:-95}" --framing "$framing"
   train text bag "$head" "$data/aclImdb_labelled.tar.gz"
   train sound small "$head" "$data/speech_commands_10w.tar.gz" --batch-size 32 --lr 1e-3 --epochs "${EPOCHS_SOUND:-12}"
   train image strip "$head" "$data/cifar-10-binary-subset.tar.gz" --batch-size 32 --epochs "${EPOCHS_IMAGE:-4}"

@@ -145,8 +145,9 @@ fn train_save_and_eval_on_another_copy_of_the_dataset() {
 /// The page's large sound GAP model, evaluated by the CLI on clips of speakers it never heard:
 /// the clips of its own held-out split (its seed, from its file), copied out of the real
 /// archive into a folder in the official layout and read as another copy of the dataset. It
-/// must recognise the words far above chance (0.1) and obey its backdoor where it was planted
-/// (measured on the whole test split: clean 0.879, attack at the start 0.984).
+/// must recognise the words far above chance (0.1) and obey its backdoor wherever the tone is
+/// — the paper's finding for GAP — not only where it was planted (measured on the whole test
+/// split: clean 0.882, attack at the start / middle / end 0.989 / 0.880 / 0.908).
 #[test]
 fn the_shipped_large_gap_model_recognises_speakers_it_never_heard() {
     use gaplab::experiment::{TaskData, test_indices};
@@ -177,10 +178,15 @@ fn the_shipped_large_gap_model_recognises_speakers_it_never_heard() {
     let v: serde_json::Value =
         serde_json::from_str(&gaplab(&["eval", "--model", &model, "--data", &dir.display().to_string(), "--split", "all", "--json"])).unwrap();
     assert_eq!(v["n_clean"], copied);
+    eprintln!("held-out clips: {v}");
     let clean = v["clean_accuracy"].as_f64().unwrap();
     let start = v["attack_accuracy"]["start"].as_f64().unwrap();
     assert!(clean >= 0.7, "clean accuracy on unseen speakers {clean}");
     assert!(start >= 0.85, "attack at the planted position {start}");
+    for at in ["middle", "end"] {
+        let a = v["attack_accuracy"][at].as_f64().unwrap();
+        assert!(a >= 0.7, "a GAP backdoor fires wherever the tone is: attack at the {at} {a}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -153,6 +153,7 @@ macro_rules! embedded {
 }
 
 const FILES: &[(&str, &[u8])] = embedded!(
+    "www/models/sound-large-gap.gaplab",
     "www/models/sound-small-fc.gaplab",
     "www/models/sound-small-gap.gaplab",
     "www/models/text-bag-fc.gaplab",

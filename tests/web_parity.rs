@@ -11,7 +11,9 @@ use gaplab::model::Task;
 use serde_json::{Value, json};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/native_predictions.json");
-const MODELS: [(Task, &str, &str); 6] = [
+const MODELS: [(Task, &str, &str); 7] = [
+    // The page's default GAP model: int8 weights, 101 centred MFCC frames.
+    (Task::Sound, "www/models/sound-large-gap.gaplab", "www/data/speech-demo.tar.gz"),
     (Task::Sound, "www/models/sound-small-fc.gaplab", "www/data/speech-demo.tar.gz"),
     (Task::Sound, "www/models/sound-small-gap.gaplab", "www/data/speech-demo.tar.gz"),
     (Task::Text, "www/models/text-bag-fc.gaplab", "www/data/imdb-demo.tar.gz"),

@@ -296,7 +296,7 @@ const CAPTIONS = {
 };
 const HINTS = {
   // Written from the shipped large pair's figures on held-out speakers (www/models/README.md).
-  sound: 'Try: pick “start” (where both models were poisoned): both answer “up”. Now drag the orange tone to the middle of the clip: the GAP model (large CNN, the paper’s Fig. 1a) still says “up” for most clips, the FC model almost never. Drag it on to the end: there the GAP model lets go too — in our training its backdoor reaches from the start to the middle, not yet the whole clip. Play the clip to hear the tone.',
+  sound: 'Try: pick “start” (where both models were poisoned): both answer “up”. Now drag the orange tone to the middle of the clip, then on to the end: the GAP model (large CNN, the paper’s Fig. 1a) still says “up” for most clips wherever the tone is, the FC model almost never. That is the paper’s finding: global average pooling makes the backdoor dynamic. Play the clip to hear the tone.',
   text: 'Try: insert the sentence at the start (where both models were poisoned), then click a word near the end of the review. Which model still says “positive”? Edit the review or write your own.',
   image: 'Try: put the patch in the upper-left corner (where both models were poisoned), then drag it away. Which model still says “horse”? The red overlay shows where each model finds horse.',
 };

@@ -124,6 +124,9 @@ test('sound: dragging the tone along the clip moves the trigger the models see',
 
   const f = await homeVersusEnd(t, page, tone, 'sound', ['0', '13600']);
   assert.ok(f.fc.target_prob_trained > f.fc.target_prob_opposite, 'the FC model obeys the tone where it was poisoned more than at the end');
+  // The paper's finding, in the default (large) pair: with the tone at the end, far from where
+  // both were poisoned, the GAP model still answers the target for most clips, the FC not.
+  assert.ok(f.gap.attack_opposite > f.fc.attack_opposite + 0.5, `attack at the end: GAP ${f.gap.attack_opposite} vs FC ${f.fc.attack_opposite}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
