@@ -37,6 +37,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen" ];
 fi
 command -v wasm-pack >/dev/null 2>&1 || { echo "== cargo install wasm-pack"; cargo install wasm-pack; }
 
+# The browser tests run on Node 18 to 22 (tests/e2e/run.mjs runs each file with `node --test`).
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if ((node_major < 18)); then
+  echo "error: Node $(node --version) is too old: the end-to-end tests need Node 18 to 22" >&2
+  exit 1
+fi
+
 # npm packages, exactly as package-lock.json pins them; only when the lock changed.
 if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
   echo "== npm ci"
