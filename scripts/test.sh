@@ -10,5 +10,13 @@ scripts/setup.sh
 echo "== native tests (target dir: $CARGO_TARGET_DIR)"
 cargo test --all-targets
 
+# The fuzz targets are their own workspace (fuzz/): compile them so they cannot rot. Running
+# them (a sanitizer build, ~15-20 minutes cold) is scripts/fuzz-smoke.sh, here with GAPLAB_FUZZ=1.
+echo "== fuzz targets compile (cargo check of fuzz/)"
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked
+if [ "${GAPLAB_FUZZ:-0}" = 1 ]; then
+  scripts/fuzz-smoke.sh
+fi
+
 scripts/test-web.sh
 echo "all tests passed"

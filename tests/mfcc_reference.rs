@@ -10,8 +10,10 @@ use serde_json::Value;
 
 const REFERENCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/mfcc_librosa.json");
 const WAV_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/wav");
-/// Absolute tolerance per value (dB for log-mel; DCT of dB for MFCC).
-const TOL: f64 = 0.05;
+/// Absolute tolerance per value (dB for log-mel; DCT of dB for MFCC): the README quotes it.
+/// Measured, f32 against librosa's f64: 9.2e-5 at worst; ten times that allows for another
+/// CPU's FFT kernels (AVX2 or AVX-512) and summation order, not for a wrong filter or window.
+const TOL: f64 = 1e-3;
 
 fn read_wav(name: &str) -> Vec<f32> {
     let path = format!("{WAV_DIR}/{name}");
