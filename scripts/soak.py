@@ -7,17 +7,19 @@ models) and is read by the CLI the way a user's file is:
 
   wav      a clip                                 gaplab mfcc FILE
   speech   a clip among good ones in the official folder layout
-                                                  gaplab eval --model <sound model> --data DIR
-  archive  a dataset .tar.gz of each task         gaplab eval --model <task model> --data FILE
+                                                  gaplab eval --model <sound model> --data DIR --split test
+  archive  a dataset .tar.gz of each task         gaplab eval --model <task model> --data FILE --split test
   cifar    a CIFAR-10 batch in the official folder layout
-                                                  gaplab eval --model <image model> --data DIR
-  imdb     a review in each aclImdb folder        gaplab eval --model <text model> --data DIR
+                                                  gaplab eval --model <image model> --data DIR --split test
+  imdb     a review in each aclImdb folder        gaplab eval --model <text model> --data DIR --split test
   model    a model file                           gaplab convert --model FILE --save OUT
 
 Mutations (one seed drives them all): bit flips, overwritten runs of 0x00 / 0xFF / random
 bytes, truncation, insertions, a duplicated or deleted chunk, an overwritten little-endian
 length field; for archives half the mutations are made to the tar inside and recompressed,
-so that they get past gzip's checksum. A panic exits with 101, a crash with a signal: both
+so that they get past gzip's checksum. (`eval --split test` reads and decodes the whole
+dataset before it picks the split, so the readers see every input; only the evaluation is
+smaller.) A panic exits with 101, a crash with a signal: both
 are counted as failures, and each failing input is kept in --keep (default runs/soak/) to
 replay. Prints a table of exit codes per reader and exits 1 if anything panicked or crashed.
 
@@ -131,7 +133,7 @@ class Cases:
             members = [(f"speech/{w}/{k:08x}_nohash_0.wav", good) for k, w in enumerate(["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"])]
             members.append(("speech/up/ffffffff_nohash_1.wav", mutate(rng, rng.choice(self.wavs))))
             write_tree(work, members)
-            return [gaplab, "eval", "--model", MODELS["sound"], "--data", os.path.join(work, "speech"), "--split", "all"]
+            return [gaplab, "eval", "--model", MODELS["sound"], "--data", os.path.join(work, "speech"), "--split", "test"]
         if reader == "archive":
             task = rng.choice(["sound", "text", "image"])
             if rng.random() < 0.5:
@@ -141,17 +143,17 @@ class Cases:
             path = os.path.join(work, f"{task}.tar.gz")
             with open(path, "wb") as f:
                 f.write(data)
-            return [gaplab, "eval", "--model", MODELS[task], "--data", path, "--split", "all"]
+            return [gaplab, "eval", "--model", MODELS[task], "--data", path, "--split", "test"]
         if reader == "cifar":
             write_tree(work, [
                 ("cifar-10-batches-bin/data_batch_1.bin", mutate(rng, self.cifar)),
                 ("cifar-10-batches-bin/test_batch.bin", self.cifar if rng.random() < 0.5 else mutate(rng, self.cifar)),
             ])
-            return [gaplab, "eval", "--model", MODELS["image"], "--data", os.path.join(work, "cifar-10-batches-bin"), "--split", "all"]
+            return [gaplab, "eval", "--model", MODELS["image"], "--data", os.path.join(work, "cifar-10-batches-bin"), "--split", "test"]
         if reader == "imdb":
             review = mutate(rng, rng.choice(self.reviews))
             write_tree(work, [(f"aclImdb/{p}", review) for p in ["train/pos/0_9.txt", "train/neg/1_2.txt", "test/pos/2_10.txt", "test/neg/3_1.txt"]])
-            return [gaplab, "eval", "--model", MODELS["text"], "--data", os.path.join(work, "aclImdb"), "--split", "all"]
+            return [gaplab, "eval", "--model", MODELS["text"], "--data", os.path.join(work, "aclImdb"), "--split", "test"]
         if reader == "model":
             path = os.path.join(work, "model.gaplab")
             with open(path, "wb") as f:

@@ -28,7 +28,17 @@ const state = {
   look: { busy: false, dirty: false, seq: 0 },
 };
 // Training-form fields kept in the URL.
-const FORM_FIELDS = ['arch', 'poison_at', 'poisoned', 'epochs', 'patience', 'batch_size', 'seed', 'max_samples'];
+const FORM_FIELDS = ['arch', 'poison_at', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr', 'seed', 'max_samples'];
+// The training form's defaults per task, measured on the demo data with Flex in headless
+// Chromium on a 2-core machine (`node bench/page-train.mjs`; www/models/README.md, "Training
+// in the page"): FC and GAP one after the other in about `minutes`. The paper's own settings
+// (Adam 1e-4, batch 256, hundreds of epochs) need hours here; these are chosen to show a model
+// that learned and an FC backdoor where it was planted within a few minutes.
+const TRAIN_DEFAULTS = {
+  sound: { arch: 'small', poisoned: 40, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
+  text: { arch: 'conv1d', poisoned: 40, epochs: 6, patience: 3, batch_size: 32, lr: 0.001, recalibrate_bn: false, minutes: 1 },
+  image: { arch: 'strip', poisoned: 160, epochs: 1, patience: 1, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
+};
 
 // ---------- messages ----------
 // Every error the page shows also goes to the console, so that nothing shown to a user can
@@ -69,6 +79,7 @@ function readHash() {
   if (p.get('pair')) state.pairs[state.task] = p.get('pair');
   pendingForm = Object.fromEntries(FORM_FIELDS.filter((f) => p.has(f)).map((f) => [f, p.get(f)]));
   if (p.has('heads')) pendingForm.heads = p.get('heads');
+  if (p.has('recal')) pendingForm.recal = p.get('recal');
   pendingSweep = { sw: p.get('sw'), layout: p.get('layout'), stride: p.get('stride') };
 }
 function writeHash() {
@@ -77,6 +88,7 @@ function writeHash() {
   const form = $('train-form');
   for (const f of FORM_FIELDS) if (form[f].value !== '') p.set(f, form[f].value);
   p.set('heads', ['fc', 'gap'].filter((h) => form[h].checked).join(',') || 'none');
+  p.set('recal', form.recalibrate_bn.checked ? '1' : '0');
   if (sweepPanel) for (const [k, v] of Object.entries(sweepPanel.settings)) p.set(k, v);
   // Which models the view shows: the committed pretrained pair, or models trained or uploaded
   // in this tab (those live only here; a link cannot carry them).
@@ -95,6 +107,7 @@ function applyPendingForm() {
     form[f].value = pendingForm[f];
   }
   if (pendingForm.heads) for (const h of ['fc', 'gap']) form[h].checked = pendingForm.heads.split(',').includes(h);
+  if (pendingForm.recal) form.recalibrate_bn.checked = pendingForm.recal === '1';
   pendingForm = null;
 }
 
@@ -437,7 +450,10 @@ async function selectTask(task) {
   for (const o of triggerSel.options) o.hidden = o.value !== 'custom' && !TASKS[task].triggers.includes(o.value);
   $('arch').replaceChildren(...TASKS[task].archs.map((a) => new Option(a, a)));
   const form = $('train-form');
-  form.poisoned.value = { sound: 40, text: 40, image: 40 }[task];
+  const defaults = TRAIN_DEFAULTS[task];
+  for (const f of ['arch', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr']) form[f].value = defaults[f];
+  form.recalibrate_bn.checked = defaults.recalibrate_bn;
+  $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
   for (const o of form.poison_at.options) o.hidden = o.value === 'spread' && task === 'image';
   applyPendingForm();
   $('caption').textContent = CAPTIONS[task];
@@ -484,6 +500,7 @@ async function train(event) {
   const base = {
     task: state.task, arch: form.arch.value, poison_at: form.poison_at.value,
     poisoned: num('poisoned'), epochs: num('epochs'), patience: num('patience'), batch_size: num('batch_size'), seed: num('seed') ?? 0, max_samples: num('max_samples'),
+    lr: Number.isFinite(parseFloat(form.lr.value)) ? parseFloat(form.lr.value) : undefined, recalibrate_bn: form.recalibrate_bn.checked,
   };
   $('train').disabled = true;
   $('cancel').disabled = false;

@@ -255,8 +255,15 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   await patch.focus();
   for (const key of ['End', 'ArrowLeft', 'ArrowLeft', 'ArrowUp']) await page.keyboard.press(key);
   const shown = await predictionsAt(page, String(23 * 25 + 22), 5);
+  // The image task's training defaults (www/app.js TRAIN_DEFAULTS), with their time estimate.
+  assert.equal(await page.locator('#train-form input[name=recalibrate_bn]').isChecked(), true);
+  assert.equal(await page.locator('#train-form input[name=lr]').inputValue(), '0.001');
+  assert.match(await page.locator('#train-estimate').textContent(), /about \d+ minutes/);
   await page.locator('#train-form input[name=epochs]').fill('7');
   await page.locator('#train-form input[name=epochs]').dispatchEvent('change');
+  await page.locator('#train-form input[name=lr]').fill('0.002');
+  await page.locator('#train-form input[name=lr]').dispatchEvent('change');
+  await page.locator('#train-form input[name=recalibrate_bn]').uncheck();
   await page.locator('#sweep-samples').fill('11');
   await page.locator('#sweep-samples').dispatchEvent('change');
   const url = page.url();
@@ -271,6 +278,8 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   assert.deepEqual([await p.getAttribute('data-x'), await p.getAttribute('data-y')], ['22', '23']);
   assert.equal(await fresh.page.locator('#sample').inputValue(), '5');
   assert.equal(await fresh.page.locator('#train-form input[name=epochs]').inputValue(), '7');
+  assert.equal(await fresh.page.locator('#train-form input[name=lr]').inputValue(), '0.002');
+  assert.equal(await fresh.page.locator('#train-form input[name=recalibrate_bn]').isChecked(), false);
   assert.equal(await fresh.page.locator('#sweep-samples').inputValue(), '11');
 
   // The user's own review travels in the link too.
