@@ -10,11 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 seconds=${SECONDS_PER_TARGET:-30}
+# Its own target dir (installing cargo-fuzz too): sanitizer builds share nothing with the
+# normal ones, and the normal target dir stays free for a build running beside this.
+export CARGO_TARGET_DIR="${GAPLAB_FUZZ_TARGET_DIR:-$HOME/.cache/gaplab/target-fuzz}"
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
 cd fuzz
-# Its own target dir: sanitizer builds share nothing with the normal ones.
-export CARGO_TARGET_DIR="${GAPLAB_FUZZ_TARGET_DIR:-$HOME/.cache/gaplab/target-fuzz}"
 cargo +nightly fuzz build
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
