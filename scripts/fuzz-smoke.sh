@@ -4,7 +4,7 @@
 # seeds stay as committed). Fails on the first crash, leaving the input in
 # fuzz/artifacts/<target>/ (fuzz/README.md: minimise it, add it to tests/fixtures/fuzz/).
 # Installs cargo-fuzz and the nightly toolchain if missing. Not part of CI's default run (a
-# cold sanitizer build of burn takes ~15-20 minutes on 2 cores): `GAPLAB_FUZZ=1
+# cold sanitizer build of burn took 38 minutes on 2 shared cores, plus 14 to install cargo-fuzz): `GAPLAB_FUZZ=1
 # scripts/test.sh` adds it; CI itself only compiles the targets (`cargo check`).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,7 +11,7 @@ echo "== native tests (target dir: $CARGO_TARGET_DIR)"
 cargo test --all-targets
 
 # The fuzz targets are their own workspace (fuzz/): compile them so they cannot rot. Running
-# them (a sanitizer build, ~15-20 minutes cold) is scripts/fuzz-smoke.sh, here with GAPLAB_FUZZ=1.
+# them (a sanitizer build: 38 minutes cold on 2 shared cores) is scripts/fuzz-smoke.sh, here with GAPLAB_FUZZ=1.
 echo "== fuzz targets compile (cargo check of fuzz/)"
 cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 if [ "${GAPLAB_FUZZ:-0}" = 1 ]; then
