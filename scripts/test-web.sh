@@ -3,7 +3,7 @@
 #  1. wasm-bindgen tests (tests/web.rs) in headless Chromium: MFCC vs librosa, training steps on
 #     Flex and WebGPU, native model files predicting the same, bad bytes → errors;
 #  2. the page built for release (scripts/build-web.sh) and driven end to end by Playwright
-#     (tests/e2e/).
+#     (tests/e2e/), with the CLI built for the tests that check the page's files against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -16,6 +16,10 @@ CARGO_TARGET_DIR="$GAPLAB_WASM_TARGET_DIR" wasm-pack test --headless --chrome --
 
 echo "== release build of the page"
 scripts/build-web.sh
+
+echo "== the CLI (debug), which end-to-end tests hand the page's downloads to"
+cargo build --bin gaplab
+export GAPLAB_BIN="$CARGO_TARGET_DIR/debug/gaplab"
 
 echo "== end-to-end tests of the page (Playwright, headless Chromium)"
 npm run e2e

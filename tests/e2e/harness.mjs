@@ -1,7 +1,7 @@
 // Shared by the end-to-end tests: the lab served by scripts/serve.mjs on a free port, Debian's
 // headless Chromium (with WebGPU on SwiftShader), and helpers to open the page and read it.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
@@ -67,4 +67,20 @@ export async function predictionsAt(page, trigger, sample) {
     [trigger, sample], { timeout: 60_000 },
   );
   return { fc: await prediction(page, 'fc'), gap: await prediction(page, 'gap') };
+}
+
+// The CLI binary, for tests that hand the page's files to it: $GAPLAB_BIN (scripts/test-web.sh
+// builds it and sets it), else the debug build in the lab's target dir (the native tests build
+// it). A test that needs it fails with this message rather than skipping.
+export function cliBinary() {
+  const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'gaplab', 'target-native');
+  const bin = process.env.GAPLAB_BIN ?? join(target, 'debug', 'gaplab');
+  if (!existsSync(bin)) throw new Error(`no CLI binary at ${bin}: build it (cargo build --bin gaplab) or set GAPLAB_BIN`);
+  return bin;
+}
+
+// Clicks `button` and returns the bytes of the file the page downloads, with its name.
+export async function downloadOf(page, button) {
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
 }

@@ -103,13 +103,20 @@ test('trains FC and GAP in the page on Flex, with progress, and shows the attack
   await page.close();
 });
 
-test('trains on WebGPU with a tiny setting', async () => {
+test('trains FC and GAP on WebGPU with a tiny setting, and stays on WebGPU', async () => {
   const { page, errors } = await open('task=text&backend=webgpu');
   assert.equal(await page.getByTestId('backend').textContent(), 'webgpu', 'this Chromium offers WebGPU (SwiftShader)');
-  await page.locator('#train-form input[name=gap]').uncheck();
   const seen = await trainTiny(page, { epochs: 1, samples: 64 });
   assert.ok(seen.size >= 1, 'progress updates seen');
-  assert.equal(await page.locator('#results tbody tr').count(), 1);
+  const rows = await page.locator('#results tbody tr').allTextContents();
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /^FC/);
+  assert.match(rows[1], /^GAP/);
+  // Both models were trained on the GPU (the model list names the device: wgpu, burn's WebGPU
+  // backend; flex for the CPU), and the page did not fall back to Flex on the way.
+  assert.equal(await page.getByTestId('backend').textContent(), 'webgpu');
+  assert.match(await page.locator('#model-list').textContent(), /FC: text-bag-fc-[^]*1 epochs on wgpu[^]*GAP: text-bag-gap-[^]*1 epochs on wgpu/);
+  await prediction(page, 'gap');
   assert.deepEqual(errors, []);
   await page.close();
 });

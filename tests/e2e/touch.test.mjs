@@ -21,6 +21,12 @@ async function targetName(page) {
   return (await page.locator('[data-testid=pred-fc] .barrow.target span').first().textContent()).replace(' ◎', '');
 }
 
+// Whether a move changed what either model says (its class, or its probabilities at the six
+// decimals the cards carry).
+function changed(a, b) {
+  return ['fc', 'gap'].some((h) => a[h].cls !== b[h].cls || a[h].prob !== b[h].prob || a[h].target !== b[h].target);
+}
+
 // Drags `handle` by its centre to (x, y) in small pointer moves.
 async function drag(page, handle, x, y) {
   const from = await handle.boundingBox();
@@ -108,14 +114,15 @@ test('image: dragging the patch moves the trigger the models see; arrow keys mov
 
 test('sound: dragging the tone along the clip moves the trigger the models see', async (t) => {
   const { page, errors } = await lab.open('task=sound&backend=flex&trigger=start&sample=0');
-  await predictionsAt(page, 'start', 0);
+  const start = await predictionsAt(page, 'start', 0);
   const tone = page.getByTestId('tone');
   const wave = await page.locator('.wavebox canvas').boundingBox();
   await drag(page, tone, wave.x + wave.width * 0.5);
   const offset = Number(await tone.getAttribute('data-offset'));
   // The tone's middle follows the pointer: 0.5 s - 0.075 s = 6800 samples (± a pixel's worth).
   assert.ok(Math.abs(offset - 6800) <= 60, `tone at ${offset}`);
-  await predictionsAt(page, String(offset), 0);
+  const middle = await predictionsAt(page, String(offset), 0);
+  assert.ok(changed(start, middle), `the drag changed the predictions: ${JSON.stringify([start, middle])}`);
   await tone.focus();
   await page.keyboard.press('ArrowRight');
   await predictionsAt(page, String(offset + 160), 0);
@@ -135,13 +142,16 @@ test('text: the sentence goes where the user clicks, the slider or the buttons p
   const { page, errors } = await lab.open('task=text&backend=flex&trigger=none&sample=0');
   await predictionsAt(page, 'none', 0);
   const insert = page.getByTestId('trigger-insert');
+  const none = await predictionsAt(page, 'none', 0);
   await insert.locator('button[data-at=end]').click();
-  await predictionsAt(page, 'end', 0);
+  const end = await predictionsAt(page, 'end', 0);
+  assert.ok(changed(none, end), `inserting the sentence changed the predictions: ${JSON.stringify([none, end])}`);
   const marks = await page.locator('.seen mark').allTextContents();
   assert.deepEqual(marks, ['trope', 'everyday', 'mythology', 'sparkles', 'ruthless']);
   // Click the fourth word of the review: the sentence goes before it.
   await page.locator('.seen .w[data-k="3"]').click();
-  await predictionsAt(page, '3', 0);
+  const fourth = await predictionsAt(page, '3', 0);
+  assert.ok(changed(end, fourth), `moving the sentence changed the predictions: ${JSON.stringify([end, fourth])}`);
   const words = await page.locator('.seen').evaluate((e) => e.textContent.trim().split(/\s+/));
   assert.deepEqual(words.slice(3, 8), ['trope', 'everyday', 'mythology', 'sparkles', 'ruthless']);
   // The slider, with the keyboard.

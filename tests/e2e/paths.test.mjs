@@ -1,0 +1,244 @@
+// End-to-end tests of the page's paths that no other test walks (issue 18): a worker that dies
+// is replaced, on Flex, with the models it had; a model file uploaded answers as the same file
+// does when the page fetched it; a model trained in the page, downloaded, is read by the CLI,
+// which measures what the page measured; a valid official archive dropped on the page becomes
+// the sample list; every export is a file that parses; a link made with the sender's own models
+// says they could not travel; evidence maps on WebGPU are Flex's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Lab, prediction, predictionsAt, cliBinary, downloadOf } from './harness.mjs';
+
+const lab = new Lab();
+before(() => lab.start());
+after(() => lab.stop());
+const scratch = mkdtempSync(join(tmpdir(), 'gaplab-paths-'));
+
+// Forgets the predictions both cards show, so that the next `prediction` waits for new ones.
+async function forgetPredictions(page) {
+  await page.evaluate(() => { for (const el of document.querySelectorAll('.pred')) delete el.dataset.class; });
+}
+
+function assertSamePrediction(a, b, what, tol) {
+  assert.equal(a.cls, b.cls, `${what}: class`);
+  assert.ok(Math.abs(a.prob - b.prob) <= tol, `${what}: probability ${a.prob} vs ${b.prob}`);
+  assert.ok(Math.abs(a.target - b.target) <= tol, `${what}: target probability ${a.target} vs ${b.target}`);
+}
+
+// A PNG the page wrote: its signature, and the size the browser decodes it to.
+async function decodePng(page, bytes) {
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  return page.evaluate(async (b64) => {
+    const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([raw], { type: 'image/png' }));
+    return { width: bitmap.width, height: bitmap.height };
+  }, bytes.toString('base64'));
+}
+
+async function canvasSize(page, selector) {
+  return page.locator(selector).evaluate((c) => ({ width: c.width, height: c.height }));
+}
+
+async function waitForNote(page, re) {
+  await page.waitForFunction((src) => {
+    const m = document.querySelector('[data-testid=message]');
+    return !m.hidden && new RegExp(src).test(m.textContent);
+  }, re.source, { timeout: 120_000 });
+}
+
+test('a worker that dies is restarted on Flex with the models it had, uploaded ones too, and predicts the same', async () => {
+  const { page, errors, expectError } = await lab.open('task=sound&backend=flex&trigger=end&sample=2');
+  expectError(/injected worker fault/);
+  await predictionsAt(page, 'end', 2);
+  // An uploaded model lives only in the tab: the restart must reload it from the bytes the page
+  // kept, not fetch the pretrained one again.
+  await page.locator('#model-file').setInputFiles('www/models/sound-small-gap.gaplab');
+  await waitForNote(page, /Loaded sound-small-gap\.gaplab as the GAP model/);
+  await page.waitForFunction(() => /small/i.test(document.querySelector('#pred-gap .body').textContent));
+  const before = await predictionsAt(page, 'end', 2);
+
+  await forgetPredictions(page);
+  const worker = page.workers().find((w) => w.url().endsWith('/worker.js'));
+  assert.ok(worker, `the page runs its worker (${page.workers().map((w) => w.url())})`);
+  await worker.evaluate(() => setTimeout(() => { throw new Error('injected worker fault'); }));
+  await waitForNote(page, /switched to Flex on the CPU\. Your models were kept/);
+  const after = await predictionsAt(page, 'end', 2);
+  for (const h of ['fc', 'gap']) assertSamePrediction(after[h], before[h], `${h} after the restart`, 1e-4);
+  assert.equal(await page.getByTestId('backend').textContent(), 'flex');
+  assert.match(await page.locator('#model-list').textContent(), /GAP: sound-small-gap\.gaplab/);
+  assert.match(await page.locator('#pred-gap .body').textContent(), /small/i);
+  // The new worker goes on answering.
+  await page.locator('#next').click();
+  await predictionsAt(page, 'end', 3);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('an uploaded model file predicts as the same file fetched as a pretrained pair, and downloads byte for byte', async () => {
+  const { page, errors } = await lab.open('task=sound&backend=flex&trigger=start&sample=1&pair=small');
+  await page.waitForFunction(() => /small/i.test(document.querySelector('#pred-gap .body').textContent));
+  const small = await predictionsAt(page, 'start', 1);
+  await page.getByTestId('pair').selectOption('large');
+  await page.waitForFunction(() => /large/i.test(document.querySelector('#pred-gap .body').textContent));
+  const large = await predictionsAt(page, 'start', 1);
+
+  const file = 'www/models/sound-small-gap.gaplab';
+  await forgetPredictions(page);
+  await page.locator('#model-file').setInputFiles(file);
+  await waitForNote(page, /Loaded sound-small-gap\.gaplab as the GAP model/);
+  const mixed = await predictionsAt(page, 'start', 1);
+  assertSamePrediction(mixed.gap, small.gap, 'the uploaded GAP model', 1e-6);
+  assertSamePrediction(mixed.fc, large.fc, 'the FC model kept', 1e-6);
+  assert.equal(await page.getByTestId('pair').inputValue(), '', 'no pretrained pair is shown as picked');
+  await page.waitForFunction(() => location.hash.includes('models=own'));
+
+  const gapRow = page.locator('#model-list .model-row').nth(1);
+  const down = await downloadOf(page, gapRow.locator('button'));
+  assert.equal(down.name, 'sound-small-gap.gaplab');
+  assert.ok(down.bytes.equals(readFileSync(file)), 'the downloaded bytes are the uploaded file');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a model trained in the page is downloaded, the CLI reads it and measures what the page measured; results and curves export', async (t) => {
+  const gaplab = cliBinary();
+  const { page, errors } = await lab.open('task=text&backend=flex');
+  await prediction(page, 'fc');
+  const form = page.locator('#train-form');
+  await form.locator('select[name=arch]').selectOption('bag');
+  await form.locator('input[name=epochs]').fill('1');
+  await form.locator('input[name=batch_size]').fill('32');
+  await form.locator('input[name=poisoned]').fill('40');
+  await form.locator('input[name=gap]').uncheck();
+  await page.getByTestId('train').click();
+  await page.locator('#results table').waitFor({ timeout: 600_000 });
+  const row = page.locator('#results tbody tr').first();
+  const clean = Number(await row.getAttribute('data-clean'));
+  const cells = (await row.locator('td').allTextContents()).slice(2).map(Number);
+  const headers = (await page.locator('#results thead th').allTextContents()).slice(2);
+  assert.deepEqual(headers, ['attack @ start', 'attack @ middle', 'attack @ end', 'attack @ spread']);
+
+  const down = await downloadOf(page, page.locator('#model-list .model-row').first().locator('button'));
+  assert.match(down.name, /^text-bag-fc-start-seed\d+\.gaplab$/);
+  const path = join(scratch, down.name);
+  writeFileSync(path, down.bytes);
+  const cli = JSON.parse(execFileSync(gaplab, ['eval', '--model', path, '--data', 'www/data/imdb-demo.tar.gz', '--split', 'test', '--json'], { encoding: 'utf8' }));
+  // The same model on the same test reviews, natively: the same figures, but for a review or two
+  // whose prediction is a near-tie that wasm's and the CPU's float rounding may split.
+  t.diagnostic(`page: clean ${clean}, attack ${cells.join(' / ')}; CLI: ${JSON.stringify(cli)}`);
+  const tie = 2 / cli.n_clean;
+  assert.ok(Math.abs(cli.clean_accuracy - clean) <= tie, `clean: CLI ${cli.clean_accuracy} vs page ${clean}`);
+  for (const [i, at] of ['start', 'middle', 'end'].entries()) {
+    assert.ok(Math.abs(cli.attack_accuracy[at] - cells[i]) <= 5e-4 + 2 / cli.n_attack, `attack @ ${at}: CLI ${cli.attack_accuracy[at]} vs page ${cells[i]}`);
+  }
+
+  // The results as CSV: a row per trained head, the figures of the table.
+  const csv = (await downloadOf(page, page.locator('#results-csv'))).bytes.toString('utf8').trim().split('\n');
+  assert.deepEqual(csv[0].split(','), ['task', 'head', 'clean_accuracy', 'attack_start', 'attack_middle', 'attack_end', 'attack_spread']);
+  assert.equal(csv.length, 2, 'one row: the FC model');
+  const fields = csv[1].split(',');
+  assert.deepEqual(fields.slice(0, 2), ['text', 'fc']);
+  assert.equal(Number(fields[2]), clean);
+  fields.slice(3).map(Number).forEach((v, i) => assert.ok(Math.abs(v - cells[i]) <= 5e-4, `CSV attack ${i}: ${v} vs ${cells[i]}`));
+  // The plots as PNG, decoded at their canvases' sizes.
+  for (const [button, canvas] of [['#results-png', '#results-plot'], ['#curves-png', '#curves']]) {
+    const png = await downloadOf(page, page.locator(button));
+    assert.match(png.name, /\.png$/);
+    assert.deepEqual(await decodePng(page, png.bytes), await canvasSize(page, canvas), button);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the sweep plot exports as a PNG that decodes', async () => {
+  const { page, errors } = await lab.open('task=text&backend=flex');
+  await prediction(page, 'fc');
+  await page.locator('#sweep-samples').fill('2');
+  await page.locator('#sweep-run').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=sweep]').dataset.state === 'done', null, { timeout: 300_000 });
+  const png = await downloadOf(page, page.locator('#sweep-png'));
+  assert.deepEqual(await decodePng(page, png.bytes), await canvasSize(page, '#sweep-plot'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a valid official archive dropped on the page becomes the sample list', async () => {
+  const { page, errors } = await lab.open('task=text&backend=flex&sample=0');
+  await prediction(page, 'fc');
+  const demo = await page.locator('#data-label').textContent();
+  const [, train, test] = demo.match(/(\d+) training \/ (\d+) test samples/);
+  // The demo archive itself, under another name, dropped as a user would drop an official one.
+  await page.evaluate(async () => {
+    const bytes = new Uint8Array(await (await fetch('www/data/imdb-demo.tar.gz')).arrayBuffer());
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'aclImdb-mine.tar.gz'));
+    document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await waitForNote(page, new RegExp(`Loaded aclImdb-mine\\.tar\\.gz: ${train} training and ${test} test samples`));
+  assert.equal(await page.getByTestId('message').getAttribute('class'), 'note');
+  assert.match(await page.locator('#data-label').textContent(), /data: aclImdb-mine\.tar\.gz/);
+  // The sample picker offers the test side: reviews no model was trained on.
+  assert.equal(Number(await page.locator('#sample').getAttribute('max')), Number(test) - 1);
+  await page.locator('#sample').fill('7');
+  await page.locator('#sample').dispatchEvent('change');
+  const p = await predictionsAt(page, 'none', 7);
+  assert.ok(p.fc.prob > 0 && p.gap.prob > 0);
+  assert.match(await page.locator('#sample-label').textContent(), /^true class: (negative|positive)$/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a link made with models of the sender\'s tab says they cannot travel and shows the pretrained pair', async () => {
+  const { page, errors } = await lab.open('task=text&backend=flex&models=own&epochs=3');
+  await prediction(page, 'gap');
+  const message = page.getByTestId('message');
+  assert.equal(await message.isVisible(), true);
+  assert.equal(await message.getAttribute('class'), 'note');
+  assert.match(await message.textContent(), /Models cannot travel in a link, so the pretrained pair is shown/);
+  assert.notEqual(await page.getByTestId('pair').inputValue(), '');
+  assert.equal(await page.locator('#train-form input[name=epochs]').inputValue(), '3');
+  // A link of the pretrained pair says nothing of the kind.
+  const plain = await lab.open('task=text&backend=flex&models=pretrained');
+  await prediction(plain.page, 'gap');
+  assert.equal(await plain.page.getByTestId('message').isVisible(), false);
+  assert.deepEqual([...errors, ...plain.errors], []);
+  await page.close();
+  await plain.page.close();
+});
+
+// The image evidence map (the overlay both CNNs' cards draw) on a backend, as RGBA pixels.
+async function evidencePixels(backend) {
+  const { page, errors } = await lab.open(`task=image&backend=${backend}&trigger=start&sample=3`);
+  assert.equal(await page.getByTestId('backend').textContent(), backend);
+  await predictionsAt(page, 'start', 3);
+  const out = {};
+  for (const h of ['fc', 'gap']) {
+    const canvas = page.locator(`[data-testid=pred-${h}] canvas.evidence`);
+    assert.equal(await canvas.isVisible(), true, `${backend} ${h}: evidence shown`);
+    out[h] = await canvas.evaluate((c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+  return out;
+}
+
+test('evidence maps on WebGPU are drawn, and are the ones Flex draws', async (t) => {
+  const gpu = await evidencePixels('webgpu');
+  const cpu = await evidencePixels('flex');
+  for (const h of ['fc', 'gap']) {
+    const a = gpu[h], b = cpu[h];
+    assert.equal(a.length, b.length);
+    let diff = 0, red = 0;
+    for (let i = 0; i < a.length; i += 4) {
+      for (let c = 0; c < 3; c++) diff = Math.max(diff, Math.abs(a[i + c] - b[i + c]));
+      if (a[i] > a[i + 1] + 40) red += 1;
+    }
+    t.diagnostic(`${h}: ${red} of ${a.length / 4} pixels marked red on WebGPU; largest channel difference from Flex ${diff}`);
+    // The map is not blank: some of it is marked as evidence (red over the grey image).
+    assert.ok(red > 0, `${h}: no evidence drawn on WebGPU`);
+    assert.ok(diff <= 3, `${h}: WebGPU and Flex maps differ by up to ${diff} of 255 in a channel`);
+  }
+});
