@@ -404,6 +404,8 @@ async function refresh() {
 }
 
 function report(err) {
+  // A request the worker's restart cut short: the restart's note says what happened.
+  if (err?.restarted) return;
   showError(err.message ?? String(err));
 }
 
@@ -530,6 +532,7 @@ async function train(event) {
       };
       const r = await client.call('train', { form: { ...base, head } }, onProgress).catch((err) => {
         if (/cancel/i.test(err.message)) { $('progress-text').textContent = 'cancelled'; return null; }
+        if (err.restarted) { $('progress-text').textContent = `stopped: ${err.message}`; return null; }
         throw err;
       });
       if (!r) return;

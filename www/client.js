@@ -28,17 +28,18 @@ export class LabClient {
     this.pending.delete(msg.id);
     if (msg.type === 'result') p.resolve(msg.result);
     else {
-      p.reject(new Error(msg.error));
+      p.reject(Object.assign(new Error(msg.error), { restarted: !!msg.fatal }));
       if (msg.fatal) this.fail(msg.error);
     }
   }
 
   // The wasm instance is unusable: reject what is pending, start a fresh worker, let the page
-  // restore its data and models on Flex.
+  // restore its data and models on Flex. The rejected requests carry `restarted`: the page
+  // says what happened once, in its restart note, not once per request.
   fail(reason) {
     if (this.restarting) return;
     this.restarting = true;
-    for (const p of this.pending.values()) p.reject(new Error(reason));
+    for (const p of this.pending.values()) p.reject(Object.assign(new Error(reason), { restarted: true }));
     this.pending.clear();
     this.worker.terminate();
     this.spawn();

@@ -12,7 +12,7 @@ export class SweepPanel {
     this.lab = lab;
     this.root = $('sweep');
     this.result = null;
-    $('sweep-run').addEventListener('click', () => this.run().catch((e) => lab.showError(e.message ?? String(e))));
+    $('sweep-run').addEventListener('click', () => this.run().catch((e) => { if (!e.restarted) lab.showError(e.message ?? String(e)); }));
     $('sweep-cancel').addEventListener('click', () => lab.client.call('cancelSweep'));
     $('sweep-csv').addEventListener('click', () => this.exportCsv());
     $('sweep-png').addEventListener('click', () => this.exportPng());

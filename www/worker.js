@@ -9,6 +9,23 @@
 // starts a fresh worker on Flex and reloads its models from the bytes it keeps.
 import init, * as lab from '../pkg/gaplab.js';
 
+// Every GPU device the module asks for, kept where a test can reach it: `device.destroy()` loses
+// a device on demand (headless Chromium has no other way), which the end-to-end tests use to
+// walk the page's recovery onto Flex. Installed before the module starts.
+// A lost device is remembered: every request that fails after it is fatal (the page then starts
+// a fresh worker on Flex), named for what happened rather than for wgpu's "device is poisoned".
+self.gaplabDevices = [];
+let lost = null;
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    self.gaplabDevices.push(device);
+    device.lost.then((info) => { lost = `the GPU device was lost: ${info.message || info.reason}`; });
+    return device;
+  };
+}
+
 const ready = init();
 
 const handlers = {
@@ -68,6 +85,14 @@ const handlers = {
   },
 };
 
+// Whether a GPU device was lost. A failed request may be the first sign of it: wgpu reports
+// the failed buffer mapping before `device.lost` settles, so a moment is given for it to.
+async function lostDevice() {
+  if (lost || self.gaplabDevices.length === 0) return lost;
+  await Promise.race([...self.gaplabDevices.map((d) => d.lost), new Promise((r) => setTimeout(r, 200))]);
+  return lost;
+}
+
 function describe(err) {
   if (err instanceof Error) return err.message || String(err);
   return String(err);
@@ -83,6 +108,11 @@ self.onmessage = async (e) => {
     const transfer = result instanceof ArrayBuffer ? [result] : [];
     postMessage({ id, type: 'result', result }, transfer);
   } catch (err) {
+    const gone = await lostDevice();
+    if (gone) {
+      postMessage({ id, type: 'error', error: gone, fatal: true });
+      return;
+    }
     const fatal = err instanceof WebAssembly.RuntimeError || /unreachable|device.*lost|out of memory/i.test(describe(err));
     postMessage({ id, type: 'error', error: describe(err), fatal });
   }

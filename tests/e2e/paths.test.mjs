@@ -242,3 +242,39 @@ test('evidence maps on WebGPU are drawn, and are the ones Flex draws', async (t)
     assert.ok(diff <= 3, `${h}: WebGPU and Flex maps differ by up to ${diff} of 255 in a channel`);
   }
 });
+
+test('a GPU device lost while the page trains: the page says so, goes on on Flex with every model, and predicts as before', async () => {
+  const { page, errors } = await lab.open('task=text&backend=webgpu&trigger=start&sample=4');
+  assert.equal(await page.getByTestId('backend').textContent(), 'webgpu', 'this Chromium offers WebGPU (SwiftShader)');
+  await prediction(page, 'fc');
+  // A model trained on the GPU and one uploaded: both live only in this tab.
+  const form = page.locator('#train-form');
+  await form.locator('select[name=arch]').selectOption('bag');
+  for (const [name, v] of [['epochs', '1'], ['batch_size', '32'], ['poisoned', '10'], ['max_samples', '64']]) await form.locator(`input[name=${name}]`).fill(v);
+  await form.locator('input[name=gap]').uncheck();
+  await page.getByTestId('train').click();
+  await page.locator('#results table').waitFor({ timeout: 600_000 });
+  await page.locator('#model-file').setInputFiles('www/models/text-bag-gap.gaplab');
+  await waitForNote(page, /Loaded text-bag-gap\.gaplab as the GAP model/);
+  const before = await predictionsAt(page, 'start', 4);
+  assert.match(await page.locator('#model-list').textContent(), /FC: text-bag-fc-start-seed\d+\.gaplab[^]*on wgpu[^]*GAP: text-bag-gap\.gaplab/);
+
+  // A second training is running on the GPU when the device goes.
+  await form.locator('input[name=epochs]').fill('50');
+  await form.locator('input[name=max_samples]').fill('400');
+  await page.getByTestId('train').click();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=progress]').dataset.step) >= 1, null, { timeout: 120_000 });
+  await forgetPredictions(page);
+  const worker = page.workers().find((w) => w.url().endsWith('/worker.js'));
+  assert.equal(await worker.evaluate(() => self.gaplabDevices.length), 1, 'the worker asked for one GPU device');
+  await worker.evaluate(() => { for (const d of self.gaplabDevices) d.destroy(); });
+  await waitForNote(page, /the GPU device was lost[^]*switched to Flex on the CPU\. Your models were kept/);
+  assert.equal(await page.getByTestId('backend').textContent(), 'flex');
+  assert.match(await page.locator('#progress-text').textContent(), /^stopped: the GPU device was lost/);
+  assert.equal(await page.getByTestId('train').isDisabled(), false, 'the form can train again');
+  const after = await predictionsAt(page, 'start', 4);
+  for (const h of ['fc', 'gap']) assertSamePrediction(after[h], before[h], `${h}: Flex after the loss vs WebGPU before`, 1e-4);
+  assert.match(await page.locator('#model-list').textContent(), /FC: text-bag-fc-start-seed\d+\.gaplab[^]*GAP: text-bag-gap\.gaplab/);
+  assert.deepEqual(errors, [], 'the loss is told once, as a note, not as errors');
+  await page.close();
+});
