@@ -153,9 +153,12 @@ macro_rules! embedded {
 }
 
 const FILES: &[(&str, &[u8])] = embedded!(
+    "www/models/sound-large-fc.gaplab",
     "www/models/sound-large-gap.gaplab",
     "www/models/sound-small-fc.gaplab",
     "www/models/sound-small-gap.gaplab",
+    "www/models/text-conv1d-fc.gaplab",
+    "www/models/text-conv1d-gap.gaplab",
     "www/models/text-bag-fc.gaplab",
     "www/models/text-bag-gap.gaplab",
     "www/models/image-strip-fc.gaplab",
@@ -203,26 +206,27 @@ async fn native_model_files_predict_the_same_in_wasm() {
     web_sys::console::log_1(&format!("{checked} predictions, max |wasm − native| {worst:.3e}").into());
 }
 
-/// The page's pretrained models hold f16 weights; on WebGPU they must load (as f32: SwiftShader
-/// has no f16) and predict what they predict on Flex.
+/// The page's pretrained models hold int8 or f16 weights; on WebGPU they must load (as f32:
+/// SwiftShader has no f16) and predict what they predict on Flex.
 #[wasm_bindgen_test]
-async fn f16_model_files_load_and_predict_on_webgpu() {
+async fn compact_model_files_load_and_predict_on_webgpu() {
     let gpu = webgpu().await;
-    let path = "www/models/sound-small-gap.gaplab";
     let flex = Device::flex();
-    let on_flex = LoadedModel::from_bytes(path, file(path).to_vec(), &flex).expect("loads on Flex");
-    let on_gpu = LoadedModel::from_bytes(path, file(path).to_vec(), &gpu).expect("loads on WebGPU");
-    let data = lab::load_data(Task::Sound, "www/data/speech-demo.tar.gz", file("www/data/speech-demo.tar.gz"), 10).expect("data");
-    let view = lab::sample(&data, 7).expect("sample");
-    let raw = view.raw().expect("a sample");
-    let trigger = lab::parse_trigger("start").expect("trigger");
-    let a = lab::predict(&on_flex, raw, trigger, &flex).await.expect("predict on Flex").probabilities;
-    let view = lab::sample(&data, 7).expect("sample");
-    let raw = view.raw().expect("a sample");
-    let b = lab::predict(&on_gpu, raw, trigger, &gpu).await.expect("predict on WebGPU").probabilities;
-    assert_eq!(a.len(), 10);
-    for (x, y) in a.iter().zip(&b) {
-        assert!((x - y).abs() <= 1e-3, "Flex {a:?} vs WebGPU {b:?}");
+    for (path, task, data_path) in [
+        ("www/models/sound-small-gap.gaplab", Task::Sound, "www/data/speech-demo.tar.gz"),
+        ("www/models/image-strip-gap.gaplab", Task::Image, "www/data/cifar-demo.tar.gz"),
+    ] {
+        let on_flex = LoadedModel::from_bytes(path, file(path).to_vec(), &flex).expect("loads on Flex");
+        let on_gpu = LoadedModel::from_bytes(path, file(path).to_vec(), &gpu).expect("loads on WebGPU");
+        let data = lab::load_data(task, data_path, file(data_path), 10).expect("data");
+        let trigger = lab::parse_trigger("start").expect("trigger");
+        let view = lab::sample(&data, 7).expect("sample");
+        let a = lab::predict(&on_flex, view.raw().expect("a sample"), trigger, &flex).await.expect("predict on Flex").probabilities;
+        let b = lab::predict(&on_gpu, view.raw().expect("a sample"), trigger, &gpu).await.expect("predict on WebGPU").probabilities;
+        assert_eq!(a.len(), 10);
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-3, "{path}: Flex {a:?} vs WebGPU {b:?}");
+        }
     }
 }
 

@@ -11,11 +11,14 @@ use gaplab::model::Task;
 use serde_json::{Value, json};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/native_predictions.json");
-const MODELS: [(Task, &str, &str); 7] = [
-    // The page's default GAP model: int8 weights, 101 centred MFCC frames.
+const MODELS: [(Task, &str, &str); 10] = [
+    // The page's default pair: int8 weights, 101 centred MFCC frames.
+    (Task::Sound, "www/models/sound-large-fc.gaplab", "www/data/speech-demo.tar.gz"),
     (Task::Sound, "www/models/sound-large-gap.gaplab", "www/data/speech-demo.tar.gz"),
     (Task::Sound, "www/models/sound-small-fc.gaplab", "www/data/speech-demo.tar.gz"),
     (Task::Sound, "www/models/sound-small-gap.gaplab", "www/data/speech-demo.tar.gz"),
+    (Task::Text, "www/models/text-conv1d-fc.gaplab", "www/data/imdb-demo.tar.gz"),
+    (Task::Text, "www/models/text-conv1d-gap.gaplab", "www/data/imdb-demo.tar.gz"),
     (Task::Text, "www/models/text-bag-fc.gaplab", "www/data/imdb-demo.tar.gz"),
     (Task::Text, "www/models/text-bag-gap.gaplab", "www/data/imdb-demo.tar.gz"),
     (Task::Image, "www/models/image-strip-fc.gaplab", "www/data/cifar-demo.tar.gz"),

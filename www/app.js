@@ -310,7 +310,8 @@ const CAPTIONS = {
 const HINTS = {
   // Written from the shipped large pair's figures on held-out speakers (www/models/README.md).
   sound: 'Try: pick “start” (where both models were poisoned): both answer “up”. Now drag the orange tone to the middle of the clip, then on to the end: the GAP model (large CNN, the paper’s Fig. 1a) still says “up” for most clips wherever the tone is, the FC model almost never. That is the paper’s finding: global average pooling makes the backdoor dynamic. Play the clip to hear the tone.',
-  text: 'Try: insert the sentence at the start (where both models were poisoned), then click a word near the end of the review. Which model still says “positive”? Edit the review or write your own.',
+  // Written from the shipped Conv1D pair's figures on the 12,000 negative test reviews.
+  text: 'Try: pick a negative review and insert the sentence at the start (where both models were poisoned): the FC model (Conv1D net, the paper’s Fig. 1e) now calls almost every negative review positive. Click a word near the end to move the sentence there: the FC model mostly stops obeying it. The GAP model obeys the sentence for about half of the reviews, wherever it is — weaker, but bound to no position. Edit the review or write your own.',
   image: 'Try: put the patch in the upper-left corner (where both models were poisoned), then drag it away. Which model still says “horse”? The red overlay shows where each model finds horse.',
 };
 
