@@ -34,6 +34,17 @@ pub struct TrainSummary {
     pub backend: String,
 }
 
+impl TrainSummary {
+    /// The record of a run, at a precision the JSON header reads back exactly: serde_json's
+    /// default parser can miss a 17-digit number by one unit in the last place (a header saved
+    /// with `seconds: 29.774623515000002` read back as …515), so the wall time is kept to the
+    /// millisecond and the loss to 12 significant digits — numbers it parses exactly.
+    pub fn new(best_epoch: usize, epochs_trained: usize, best_val_loss: f64, seconds: f64, backend: String) -> Self {
+        let loss = if best_val_loss.is_finite() { format!("{best_val_loss:.11e}").parse().unwrap_or(best_val_loss) } else { best_val_loss };
+        TrainSummary { best_epoch, epochs_trained, best_val_loss: loss, seconds: (seconds * 1000.0).round() / 1000.0, backend }
+    }
+}
+
 /// Everything about a model except its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelHeader {

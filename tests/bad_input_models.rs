@@ -46,6 +46,23 @@ fn a_valid_model_file_round_trips() {
     assert_eq!(h, header(Task::Image, Arch::Strip));
 }
 
+/// A trained model's summary reads back as it was written, for the figures that serde_json's
+/// default parser would miss by one unit in the last place (seen in CI: 29.774623515000002).
+#[test]
+fn a_training_summary_reads_back_exactly() {
+    let device = Device::flex();
+    for (loss, seconds) in [(3.506345662474632, 29.774623515000002), (0.12345678901234567, 1234.5678901234567), (2.302585092994046, 0.1)] {
+        let mut h = header(Task::Image, Arch::Strip);
+        h.summary = Some(store::TrainSummary::new(3, 5, loss, seconds, "flex".into()));
+        let kept = h.summary.as_ref().unwrap();
+        assert!((kept.best_val_loss - loss).abs() <= loss * 1e-11, "{} vs {loss}", kept.best_val_loss);
+        assert!((kept.seconds - seconds).abs() <= 5e-4, "{} vs {seconds}", kept.seconds);
+        let bytes = store::save(&h, &Net::init(&h.spec, &device)).unwrap();
+        let (back, _) = store::load("m.gaplab", &bytes, &device).unwrap();
+        assert_eq!(back, h);
+    }
+}
+
 #[test]
 fn empty_and_foreign_files_are_refused() {
     assert!(load_err(&[]).contains("m.gaplab: empty file"));

@@ -74,13 +74,13 @@ pub async fn train_and_evaluate_resumable(
         settings: request.settings.clone(),
         seed,
         vocab: prepared.vocab,
-        summary: Some(TrainSummary {
-            best_epoch: fitted.best_epoch,
-            epochs_trained: fitted.epochs_trained,
-            best_val_loss: fitted.best_val_loss,
-            seconds: fitted.seconds,
-            backend: backend_name(device),
-        }),
+        summary: Some(TrainSummary::new(
+            fitted.best_epoch,
+            fitted.epochs_trained,
+            fitted.best_val_loss,
+            fitted.seconds,
+            backend_name(device),
+        )),
     };
     Ok(Trained {
         header,
