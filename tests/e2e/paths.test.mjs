@@ -254,8 +254,10 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
   await form.locator('input[name=gap]').uncheck();
   await page.getByTestId('train').click();
   await page.locator('#results table').waitFor({ timeout: 600_000 });
+  await forgetPredictions(page);
   await page.locator('#model-file').setInputFiles('www/models/text-bag-gap.gaplab');
   await waitForNote(page, /Loaded text-bag-gap\.gaplab as the GAP model/);
+  await page.waitForFunction(() => /text bag gap/.test(document.querySelector('#pred-gap .body').textContent));
   const before = await predictionsAt(page, 'start', 4);
   assert.match(await page.locator('#model-list').textContent(), /FC: text-bag-fc-start-seed\d+\.gaplab[^]*on wgpu[^]*GAP: text-bag-gap\.gaplab/);
 
@@ -275,6 +277,7 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
   const after = await predictionsAt(page, 'start', 4);
   for (const h of ['fc', 'gap']) assertSamePrediction(after[h], before[h], `${h}: Flex after the loss vs WebGPU before`, 1e-4);
   assert.match(await page.locator('#model-list').textContent(), /FC: text-bag-fc-start-seed\d+\.gaplab[^]*GAP: text-bag-gap\.gaplab/);
+  assert.match(await page.locator('#pred-gap .body').textContent(), /text bag gap/);
   assert.deepEqual(errors, [], 'the loss is told once, as a note, not as errors');
   await page.close();
 });
