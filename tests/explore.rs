@@ -124,10 +124,16 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
         let expected = if (4960..4960 + 2400).contains(&i) { b + tone[i - 4960] } else { *b };
         assert_eq!(*a, expected, "sample {i}");
     }
-    assert_eq!(look.placed.mfcc.as_ref().unwrap().len(), 98 * 40);
+    // The MFCC the models read (the shipped small pair: 101 centred frames), and the small
+    // CNN's map over it: time through a valid 2×2 conv, (1,3) pool, valid conv, same 2×2 pool,
+    // valid conv, same 2×2 pool (98 frames → 24 rows, 101 → 25); coefficients 40 → 3.
+    let frames = fc.header.spec.frames();
+    assert_eq!(look.placed.mfcc.as_ref().unwrap().len(), frames * 40);
+    let rows = ((frames - 2).div_ceil(2) - 1).div_ceil(2);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
+        assert_eq!(model.header.spec.frames(), frames);
         assert_eq!(view.prediction, pollster::block_on(lab::predict(model, RawSample::Clip(&clip), trigger, &device)).unwrap());
-        assert_eq!(view.evidence.as_ref().map(|e| (e.height, e.width)), Some((24, 3)));
+        assert_eq!(view.evidence.as_ref().map(|e| (e.height, e.width)), Some((rows, 3)));
     }
     let spread = pollster::block_on(explore::look(&[&fc], RawSample::Clip(&clip), Some(Placement::Spread), &device)).unwrap();
     assert_eq!(spread.placed.tone.len(), 5);
