@@ -73,7 +73,9 @@ export async function predictionsAt(page, trigger, sample) {
 // builds it and sets it), else the debug build in the lab's target dir (the native tests build
 // it). A test that needs it fails with this message rather than skipping.
 export function cliBinary() {
-  const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache', 'gaplab', 'target-native');
+  // The same default as scripts/env.sh.
+  const cache = process.env.GAPLAB_CACHE ?? join(homedir(), '.cache', 'gaplab');
+  const target = process.env.CARGO_TARGET_DIR ?? join(cache, 'target-native');
   const bin = process.env.GAPLAB_BIN ?? join(target, 'debug', 'gaplab');
   if (!existsSync(bin)) throw new Error(`no CLI binary at ${bin}: build it (cargo build --bin gaplab) or set GAPLAB_BIN`);
   return bin;
@@ -83,4 +85,15 @@ export function cliBinary() {
 export async function downloadOf(page, button) {
   const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
   return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
+}
+
+// Runs a sweep over `samples` samples (with the image task's `layout` and grid `stride` if
+// given) and returns the state it ended in: 'done' or 'failed'.
+export async function runSweep(page, { samples, layout, stride }) {
+  await page.locator('#sweep-samples').fill(String(samples));
+  if (layout) await page.locator('#sweep-layout').selectOption(layout);
+  if (stride) await page.locator('#sweep-stride').selectOption(String(stride));
+  await page.locator('#sweep-run').click();
+  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=sweep]').dataset.state), null, { timeout: 300_000 });
+  return page.getByTestId('sweep').getAttribute('data-state');
 }

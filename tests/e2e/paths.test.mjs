@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Lab, prediction, predictionsAt, cliBinary, downloadOf } from './harness.mjs';
+import { Lab, prediction, predictionsAt, cliBinary, downloadOf, runSweep } from './harness.mjs';
 
 const lab = new Lab();
 before(() => lab.start());
@@ -156,9 +156,7 @@ test('a model trained in the page is downloaded, the CLI reads it and measures w
 test('the sweep plot exports as a PNG that decodes', async () => {
   const { page, errors } = await lab.open('task=text&backend=flex');
   await prediction(page, 'fc');
-  await page.locator('#sweep-samples').fill('2');
-  await page.locator('#sweep-run').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=sweep]').dataset.state === 'done', null, { timeout: 300_000 });
+  assert.equal(await runSweep(page, { samples: 2 }), 'done');
   const png = await downloadOf(page, page.locator('#sweep-png'));
   assert.deepEqual(await decodePng(page, png.bytes), await canvasSize(page, '#sweep-plot'));
   assert.deepEqual(errors, []);

@@ -6,8 +6,8 @@
 // a shared URL restoring the view; an HTML-laden review shown as text.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
-import { Lab, prediction, predictionsAt } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
+import { Lab, prediction, predictionsAt, runSweep, downloadOf } from './harness.mjs';
 
 const lab = new Lab();
 before(() => lab.start());
@@ -196,15 +196,9 @@ async function baselineMatchesTheCsv(page, csv) {
 }
 
 // Runs a sweep and returns the downloaded CSV's rows.
-async function sweep(page, { samples, layout, stride }) {
-  await page.locator('#sweep-samples').fill(String(samples));
-  if (layout) await page.locator('#sweep-layout').selectOption(layout);
-  if (stride) await page.locator('#sweep-stride').selectOption(String(stride));
-  await page.locator('#sweep-run').click();
-  await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=sweep]').dataset.state), null, { timeout: 300_000 });
-  assert.equal(await page.getByTestId('sweep').getAttribute('data-state'), 'done');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#sweep-csv').click()]);
-  const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
+async function sweep(page, settings) {
+  assert.equal(await runSweep(page, settings), 'done');
+  const csv = (await downloadOf(page, page.locator('#sweep-csv'))).bytes.toString('utf8').trim().split('\n');
   return { points: Number(await page.getByTestId('sweep').getAttribute('data-points')), csv };
 }
 
