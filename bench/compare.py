@@ -1,6 +1,7 @@
 """Ratio tables from one bench/peers.sh run: ours against Keras/TensorFlow and librosa.
 
-Reads DIR/ours.jsonl, DIR/keras.jsonl (one object per model × batch, as benches/throughput.rs
+Reads DIR/ours.jsonl, DIR/ours-stock.jsonl (ours with GAPLAB_KERNELS=stock: burn's own ops
+instead of the lab's kernels), DIR/keras.jsonl (one object per model × batch, as benches/throughput.rs
 and bench/keras_peer.py print them), DIR/mfcc-ours.txt (criterion's output) and
 DIR/librosa.jsonl; prints markdown tables with ratio = ours / peer (> 1: we are faster).
 `python3 bench/compare.py DIR`
@@ -36,6 +37,21 @@ def main(out):
             f"| {key[0]} | {params} | {key[1]} | {o['train_samples_per_s']:.1f} | {p['train_samples_per_s']:.1f} | {tr:.2f}× "
             f"| {o['infer_samples_per_s']:.1f} | {p['infer_samples_per_s']:.1f} | {ir:.2f}× |"
         )
+    stock = {(r["model"], r["batch"]): r for r in rows(out / "ours-stock.jsonl")}
+    if stock:
+        print()
+        print("| model | batch | train: lab's kernels | burn's ops | gain | infer: lab's kernels | burn's ops | gain |")
+        print("|---|---|---|---|---|---|---|---|")
+        for key in sorted(ours, key=lambda k: (k[0], -k[1])):
+            o, s_ = ours[key], stock.get(key)
+            if s_ is None:
+                continue
+            tr = o["train_samples_per_s"] / s_["train_samples_per_s"]
+            ir = o["infer_samples_per_s"] / s_["infer_samples_per_s"]
+            print(
+                f"| {key[0]} | {key[1]} | {o['train_samples_per_s']:.1f} | {s_['train_samples_per_s']:.1f} | {tr:.2f}× "
+                f"| {o['infer_samples_per_s']:.1f} | {s_['infer_samples_per_s']:.1f} | {ir:.2f}× |"
+            )
     mfcc = out / "mfcc-ours.txt"
     librosa = rows(out / "librosa.jsonl")
     if mfcc.exists() and librosa:

@@ -12,6 +12,7 @@ pub mod explore;
 pub mod features;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod grid;
+pub mod kernels;
 pub mod lab;
 pub mod model;
 pub mod report;

@@ -1,6 +1,6 @@
 //! The STRIP CNN over CIFAR-10 images (input `[B, 3, 32, 32]`, pixels in [0, 1]).
 
-use super::layers::{NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
+use super::layers::{apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -31,8 +31,8 @@ impl Stage {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.bn_a.forward(elu(self.conv_a.forward(x), 1.0));
-        let x = self.bn_b.forward(elu(self.conv_b.forward(x), 1.0));
+        let x = apply_batchnorm(&self.bn_a, elu(apply_conv2d(&self.conv_a, x), 1.0));
+        let x = apply_batchnorm(&self.bn_b, elu(apply_conv2d(&self.conv_b, x), 1.0));
         self.dropout.forward(max_pool(x, [2, 2], [2, 2], false))
     }
 }

@@ -7,8 +7,7 @@ use burn::nn::{
     PaddingConfig1d, PaddingConfig2d,
 };
 use burn::prelude::*;
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
+use crate::kernels::{self, Pool2d};
 
 /// Keras's default kernel initialiser.
 const GLOROT: Initializer = Initializer::XavierUniform { gain: 1.0 };
@@ -38,6 +37,44 @@ pub fn conv1d(cin: usize, cout: usize, k: usize, device: &Device) -> Conv1d {
     conv
 }
 
+/// `(before, after)` zero padding of a stride-1 conv's dimension, as burn's configs define it
+/// ("same": `k − 1` in all, the smaller half before).
+fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2]) -> [(usize, usize); 2] {
+    let same = |k: usize| ((k - 1) / 2, k - 1 - (k - 1) / 2);
+    match *padding {
+        PaddingConfig2d::Valid => [(0, 0); 2],
+        PaddingConfig2d::Same => [same(k[0]), same(k[1])],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+    }
+}
+
+/// A conv layer's forward pass through the lab's kernels (`crate::kernels::conv2d`: its own
+/// kernel on Flex, burn's op elsewhere); burn's module call for a conv the kernel does not
+/// cover (stride, dilation, groups, no bias — none of the lab's networks has one).
+pub fn apply_conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match &conv.bias {
+        Some(bias) if conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1 => {
+            let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding: stride1_padding_2d(&conv.padding, conv.kernel_size) };
+            kernels::conv2d(x, conv.weight.val(), bias.val(), geometry)
+        }
+        _ => conv.forward(x),
+    }
+}
+
+/// A Conv1d layer (`[B, C, L]`) through the same kernels, as a `[k, 1]` conv over `[B, C, L, 1]`.
+pub fn apply_conv1d(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
+    match (&conv.bias, &conv.padding) {
+        (Some(bias), PaddingConfig1d::Valid) if conv.stride == 1 && conv.dilation == 1 && conv.groups == 1 => {
+            let ([b, c, l], [co, ci, k]) = (x.dims(), conv.weight.dims());
+            let geometry = kernels::Conv2d { kernel: [k, 1], padding: [(0, 0); 2] };
+            let out = kernels::conv2d(x.reshape([b, c, l, 1]), conv.weight.val().reshape([co, ci, k, 1]), bias.val(), geometry);
+            let [_, _, lo, _] = out.dims();
+            out.reshape([b, co, lo])
+        }
+        _ => conv.forward(x),
+    }
+}
+
 /// Dense layer with Glorot-uniform kernel and zero bias, like Keras `Dense`.
 pub fn dense(input: usize, output: usize, device: &Device) -> Linear {
     let mut linear = LinearConfig::new(input, output).with_initializer(GLOROT).init(device);
@@ -55,6 +92,24 @@ pub fn embedding(rows: usize, dim: usize, device: &Device) -> Embedding {
 /// BatchNorm with Keras defaults (momentum 0.99 ⇒ burn's 0.01, epsilon 1e-3).
 pub fn batchnorm(features: usize, device: &Device) -> BatchNorm {
     BatchNormConfig::new(features).with_momentum(BN_MOMENTUM).with_epsilon(1e-3).init(device)
+}
+
+/// A BatchNorm layer's forward pass. In training (an autodiff device, the layer not frozen) the
+/// batch statistics come from `crate::kernels::batch_norm_train` (the lab's kernel on Flex) and
+/// the moving averages are updated exactly as burn's module does; in evaluation, burn's module.
+pub fn apply_batchnorm<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    if !(x.device().is_autodiff() && bn.training.is_enabled()) {
+        return bn.forward(x);
+    }
+    let (out, mean, variance) = kernels::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    let device = out.device();
+    let moving = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = state.value_sync().to_device(&device).mul_scalar(1.0 - bn.momentum);
+        state.update(old.add(batch.detach().mul_scalar(bn.momentum)).detach());
+    };
+    moving(&bn.running_mean, mean);
+    moving(&bn.running_var, variance);
+    out
 }
 
 /// Keras's BatchNorm momentum 0.99, as burn's update weight.
@@ -79,10 +134,7 @@ pub fn max_pool(x: Tensor<4>, k: [usize; 2], s: [usize; 2], same: bool) -> Tenso
         let total = ((n.div_ceil(s) - 1) * s + k).saturating_sub(n);
         (total / 2, total - total / 2)
     };
-    let options = MaxPoolOptions::new(k)
-        .with_stride(s)
-        .with_padding_pairs([pad(h, k[0], s[0]), pad(w, k[1], s[1])]);
-    max_pool2d(x, options)
+    kernels::max_pool2d(x, Pool2d { kernel: k, stride: s, padding: [pad(h, k[0], s[0]), pad(w, k[1], s[1])] })
 }
 
 /// Global average pooling over the spatial dimensions: `[B, C, H, W] → [B, C]`.

@@ -1,0 +1,433 @@
+//! 2-D convolution (stride 1, no dilation, one group — every conv of the lab's networks) over
+//! `[B, C, H, W]`, forward and both gradients, in that one layout end to end.
+//!
+//! burn-flex runs a conv2d as a conv3d over NHWC, so every call, and each of its two gradients,
+//! first copies its input, kernel and output gradient between layouts (23–30% of a small-CNN
+//! training step in `docs/PERFORMANCE.md`'s profile). In NCHW a sample's convolution is one
+//! matrix product, `out[co, p] = Σₖ W[co, k] · col[k, p]` with `k = (ci, ky, kx)` and
+//! `p = (oy, ox)`, where `col` (im2col) is built row by row with contiguous copies; the kernel
+//! `[Co, Ci, Kh, Kw]` is already the `[Co, K]` matrix, and the products' transposes are strides
+//! given to `gemm`, never copies. The bias is written into the output before the product
+//! accumulates onto it.
+//!
+//! The batch goes in groups of consecutive samples (as many as [`COL_BUDGET`] allows), each
+//! group one task and one product whose right-hand side holds all its samples' positions. The
+//! kernel gradient sums fixed spans of groups, then adds the spans in order. The split depends
+//! on the shapes only, so the results are bit-identical whatever the number of threads. (One
+//! product for a whole batch, measured: slower — its im2col no longer fits in cache.)
+
+use super::parallel::{for_each_chunk, map_indices};
+use gemm::Parallelism;
+
+/// Floats a group's im2col may take (1 MB, so that it stays in cache between being written and
+/// read by the product): small convolutions (the text nets') go several samples to a product,
+/// the kernel packed once per group instead of once per sample; large ones one sample each.
+const COL_BUDGET: usize = 256 << 10;
+
+/// At most this many partial sums of a kernel gradient per call.
+const PARTIALS: usize = 8;
+
+/// A convolution's window and its padding `(before, after)` for height, then width (zeros).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    pub kernel: [usize; 2],
+    pub padding: [(usize, usize); 2],
+}
+
+/// The sizes of one call: batch, input channels, input height and width, output channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    pub batch: usize,
+    pub channels_in: usize,
+    pub height: usize,
+    pub width: usize,
+    pub channels_out: usize,
+}
+
+impl Conv2d {
+    /// The output's spatial size for an `h × w` input, or `None` when the kernel does not fit.
+    pub fn output(&self, h: usize, w: usize) -> Option<[usize; 2]> {
+        let dim = |n: usize, i: usize| {
+            let padded = n + self.padding[i].0 + self.padding[i].1;
+            (self.kernel[i] > 0 && padded >= self.kernel[i]).then(|| padded - self.kernel[i] + 1)
+        };
+        Some([dim(h, 0)?, dim(w, 1)?])
+    }
+}
+
+/// Everything a sample's im2col needs.
+struct Geometry {
+    ci: usize,
+    h: usize,
+    w: usize,
+    kh: usize,
+    kw: usize,
+    pt: usize,
+    pl: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Geometry {
+    fn new(conv: &Conv2d, s: &ConvShape) -> Self {
+        let [oh, ow] = conv.output(s.height, s.width).expect("the conv's output size was checked by the caller");
+        Geometry {
+            ci: s.channels_in,
+            h: s.height,
+            w: s.width,
+            kh: conv.kernel[0],
+            kw: conv.kernel[1],
+            pt: conv.padding[0].0,
+            pl: conv.padding[1].0,
+            oh,
+            ow,
+        }
+    }
+
+    /// `K`, the rows of `col`: one per (input channel, kernel row, kernel column).
+    fn k(&self) -> usize {
+        self.ci * self.kh * self.kw
+    }
+
+    /// `P`, the columns of `col`: one per output position.
+    fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// The output columns `ox` for which input column `ox + kx − pl` exists.
+    fn cols(&self, kx: usize) -> (usize, usize) {
+        let lo = self.pl.saturating_sub(kx).min(self.ow);
+        let hi = (self.w + self.pl).saturating_sub(kx).min(self.ow).max(lo);
+        (lo, hi)
+    }
+
+    /// The input row that output row `oy` reads through kernel row `ky`, if inside the input.
+    /// (Callers also skip a kernel column `kx` whose `cols` are empty: with padding wider than
+    /// the input, an offset `lo + kx − pl` may then not exist.)
+    fn row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy + ky).checked_sub(self.pt).filter(|&y| y < self.h)
+    }
+
+    /// Row `r` = (input channel, kernel row, kernel column) of the im2col of `samples`
+    /// consecutive samples `xs` (`[samples, ci, h, w]`): `row` is `[samples, P]`, sample after
+    /// sample.
+    fn im2col_row(&self, r: usize, xs: &[f32], row: &mut [f32]) {
+        let (p, plane_len) = (self.p(), self.h * self.w);
+        let (c, ky, kx) = (r / (self.kh * self.kw), r / self.kw % self.kh, r % self.kw);
+        let (lo, hi) = self.cols(kx);
+        for (s, dst) in row.chunks_mut(p).enumerate() {
+            let plane = &xs[(s * self.ci + c) * plane_len..(s * self.ci + c + 1) * plane_len];
+            for oy in 0..self.oh {
+                let out = &mut dst[oy * self.ow..(oy + 1) * self.ow];
+                match self.row(oy, ky).filter(|_| hi > lo) {
+                    Some(y) => {
+                        out[..lo].fill(0.0);
+                        let start = y * self.w + lo + kx - self.pl;
+                        out[lo..hi].copy_from_slice(&plane[start..start + (hi - lo)]);
+                        out[hi..].fill(0.0);
+                    }
+                    None => out.fill(0.0),
+                }
+            }
+        }
+    }
+
+    /// im2col of `samples` consecutive samples `xs` into `col` (`[K, samples·P]`), on the
+    /// calling thread (each task of the kernels below builds its own).
+    fn im2col(&self, xs: &[f32], samples: usize, col: &mut [f32]) {
+        let row_len = samples * self.p();
+        for (r, row) in col[..self.k() * row_len].chunks_mut(row_len).enumerate() {
+            self.im2col_row(r, xs, row);
+        }
+    }
+
+    /// The adjoint of [`Geometry::im2col`] for sample `s` of the group: adds its columns of `col`
+    /// (`[K, samples·P]`) into its gradient `dx` (`[ci, h, w]`).
+    fn col2im(&self, col: &[f32], samples: usize, s: usize, dx: &mut [f32]) {
+        let (p, row_len) = (self.p(), samples * self.p());
+        for c in 0..self.ci {
+            let plane = &mut dx[c * self.h * self.w..(c + 1) * self.h * self.w];
+            for ky in 0..self.kh {
+                for kx in 0..self.kw {
+                    let r = (c * self.kh + ky) * self.kw + kx;
+                    let src = &col[r * row_len + s * p..r * row_len + (s + 1) * p];
+                    let (lo, hi) = self.cols(kx);
+                    for oy in 0..self.oh {
+                        if let Some(y) = self.row(oy, ky).filter(|_| hi > lo) {
+                            let start = y * self.w + lo + kx - self.pl;
+                            let dst = &mut plane[start..start + (hi - lo)];
+                            for (d, v) in dst.iter_mut().zip(&src[oy * self.ow + lo..oy * self.ow + hi]) {
+                                *d += v;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Samples per group: as many as keep a group's im2col within [`COL_BUDGET`] floats (at
+    /// least one). Depends on the shapes only, never on the threads.
+    fn group(&self, batch: usize) -> usize {
+        (COL_BUDGET / (self.k() * self.p()).max(1)).clamp(1, batch.max(1))
+    }
+
+    /// Samples per partial sum of the kernel gradient: whole groups, at most [`PARTIALS`]
+    /// partial sums per call (each is a kernel-sized buffer).
+    fn span(&self, batch: usize) -> usize {
+        let group = self.group(batch);
+        let spans = batch.div_ceil(group).min(PARTIALS).max(1);
+        batch.div_ceil(group).div_ceil(spans) * group
+    }
+}
+
+/// `[samples, C, P]` (sample-major, a slice of the batch) → `[C, samples·P]` (channel-major).
+/// With one sample the two are the same and nothing is copied.
+fn to_channel_major(x: &[f32], samples: usize, channels: usize, p: usize) -> std::borrow::Cow<'_, [f32]> {
+    if samples == 1 {
+        return std::borrow::Cow::Borrowed(&x[..channels * p]);
+    }
+    let mut out = vec![0.0f32; channels * samples * p];
+    for (c, row) in out.chunks_mut(samples * p).enumerate() {
+        for (s, dst) in row.chunks_mut(p).enumerate() {
+            dst.copy_from_slice(&x[(s * channels + c) * p..(s * channels + c + 1) * p]);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `[C, samples·P]` → `[samples, C, P]` into `out`.
+fn to_sample_major(x: &[f32], samples: usize, channels: usize, p: usize, out: &mut [f32]) {
+    for (s, dst) in out[..samples * channels * p].chunks_mut(channels * p).enumerate() {
+        for (c, row) in dst.chunks_mut(p).enumerate() {
+            row.copy_from_slice(&x[c * samples * p + s * p..c * samples * p + (s + 1) * p]);
+        }
+    }
+}
+
+/// A matrix operand: its values and the strides of its rows and columns.
+#[derive(Clone, Copy)]
+struct Operand<'a> {
+    values: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> Operand<'a> {
+    fn row_major(values: &'a [f32], cols: usize) -> Self {
+        Operand { values, row_stride: cols, col_stride: 1 }
+    }
+
+    /// The transpose of a row-major matrix with `cols` columns: element (i, j) at `j·cols + i`.
+    fn transposed(values: &'a [f32], cols: usize) -> Self {
+        Operand { values, row_stride: 1, col_stride: cols }
+    }
+
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.values.len()
+    }
+}
+
+/// `dst = (accumulate ? dst : 0) + a · b` for an `m × k` `a` and a `k × n` `b`, `dst` row-major
+/// `m × n`. Panics when an operand is smaller than its strides say (a bug, not bad input).
+fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: Operand, b: Operand, accumulate: bool, parallelism: Parallelism) {
+    assert!(dst.len() >= m * n && a.fits(m, k) && b.fits(k, n), "matmul operands smaller than {m}×{k}·{k}×{n}");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the assertion above keeps every index gemm forms (row·stride + col·stride within
+    // the given sizes) inside the borrowed slices; `dst` is exclusively borrowed and does not
+    // alias `a` or `b`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.values.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.values.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// With one task there is nothing to split over the threads: gemm splits its product instead
+/// (natively). Otherwise each task's product runs on its thread.
+fn parallelism(tasks: usize) -> Parallelism {
+    #[cfg(not(target_arch = "wasm32"))]
+    if tasks == 1 {
+        return Parallelism::Rayon(0);
+    }
+    let _ = tasks;
+    Parallelism::None
+}
+
+/// Forward: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, Kh, Kw]`, `bias` `[Co]` → `[B, Co, Oh, Ow]`.
+/// Per group of samples (one task each): im2col, one product `W · col` onto the bias, back to
+/// sample-major.
+pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+    let g = Geometry::new(conv, shape);
+    let (k, p, co) = (g.k(), g.p(), shape.channels_out);
+    let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
+    let par = parallelism(shape.batch.div_ceil(group));
+    let mut out = vec![0.0f32; shape.batch * co * p];
+    for_each_chunk(&mut out, group * co * p, usize::MAX, |i, dst| {
+        let (first, n) = (i * group, dst.len() / (co * p));
+        let mut col = vec![0.0f32; k * n * p];
+        g.im2col(&x[first * sample_in..(first + n) * sample_in], n, &mut col);
+        let mut product = vec![0.0f32; co * n * p];
+        for (c, row) in product.chunks_mut(n * p).enumerate() {
+            row.fill(bias[c]);
+        }
+        matmul(&mut product, co, n * p, k, Operand::row_major(weight, k), Operand::row_major(&col, n * p), true, par);
+        to_sample_major(&product, n, co, p, dst);
+    });
+    out
+}
+
+/// The gradient at the input: per group (one task each), `dcol = Wᵀ · grad` in one product,
+/// folded back by col2im sample by sample.
+pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+    let g = Geometry::new(conv, shape);
+    let (k, p, co) = (g.k(), g.p(), shape.channels_out);
+    let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
+    let par = parallelism(shape.batch.div_ceil(group));
+    let mut dx = vec![0.0f32; shape.batch * sample_in];
+    for_each_chunk(&mut dx, group * sample_in, usize::MAX, |i, dst| {
+        let (first, n) = (i * group, dst.len() / sample_in);
+        let gs = to_channel_major(&grad[first * co * p..(first + n) * co * p], n, co, p);
+        let mut col = vec![0.0f32; k * n * p];
+        matmul(&mut col, k, n * p, co, Operand::transposed(weight, k), Operand::row_major(&gs, n * p), false, par);
+        for (s, dx_s) in dst.chunks_mut(sample_in).enumerate() {
+            g.col2im(&col, n, s, dx_s);
+        }
+    });
+    dx
+}
+
+/// The gradient of the kernel, `Σ_b grad_b · col_bᵀ` (`[Co, K]`, i.e. `[Co, Ci, Kh, Kw]`): a
+/// partial sum per span of samples (one task each, a product per group inside), the partial
+/// sums then added in order.
+pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+    let g = Geometry::new(conv, shape);
+    let (k, p, co) = (g.k(), g.p(), shape.channels_out);
+    let (sample_in, group, span) = (g.ci * g.h * g.w, g.group(shape.batch), g.span(shape.batch));
+    let spans = shape.batch.div_ceil(span);
+    let par = parallelism(spans);
+    let partials = map_indices(spans, usize::MAX, |t| {
+        let mut dw = vec![0.0f32; co * k];
+        let mut col = vec![0.0f32; k * group * p];
+        let end = ((t + 1) * span).min(shape.batch);
+        for first in (t * span..end).step_by(group) {
+            let n = group.min(end - first);
+            g.im2col(&x[first * sample_in..(first + n) * sample_in], n, &mut col);
+            let gs = to_channel_major(&grad[first * co * p..(first + n) * co * p], n, co, p);
+            let col = &col[..k * n * p];
+            matmul(&mut dw, co, k, n * p, Operand::row_major(&gs, n * p), Operand::transposed(col, n * p), first > t * span, par);
+        }
+        dw
+    });
+    let mut partials = partials.into_iter();
+    let mut dw = partials.next().unwrap_or_else(|| vec![0.0; co * k]);
+    for partial in partials {
+        dw.iter_mut().zip(&partial).for_each(|(a, b)| *a += b);
+    }
+    dw
+}
+
+/// The gradient of a per-channel bias of `[B, C, P]` (a conv's output): `Σ_b Σ_p grad`.
+pub fn backward_bias(grad: &[f32], batch: usize, channels: usize) -> Vec<f32> {
+    let p = grad.len() / (batch * channels).max(1);
+    let mut db = vec![0.0f32; channels];
+    for sample in grad.chunks(channels * p) {
+        for (b, row) in db.iter_mut().zip(sample.chunks(p)) {
+            *b += row.iter().sum::<f32>();
+        }
+    }
+    db
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, one output at a time.
+    fn naive(x: &[f32], w: &[f32], b: &[f32], s: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+        let [oh, ow] = conv.output(s.height, s.width).unwrap();
+        let [kh, kw] = conv.kernel;
+        let mut out = vec![0.0; s.batch * s.channels_out * oh * ow];
+        for n in 0..s.batch {
+            for o in 0..s.channels_out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = b[o];
+                        for c in 0..s.channels_in {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let y = (oy + ky) as isize - conv.padding[0].0 as isize;
+                                    let xx = (ox + kx) as isize - conv.padding[1].0 as isize;
+                                    if y >= 0 && xx >= 0 && (y as usize) < s.height && (xx as usize) < s.width {
+                                        let xi = ((n * s.channels_in + c) * s.height + y as usize) * s.width + xx as usize;
+                                        acc += x[xi] * w[((o * s.channels_in + c) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+                        out[((n * s.channels_out + o) * oh + oy) * ow + ox] = acc;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_forward_pass_is_the_definition() {
+        let shape = ConvShape { batch: 2, channels_in: 3, height: 5, width: 4, channels_out: 2 };
+        let conv = Conv2d { kernel: [3, 2], padding: [(1, 1), (0, 1)] };
+        let x: Vec<f32> = (0..2 * 3 * 5 * 4).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
+        let w: Vec<f32> = (0..2 * 3 * 3 * 2).map(|i| ((i * 5 % 7) as f32 - 3.0) / 3.0).collect();
+        let b = [0.5, -0.25];
+        let ours = forward(&x, &w, &b, &shape, &conv);
+        let want = naive(&x, &w, &b, &shape, &conv);
+        assert_eq!(ours.len(), want.len());
+        for (a, e) in ours.iter().zip(&want) {
+            assert!((a - e).abs() <= 1e-5 * e.abs().max(1.0), "{a} vs {e}");
+        }
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for any x, c: the data gradient is im2col's transpose.
+        let shape = ConvShape { batch: 1, channels_in: 2, height: 4, width: 3, channels_out: 1 };
+        let conv = Conv2d { kernel: [3, 3], padding: [(1, 1), (1, 1)] };
+        let g = Geometry::new(&conv, &shape);
+        let x: Vec<f32> = (0..24).map(|i| (i as f32 * 0.37).sin()).collect();
+        let c: Vec<f32> = (0..g.k() * g.p()).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut col = vec![0.0; g.k() * g.p()];
+        g.im2col(&x, 1, &mut col);
+        let mut dx = vec![0.0; 24];
+        g.col2im(&c, 1, 0, &mut dx);
+        let lhs: f32 = col.iter().zip(&c).map(|(a, b)| a * b).sum();
+        let rhs: f32 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
+        assert!((lhs - rhs).abs() < 1e-4, "{lhs} vs {rhs}");
+    }
+}

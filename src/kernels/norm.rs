@@ -1,0 +1,109 @@
+//! BatchNorm in training mode over `[B, C, …]` (statistics per channel over the batch and the
+//! spatial positions), forward and backward in two passes each.
+//!
+//! burn builds the training-mode forward from generic ops — a transposed copy for the mean, the
+//! centred squares, another copy for the variance, then subtract, divide, multiply, add — each
+//! writing a full tensor, and the backward likewise (9–14% of a small-CNN step in
+//! `docs/PERFORMANCE.md`). Here: one pass reads the input for each channel's mean and variance
+//! (sums in f64, so the statistics do not drift with the number of positions), one writes the
+//! normalised output; backward, one pass for the two per-channel sums, one for the gradient.
+//! The variance is the biased one, as burn's op returns and Keras's moving statistics take.
+
+use super::parallel::{for_each_chunk, map_indices};
+
+/// Per-channel `(mean, biased variance)` of `x` (`[batch, channels, positions]`).
+pub fn statistics(x: &[f32], batch: usize, channels: usize) -> Vec<(f32, f32)> {
+    let p = x.len() / (batch * channels).max(1);
+    let n = (batch * p) as f64;
+    map_indices(channels, x.len(), |c| {
+        let rows = || (0..batch).map(move |b| &x[(b * channels + c) * p..(b * channels + c + 1) * p]);
+        let sum: f64 = rows().map(|r| r.iter().map(|&v| v as f64).sum::<f64>()).sum();
+        let mean = sum / n;
+        let squares: f64 = rows().map(|r| r.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>()).sum();
+        (mean as f32, (squares / n) as f32)
+    })
+}
+
+/// `1 / √(var + ε)` per channel.
+fn inverse_std(stats: &[(f32, f32)], epsilon: f64) -> Vec<f32> {
+    stats.iter().map(|&(_, var)| (1.0 / (var as f64 + epsilon).sqrt()) as f32).collect()
+}
+
+/// Forward: `(x − mean) / √(var + ε) · γ + β` with the batch's own statistics, which it also
+/// returns (for the moving averages).
+pub fn forward(x: &[f32], gamma: &[f32], beta: &[f32], batch: usize, epsilon: f64) -> (Vec<f32>, Vec<(f32, f32)>) {
+    let channels = gamma.len();
+    let p = x.len() / (batch * channels).max(1);
+    let stats = statistics(x, batch, channels);
+    let inv = inverse_std(&stats, epsilon);
+    let mut out = vec![0.0f32; x.len()];
+    for_each_chunk(&mut out, p, x.len(), |row, dst| {
+        let c = row % channels;
+        let (scale, shift) = (gamma[c] * inv[c], beta[c] - stats[c].0 * gamma[c] * inv[c]);
+        for (o, &v) in dst.iter_mut().zip(&x[row * p..(row + 1) * p]) {
+            *o = v * scale + shift;
+        }
+    });
+    (out, stats)
+}
+
+/// The gradients `(dx, dγ, dβ)` of [`forward`], from its input, `γ`, the statistics it used and
+/// the gradient at its output: `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))`.
+pub fn backward(
+    x: &[f32],
+    gamma: &[f32],
+    stats: &[(f32, f32)],
+    grad: &[f32],
+    batch: usize,
+    epsilon: f64,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let channels = gamma.len();
+    let p = x.len() / (batch * channels).max(1);
+    let n = (batch * p) as f64;
+    let inv = inverse_std(stats, epsilon);
+    let sums = map_indices(channels, x.len(), |c| {
+        let (mean, inv) = (stats[c].0, inv[c]);
+        let (mut dy, mut dy_xhat) = (0.0f64, 0.0f64);
+        for b in 0..batch {
+            let range = (b * channels + c) * p..(b * channels + c + 1) * p;
+            let (xs, gs) = (&x[range.clone()], &grad[range]);
+            dy += gs.iter().map(|&g| g as f64).sum::<f64>();
+            dy_xhat += xs.iter().zip(gs).map(|(&v, &g)| (g * (v - mean) * inv) as f64).sum::<f64>();
+        }
+        (dy, dy_xhat)
+    });
+    let mut dx = vec![0.0f32; x.len()];
+    for_each_chunk(&mut dx, p, x.len(), |row, dst| {
+        let c = row % channels;
+        let (mean, inv) = (stats[c].0, inv[c]);
+        let (mean_dy, mean_dy_xhat) = ((sums[c].0 / n) as f32, (sums[c].1 / n) as f32);
+        let scale = gamma[c] * inv;
+        let range = row * p..(row + 1) * p;
+        for ((d, &v), &g) in dst.iter_mut().zip(&x[range.clone()]).zip(&grad[range]) {
+            *d = scale * (g - mean_dy - (v - mean) * inv * mean_dy_xhat);
+        }
+    });
+    let dgamma = sums.iter().map(|s| s.1 as f32).collect();
+    let dbeta = sums.iter().map(|s| s.0 as f32).collect();
+    (dx, dgamma, dbeta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_output_has_each_channels_beta_as_mean_and_gamma_as_spread() {
+        let (batch, channels, p) = (3, 2, 5);
+        let x: Vec<f32> = (0..batch * channels * p).map(|i| ((i * 7919) % 23) as f32 * 0.5 - 4.0).collect();
+        let (gamma, beta) = ([2.0, 0.5], [1.0, -3.0]);
+        let (out, stats) = forward(&x, &gamma, &beta, batch, 0.0);
+        for c in 0..channels {
+            let values: Vec<f32> = (0..batch).flat_map(|b| out[(b * channels + c) * p..][..p].to_vec()).collect();
+            let mean = values.iter().sum::<f32>() / values.len() as f32;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32;
+            assert!((mean - beta[c]).abs() < 1e-5 && (var.sqrt() - gamma[c]).abs() < 1e-5, "channel {c}: {mean}, {var}");
+            assert!(stats[c].1 > 0.0);
+        }
+    }
+}

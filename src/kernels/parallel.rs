@@ -1,0 +1,45 @@
+//! How the kernels split their work: natively over rayon's pool (both cores here), in wasm on
+//! the one thread the page's worker has.
+//!
+//! Every split is by fixed chunks of the output, each written by exactly one task, and no
+//! reduction depends on how the chunks were scheduled: the results are bit-identical whatever
+//! the number of threads.
+
+/// Below this many input elements a kernel runs on the calling thread: spawning costs more.
+#[cfg(not(target_arch = "wasm32"))]
+const PARALLEL_MIN: usize = 32 * 1024;
+
+/// Calls `f(i, chunk)` for each `chunk`-sized piece `i` of `out` (the last may be shorter),
+/// in parallel when `work` (elements the call reads) is large enough.
+pub fn for_each_chunk<F>(out: &mut [f32], chunk: usize, work: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Send + Sync,
+{
+    if chunk == 0 || out.is_empty() {
+        return;
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    if work >= PARALLEL_MIN && out.len() > chunk {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+        return;
+    }
+    let _ = work;
+    out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+}
+
+/// `f(i)` for `i` in `0..n`, in parallel natively when `work` is large enough; the results in
+/// index order.
+pub fn map_indices<T, F>(n: usize, work: usize, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize) -> T + Send + Sync,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    if work >= PARALLEL_MIN && n > 1 {
+        use rayon::prelude::*;
+        return (0..n).into_par_iter().map(f).collect();
+    }
+    let _ = work;
+    (0..n).map(f).collect()
+}
