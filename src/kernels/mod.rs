@@ -69,10 +69,7 @@ pub fn serves<const D: usize>(x: &Tensor<D>) -> bool {
     if !enabled() || x.dtype() != DType::F32 {
         return false;
     }
-    match x.device().as_dispatch().clone().inner() {
-        DispatchDevice::Flex(_) => true,
-        _ => false,
-    }
+    matches!(x.device().as_dispatch().clone().inner(), DispatchDevice::Flex(_))
 }
 
 /// `false` when the environment says `GAPLAB_KERNELS=stock` (read once).

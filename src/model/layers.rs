@@ -37,13 +37,20 @@ pub fn conv1d(cin: usize, cout: usize, k: usize, device: &Device) -> Conv1d {
     conv
 }
 
-/// `(before, after)` zero padding of a stride-1 conv's dimension, as burn's configs define it
-/// ("same": `k − 1` in all, the smaller half before).
-fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2]) -> [(usize, usize); 2] {
-    let same = |k: usize| ((k - 1) / 2, k - 1 - (k - 1) / 2);
+/// TensorFlow's (and burn's) "same" padding of one dimension of size `n` for window `k` and
+/// stride `s`: `(before, after)`, total `max((ceil(n/s)−1)·s + k − n, 0)`, the smaller half
+/// before.
+fn same_padding(n: usize, k: usize, s: usize) -> (usize, usize) {
+    let total = ((n.div_ceil(s) - 1) * s + k).saturating_sub(n);
+    (total / 2, total - total / 2)
+}
+
+/// `(before, after)` zero padding of a stride-1 conv over an `h × w` input, as burn's config
+/// says.
+fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2], [h, w]: [usize; 2]) -> [(usize, usize); 2] {
     match *padding {
         PaddingConfig2d::Valid => [(0, 0); 2],
-        PaddingConfig2d::Same => [same(k[0]), same(k[1])],
+        PaddingConfig2d::Same => [same_padding(h, k[0], 1), same_padding(w, k[1], 1)],
         PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
     }
 }
@@ -54,7 +61,8 @@ fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2]) -> [(usize, usiz
 pub fn apply_conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     match &conv.bias {
         Some(bias) if conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1 => {
-            let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding: stride1_padding_2d(&conv.padding, conv.kernel_size) };
+            let [_, _, h, w] = x.dims();
+            let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding: stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w]) };
             kernels::conv2d(x, conv.weight.val(), bias.val(), geometry)
         }
         _ => conv.forward(x),
@@ -123,17 +131,11 @@ pub struct NormLayers<'a> {
     pub dropouts: Vec<&'a mut Dropout>,
 }
 
-/// Keras `MaxPooling2D`: pool `k`, stride `s`; with `same`, TensorFlow's padding (total
-/// `max((ceil(n/s)−1)·s + k − n, 0)`, the smaller half before) where padded cells never win.
+/// Keras `MaxPooling2D`: pool `k`, stride `s`; with `same`, TensorFlow's padding
+/// ([`same_padding`]) where padded cells never win.
 pub fn max_pool(x: Tensor<4>, k: [usize; 2], s: [usize; 2], same: bool) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
-    let pad = |n: usize, k: usize, s: usize| {
-        if !same {
-            return (0, 0);
-        }
-        let total = ((n.div_ceil(s) - 1) * s + k).saturating_sub(n);
-        (total / 2, total - total / 2)
-    };
+    let pad = |n: usize, k: usize, s: usize| if same { same_padding(n, k, s) } else { (0, 0) };
     kernels::max_pool2d(x, Pool2d { kernel: k, stride: s, padding: [pad(h, k[0], s[0]), pad(w, k[1], s[1])] })
 }
 
