@@ -129,6 +129,8 @@ fn infer_batch_seconds(spec: &ModelSpec, batch: usize, steps: usize, device: &De
 }
 
 fn main() {
+    // As the CLI does: large tensors reuse freed heap memory instead of fresh mmapped pages.
+    gaplab::memory::keep_freed_memory();
     let options = match parse_args() {
         Ok(o) => o,
         Err(e) => {

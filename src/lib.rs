@@ -14,6 +14,8 @@ pub mod features;
 pub mod grid;
 pub mod kernels;
 pub mod lab;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod memory;
 pub mod model;
 pub mod report;
 pub mod store;

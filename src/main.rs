@@ -4,6 +4,7 @@
 fn main() {
     #[cfg(not(target_arch = "wasm32"))]
     {
+        gaplab::memory::keep_freed_memory();
         quiet_on_closed_stdout();
         if let Err(err) = gaplab::cli::run() {
             eprintln!("error: {err}");
