@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use gaplab::kernels::{self, Conv2d, Pool2d};
+use gaplab::kernels::{self, Activation, Conv2d, Pool2d};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -115,6 +115,14 @@ fn conv_forward_backward(
 }
 
 fn check_conv(x_shape: [usize; 4], co: usize, conv: Conv2d, seed: u64) {
+    for act in [Activation::Identity, Activation::Relu, Activation::Elu] {
+        check_conv_act(x_shape, co, conv, act, seed);
+    }
+}
+
+/// The fused convolution + `act` against burn's convolution followed by burn's activation op:
+/// output and the three gradients (through the activation's derivative).
+fn check_conv_act(x_shape: [usize; 4], co: usize, conv: Conv2d, act: Activation, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let [b, ci, h, w] = x_shape;
     let w_shape = [co, ci, conv.kernel[0], conv.kernel[1]];
@@ -124,13 +132,13 @@ fn check_conv(x_shape: [usize; 4], co: usize, conv: Conv2d, seed: u64) {
     let [oh, ow] = conv.output(h, w).expect("the case fits");
     let loss = random(b * co * oh * ow, false, &mut rng);
     let args = (&x[..], &kernel[..], &bias[..]);
-    let ours = conv_forward_backward(|x, w, b| kernels::lab_conv2d(x, w, b, conv), args, (x_shape, w_shape), &loss);
-    let stock = conv_forward_backward(|x, w, b| kernels::burn_conv2d(x, w, b, conv), args, (x_shape, w_shape), &loss);
+    let ours = conv_forward_backward(|x, w, b| kernels::lab_conv2d(x, w, b, conv, act), args, (x_shape, w_shape), &loss);
+    let stock = conv_forward_backward(|x, w, b| kernels::burn_activation(kernels::burn_conv2d(x, w, b, conv), act), args, (x_shape, w_shape), &loss);
     for (what, (a, e)) in ["output", "input gradient", "kernel gradient", "bias gradient"].iter().zip(ours.iter().zip(&stock)) {
         // Relative to the values' scale: sums of hundreds of products of O(1) numbers.
         let scale = e.iter().fold(1.0f32, |m, v| m.max(v.abs()));
         let diff = a.iter().zip(e).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max) / scale;
-        assert!(diff <= 1e-4, "conv {conv:?} on {x_shape:?} → {co}: {what} differs by {diff} (relative)");
+        assert!(diff <= 1e-4, "conv {conv:?} + {act:?} on {x_shape:?} → {co}: {what} differs by {diff} (relative)");
     }
     // Without autodiff, the same kernel.
     let device = Device::flex();
@@ -139,6 +147,7 @@ fn check_conv(x_shape: [usize; 4], co: usize, conv: Conv2d, seed: u64) {
         Tensor::<4>::from_data(TensorData::new(kernel, w_shape), &device),
         Tensor::<1>::from_data(TensorData::new(bias, [co]), &device),
         conv,
+        act,
     );
     assert_eq!(values(plain), ours[0], "inference path differs");
 }

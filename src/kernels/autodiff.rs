@@ -3,7 +3,7 @@
 //! differentiable again (the lab takes no second derivatives): under `Autodiff` they run on the
 //! inner backend, untracked.
 
-use super::{Conv2d, Kernels, Pool2d};
+use super::{Activation, Conv2d, Kernels, Pool2d};
 use burn::backend::TensorMetadata;
 use burn::backend::{Autodiff, AutodiffBackend};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -29,18 +29,23 @@ impl<B: Kernels> Backward<B, 1> for MaxPoolBackward {
     }
 }
 
-/// Convolution's backward node: keeps the input and the kernel; computes only the gradients
-/// of tracked parents (never the input's gradient for the first layer's data).
+/// Convolution's backward node: keeps the input, the kernel and, after an activation, the
+/// output (the activation's derivative is a function of it); computes only the gradients of
+/// tracked parents (never the input's gradient for the first layer's data).
 #[derive(Debug)]
 struct ConvBackward;
 
 impl<B: Kernels> Backward<B, 3> for ConvBackward {
-    type State = (FloatTensor<B>, FloatTensor<B>, Conv2d);
+    type State = (FloatTensor<B>, FloatTensor<B>, Option<FloatTensor<B>>, Conv2d, Activation);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [x_node, w_node, b_node] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x, weight, conv) = ops.state;
+        let (x, weight, output, conv, act) = ops.state;
+        let grad = match output {
+            Some(y) => B::gaplab_activation_backward(y, grad, act),
+            None => grad,
+        };
         if let Some(node) = b_node {
             grads.register::<B>(node.id, B::gaplab_bias_backward(grad.clone()));
         }
@@ -90,17 +95,22 @@ impl<B: Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         Self::from_inner(B::gaplab_max_pool2d_backward(Self::inner(x), Self::inner(grad), pool))
     }
 
-    fn gaplab_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, conv: Conv2d) -> FloatTensor<Self> {
+    fn gaplab_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, conv: Conv2d, act: Activation) -> FloatTensor<Self> {
         match ConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let state = (x.primitive().clone(), weight.primitive().clone(), conv);
-                let output = B::gaplab_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), conv);
-                prep.finish(state, output)
+                let (x_kept, weight_kept) = (x.primitive().clone(), weight.primitive().clone());
+                let output = B::gaplab_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), conv, act);
+                let output_kept = (act != Activation::Identity).then(|| output.clone());
+                prep.finish((x_kept, weight_kept, output_kept, conv, act), output)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(B::gaplab_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), conv))
+                prep.finish(B::gaplab_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), conv, act))
             }
         }
+    }
+
+    fn gaplab_activation_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>, act: Activation) -> FloatTensor<Self> {
+        Self::from_inner(B::gaplab_activation_backward(Self::inner(y), Self::inner(grad), act))
     }
 
     fn gaplab_conv2d_backward_input(weight: FloatTensor<Self>, grad: FloatTensor<Self>, conv: Conv2d, input: [usize; 2]) -> FloatTensor<Self> {

@@ -44,6 +44,52 @@ pub struct ConvShape {
     pub channels_out: usize,
 }
 
+/// The activation a convolution's output goes through in the same pass (the networks' ReLU
+/// after a conv, the STRIP CNN's ELU with α = 1): burn runs each as separate tensor ops — the
+/// ELU as five forward and as many backward passes over the whole activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Relu,
+    /// `z` for `z > 0`, else `exp(z) − 1` (α = 1).
+    Elu,
+}
+
+impl Activation {
+    /// The activation of one value, as burn's ops compute it.
+    #[inline]
+    pub fn apply(self, z: f32) -> f32 {
+        match self {
+            Activation::Identity => z,
+            Activation::Relu => if z > 0.0 { z } else { 0.0 },
+            Activation::Elu => if z > 0.0 { z } else { z.exp() - 1.0 },
+        }
+    }
+
+    /// `dy/dz` from the output `y` alone (what the backward pass keeps): ReLU's is 1 where
+    /// `y > 0`, ELU's `1` there and `exp(z) = y + 1` elsewhere.
+    #[inline]
+    pub fn derivative(self, y: f32) -> f32 {
+        match self {
+            Activation::Identity => 1.0,
+            Activation::Relu => if y > 0.0 { 1.0 } else { 0.0 },
+            Activation::Elu => if y > 0.0 { 1.0 } else { y + 1.0 },
+        }
+    }
+}
+
+/// The gradient before the activation, `grad · act'(y)`, from the activation's output `y`.
+pub fn activation_backward(y: &[f32], grad: &[f32], act: Activation) -> Vec<f32> {
+    let mut out = vec![0.0f32; grad.len()];
+    for_each_chunk(&mut out, 16 * 1024, grad.len(), |i, dst| {
+        let start = i * 16 * 1024;
+        for ((d, &g), &y) in dst.iter_mut().zip(&grad[start..]).zip(&y[start..]) {
+            *d = g * act.derivative(y);
+        }
+    });
+    out
+}
+
 impl Conv2d {
     /// The output's spatial size for an `h × w` input, or `None` when the kernel does not fit.
     pub fn output(&self, h: usize, w: usize) -> Option<[usize; 2]> {
@@ -196,11 +242,15 @@ fn to_channel_major(x: &[f32], samples: usize, channels: usize, p: usize) -> std
     std::borrow::Cow::Owned(out)
 }
 
-/// `[C, samples·P]` → `[samples, C, P]` into `out`.
-fn to_sample_major(x: &[f32], samples: usize, channels: usize, p: usize, out: &mut [f32]) {
+/// `[C, samples·P]` → `[samples, C, P]` into `out`, through `act` on the way.
+fn to_sample_major(x: &[f32], samples: usize, channels: usize, p: usize, act: Activation, out: &mut [f32]) {
     for (s, dst) in out[..samples * channels * p].chunks_mut(channels * p).enumerate() {
         for (c, row) in dst.chunks_mut(p).enumerate() {
-            row.copy_from_slice(&x[c * samples * p + s * p..c * samples * p + (s + 1) * p]);
+            let src = &x[c * samples * p + s * p..c * samples * p + (s + 1) * p];
+            match act {
+                Activation::Identity => row.copy_from_slice(src),
+                _ => row.iter_mut().zip(src).for_each(|(o, &z)| *o = act.apply(z)),
+            }
         }
     }
 }
@@ -280,10 +330,10 @@ fn parallelism(tasks: usize) -> Parallelism {
     Parallelism::None
 }
 
-/// Forward: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, Kh, Kw]`, `bias` `[Co]` → `[B, Co, Oh, Ow]`.
-/// Per group of samples (one task each): im2col, one product `W · col` onto the bias, back to
-/// sample-major.
-pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+/// Forward: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, Kh, Kw]`, `bias` `[Co]` → `act` of the
+/// `[B, Co, Oh, Ow]` convolution. Per group of samples (one task each): im2col, one product
+/// `W · col` onto the bias, back to sample-major through the activation.
+pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
     let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
@@ -298,7 +348,7 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv:
             row.fill(bias[c]);
         }
         matmul(&mut product, co, n * p, k, Operand::row_major(weight, k), Operand::row_major(&col, n * p), true, par);
-        to_sample_major(&product, n, co, p, dst);
+        to_sample_major(&product, n, co, p, act, dst);
     });
     out
 }
@@ -406,7 +456,7 @@ mod tests {
         let x: Vec<f32> = (0..2 * 3 * 5 * 4).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
         let w: Vec<f32> = (0..2 * 3 * 3 * 2).map(|i| ((i * 5 % 7) as f32 - 3.0) / 3.0).collect();
         let b = [0.5, -0.25];
-        let ours = forward(&x, &w, &b, &shape, &conv);
+        let ours = forward(&x, &w, &b, &shape, &conv, Activation::Identity);
         let want = naive(&x, &w, &b, &shape, &conv);
         assert_eq!(ours.len(), want.len());
         for (a, e) in ours.iter().zip(&want) {

@@ -1,7 +1,7 @@
 //! [`Kernels`] on Flex: the tensors' f32 storage handed to the slice kernels.
 
 use super::conv::{self, ConvShape};
-use super::{Conv2d, Kernels, Pool2d, norm, pool};
+use super::{Activation, Conv2d, Kernels, Pool2d, norm, pool};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::backend::TensorMetadata;
@@ -38,12 +38,18 @@ impl Kernels for Flex {
         tensor(pool::backward(values(&x), values(&grad), b * c, [h, w], &pool), [b, c, h, w])
     }
 
-    fn gaplab_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, c: Conv2d) -> FlexTensor {
+    fn gaplab_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, c: Conv2d, act: Activation) -> FlexTensor {
         let shape = conv_shape(&x, &weight);
         let [oh, ow] = c.output(shape.height, shape.width).expect("checked by kernels::conv2d");
         let (x, weight, bias) = (contiguous(x), contiguous(weight), contiguous(bias));
-        let out = conv::forward(values(&x), values(&weight), values(&bias), &shape, &c);
+        let out = conv::forward(values(&x), values(&weight), values(&bias), &shape, &c, act);
         tensor(out, [shape.batch, shape.channels_out, oh, ow])
+    }
+
+    fn gaplab_activation_backward(y: FlexTensor, grad: FlexTensor, act: Activation) -> FlexTensor {
+        let shape = y.shape();
+        let (y, grad) = (contiguous(y), contiguous(grad));
+        FlexTensor::from_data(TensorData::new(conv::activation_backward(values(&y), values(&grad), act), shape))
     }
 
     fn gaplab_conv2d_backward_input(weight: FlexTensor, grad: FlexTensor, c: Conv2d, [h, w]: [usize; 2]) -> FlexTensor {

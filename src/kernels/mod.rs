@@ -24,7 +24,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 use burn::tensor::module::max_pool2d as stock_max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-pub use conv::Conv2d;
+pub use conv::{Activation, Conv2d};
 pub use pool::Pool2d;
 
 /// The primitives the lab's kernels provide. Implemented for Flex and for `Autodiff` over it;
@@ -36,8 +36,11 @@ pub trait Kernels: Backend {
     /// The gradient at the input of [`Kernels::gaplab_max_pool2d`], from its input and the
     /// gradient at its output.
     fn gaplab_max_pool2d_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>, pool: Pool2d) -> FloatTensor<Self>;
-    /// Convolution of `[B, Ci, H, W]` with a `[Co, Ci, Kh, Kw]` kernel and a `[Co]` bias.
-    fn gaplab_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, conv: Conv2d) -> FloatTensor<Self>;
+    /// Convolution of `[B, Ci, H, W]` with a `[Co, Ci, Kh, Kw]` kernel and a `[Co]` bias, then
+    /// `act`, in one pass over the output.
+    fn gaplab_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, conv: Conv2d, act: Activation) -> FloatTensor<Self>;
+    /// The gradient before an activation, from its output `y` and the gradient after it.
+    fn gaplab_activation_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>, act: Activation) -> FloatTensor<Self>;
     /// The gradient at the input (`[B, Ci, input[0], input[1]]`) of [`Kernels::gaplab_conv2d`].
     fn gaplab_conv2d_backward_input(weight: FloatTensor<Self>, grad: FloatTensor<Self>, conv: Conv2d, input: [usize; 2]) -> FloatTensor<Self>;
     /// The gradient of [`Kernels::gaplab_conv2d`]'s kernel.
@@ -97,16 +100,25 @@ pub fn lab_max_pool2d(x: Tensor<4>, pool: Pool2d) -> Tensor<4> {
 }
 
 /// Convolution (stride 1) of `[B, Ci, H, W]` with `weight` `[Co, Ci, Kh, Kw]` and `bias`
-/// `[Co]`: the lab's kernel on Flex, burn's op elsewhere.
-pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2d) -> Tensor<4> {
+/// `[Co]`, then `act`: the lab's fused kernel on Flex, burn's ops elsewhere.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2d, act: Activation) -> Tensor<4> {
     let ([_, ci, h, w], [_, wci, kh, kw]) = (x.dims(), weight.dims());
     assert!(ci == wci && [kh, kw] == conv.kernel && conv.output(h, w).is_some(), "conv {conv:?} with a {:?} kernel does not fit a {:?} input", weight.dims(), x.dims());
-    if serves(&x) { lab_conv2d(x, weight, bias, conv) } else { burn_conv2d(x, weight, bias, conv) }
+    if serves(&x) { lab_conv2d(x, weight, bias, conv, act) } else { burn_activation(burn_conv2d(x, weight, bias, conv), act) }
 }
 
 /// The lab's convolution kernel, whatever [`serves`] says (f32 tensors on Flex).
-pub fn lab_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2d) -> Tensor<4> {
-    Tensor::from_dispatch(Dispatch::gaplab_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), conv))
+pub fn lab_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2d, act: Activation) -> Tensor<4> {
+    Tensor::from_dispatch(Dispatch::gaplab_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), conv, act))
+}
+
+/// `act` as burn's own ops.
+pub fn burn_activation<const D: usize>(x: Tensor<D>, act: Activation) -> Tensor<D> {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu => burn::tensor::activation::relu(x),
+        Activation::Elu => burn::tensor::activation::elu(x, 1.0),
+    }
 }
 
 /// burn's own convolution with the same geometry.

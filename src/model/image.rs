@@ -1,10 +1,9 @@
 //! The STRIP CNN over CIFAR-10 images (input `[B, 3, 32, 32]`, pixels in [0, 1]).
 
-use super::layers::{apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
+use super::layers::{Activation, apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::elu;
 
 /// L2 factor on the conv kernels (PAPER.md, image).
 pub const L2: f64 = 1e-4;
@@ -31,8 +30,8 @@ impl Stage {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = apply_batchnorm(&self.bn_a, elu(apply_conv2d(&self.conv_a, x), 1.0));
-        let x = apply_batchnorm(&self.bn_b, elu(apply_conv2d(&self.conv_b, x), 1.0));
+        let x = apply_batchnorm(&self.bn_a, apply_conv2d(&self.conv_a, x, Activation::Elu));
+        let x = apply_batchnorm(&self.bn_b, apply_conv2d(&self.conv_b, x, Activation::Elu));
         self.dropout.forward(max_pool(x, [2, 2], [2, 2], false))
     }
 }

@@ -8,6 +8,7 @@ use burn::nn::{
 };
 use burn::prelude::*;
 use crate::kernels::{self, Pool2d};
+pub use crate::kernels::Activation;
 
 /// Keras's default kernel initialiser.
 const GLOROT: Initializer = Initializer::XavierUniform { gain: 1.0 };
@@ -55,31 +56,34 @@ fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2], [h, w]: [usize; 
     }
 }
 
-/// A conv layer's forward pass through the lab's kernels (`crate::kernels::conv2d`: its own
-/// kernel on Flex, burn's op elsewhere); burn's module call for a conv the kernel does not
-/// cover (stride, dilation, groups, no bias — none of the lab's networks has one).
-pub fn apply_conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+/// A conv layer's forward pass and its activation through the lab's kernels
+/// (`crate::kernels::conv2d`: its own fused kernel on Flex, burn's ops elsewhere); burn's module
+/// call for a conv the kernel does not cover (stride, dilation, groups, no bias — none of the
+/// lab's networks has one).
+pub fn apply_conv2d(conv: &Conv2d, x: Tensor<4>, act: Activation) -> Tensor<4> {
     match &conv.bias {
         Some(bias) if conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1 => {
             let [_, _, h, w] = x.dims();
             let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding: stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w]) };
-            kernels::conv2d(x, conv.weight.val(), bias.val(), geometry)
+            kernels::conv2d(x, conv.weight.val(), bias.val(), geometry, act)
         }
-        _ => conv.forward(x),
+        _ => kernels::burn_activation(conv.forward(x), act),
     }
 }
 
-/// A Conv1d layer (`[B, C, L]`) through the same kernels, as a `[k, 1]` conv over `[B, C, L, 1]`.
-pub fn apply_conv1d(conv: &Conv1d, x: Tensor<3>) -> Tensor<3> {
+/// A Conv1d layer (`[B, C, L]`) and its activation through the same kernels, as a `[1, k]` conv
+/// over `[B, C, 1, L]` (a sequence as one image row: im2col then copies whole rows, where a
+/// `[L, 1]` column gave it one-float rows).
+pub fn apply_conv1d(conv: &Conv1d, x: Tensor<3>, act: Activation) -> Tensor<3> {
     match (&conv.bias, &conv.padding) {
         (Some(bias), PaddingConfig1d::Valid) if conv.stride == 1 && conv.dilation == 1 && conv.groups == 1 => {
             let ([b, c, l], [co, ci, k]) = (x.dims(), conv.weight.dims());
-            let geometry = kernels::Conv2d { kernel: [k, 1], padding: [(0, 0); 2] };
-            let out = kernels::conv2d(x.reshape([b, c, l, 1]), conv.weight.val().reshape([co, ci, k, 1]), bias.val(), geometry);
-            let [_, _, lo, _] = out.dims();
+            let geometry = kernels::Conv2d { kernel: [1, k], padding: [(0, 0); 2] };
+            let out = kernels::conv2d(x.reshape([b, c, 1, l]), conv.weight.val().reshape([co, ci, 1, k]), bias.val(), geometry, act);
+            let [_, _, _, lo] = out.dims();
             out.reshape([b, co, lo])
         }
-        _ => conv.forward(x),
+        _ => kernels::burn_activation(conv.forward(x), act),
     }
 }
 

@@ -2,7 +2,7 @@
 //! 98 frames by default, 101 with centred framing (see `features::mfcc::Framing`). Only the
 //! FC heads' widths depend on the frame count; the helpers below give the feature grids.
 
-use super::layers::{apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, max_pool, relu_back};
+use super::layers::{Activation, apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, max_pool, relu_back};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -64,11 +64,11 @@ impl SoundLarge {
     /// Feature maps before the head: `[B, 256, 11, 4]` for 98 frames (used for class
     /// activation maps).
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = max_pool(apply_conv2d(&self.conv1, x), [2, 2], [2, 2], false);
-        let x = max_pool(apply_conv2d(&self.conv2, x), [2, 2], [2, 2], false);
-        let x = relu(apply_conv2d(&self.conv3, x));
-        let x = relu(apply_conv2d(&self.conv4, x));
-        let x = relu(apply_conv2d(&self.conv5, x));
+        let x = max_pool(apply_conv2d(&self.conv1, x, Activation::Identity), [2, 2], [2, 2], false);
+        let x = max_pool(apply_conv2d(&self.conv2, x, Activation::Identity), [2, 2], [2, 2], false);
+        let x = apply_conv2d(&self.conv3, x, Activation::Relu);
+        let x = apply_conv2d(&self.conv4, x, Activation::Relu);
+        let x = apply_conv2d(&self.conv5, x, Activation::Relu);
         max_pool(x, [3, 3], [2, 2], false)
     }
 
@@ -147,11 +147,11 @@ impl SoundSmall {
 
     /// Feature maps before the head: `[B, 32, 24, 3]` for 98 frames.
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = apply_batchnorm(&self.bn1, relu(apply_conv2d(&self.conv1, x)));
+        let x = apply_batchnorm(&self.bn1, apply_conv2d(&self.conv1, x, Activation::Relu));
         let x = max_pool(x, [1, 3], [1, 3], true);
-        let x = apply_batchnorm(&self.bn2, relu(apply_conv2d(&self.conv2, x)));
+        let x = apply_batchnorm(&self.bn2, apply_conv2d(&self.conv2, x, Activation::Relu));
         let x = max_pool(x, [2, 2], [2, 2], true);
-        let x = apply_batchnorm(&self.bn3, relu(apply_conv2d(&self.conv3, x)));
+        let x = apply_batchnorm(&self.bn3, apply_conv2d(&self.conv3, x, Activation::Relu));
         max_pool(x, [2, 2], [2, 2], true)
     }
 
@@ -237,7 +237,7 @@ mod tests {
         let (mut sum_mean, mut sum_var) = (vec![0.0f64; 64], vec![0.0f64; 64]);
         for chunk in order.chunks(3) {
             let Input::Dense(batch) = samples.features.batch(chunk, &ad) else { unreachable!() };
-            let a = relu(apply_conv2d(&m.conv1, batch)); // [b, 64, 97, 39]
+            let a = apply_conv2d(&m.conv1, batch, Activation::Relu); // [b, 64, 97, 39]
             let mean = a.clone().mean_dims(&[0, 2, 3]).reshape([64]);
             let var = (a - mean.clone().reshape([1, 64, 1, 1])).square().mean_dims(&[0, 2, 3]).reshape([64]);
             let w = chunk.len() as f64;

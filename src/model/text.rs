@@ -1,6 +1,6 @@
 //! Sentiment networks over 250 token ids (input `[B, 250]`), one output logit (positive).
 
-use super::layers::{apply_conv1d, conv1d, dense, embedding, kernel1d, max_pool};
+use super::layers::{Activation, apply_conv1d, conv1d, dense, embedding, kernel1d, max_pool};
 use burn::nn::conv::Conv1d;
 use burn::nn::{Dropout, DropoutConfig, Embedding, Linear};
 use burn::prelude::*;
@@ -48,7 +48,7 @@ impl KimCnn {
         let x = channels_first(self.embedding.forward(tokens));
         let [b, _, _] = x.dims();
         let branch = |conv: &Conv1d| -> Tensor<2> {
-            relu(apply_conv1d(conv, x.clone())).max_dim(2).reshape([b, 100])
+            apply_conv1d(conv, x.clone(), Activation::Relu).max_dim(2).reshape([b, 100])
         };
         let branches = vec![branch(&self.conv3), branch(&self.conv4), branch(&self.conv5)];
         let x = if self.gap {
@@ -87,12 +87,14 @@ impl TextConv1d {
     }
 
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<2> {
-        let x = relu(apply_conv1d(&self.conv, channels_first(self.embedding.forward(tokens))));
+        let x = apply_conv1d(&self.conv, channels_first(self.embedding.forward(tokens)), Activation::Relu);
         let [b, c, l] = x.dims();
-        let x = max_pool(x.reshape([b, c, l, 1]), [2, 1], [2, 1], false);
-        let [_, _, l, _] = x.dims();
+        // Pooled along the row of a `[B, C, 1, L]` view (the same memory as `[B, C, L, 1]`):
+        // the pooling kernel then walks contiguous rows instead of one-cell ones.
+        let x = max_pool(x.reshape([b, c, 1, l]), [1, 2], [1, 2], false);
+        let [_, _, _, l] = x.dims();
         let x = if self.gap {
-            x.mean_dim(2).reshape([b, c])
+            x.mean_dim(3).reshape([b, c])
         } else {
             x.reshape([b, c * l])
         };
