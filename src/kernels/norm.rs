@@ -4,23 +4,56 @@
 //! burn builds the training-mode forward from generic ops — a transposed copy for the mean, the
 //! centred squares, another copy for the variance, then subtract, divide, multiply, add — each
 //! writing a full tensor, and the backward likewise (9–14% of a small-CNN step in
-//! `docs/PERFORMANCE.md`). Here: one pass reads the input for each channel's mean and variance
-//! (sums in f64, so the statistics do not drift with the number of positions), one writes the
-//! normalised output; backward, one pass for the two per-channel sums, one for the gradient.
+//! `docs/PERFORMANCE.md`). Here: two reads of the input give each channel's mean and variance
+//! (each row summed in vector lanes, the rows added in f64, so the statistics do not drift with
+//! the number of positions), one pass writes the normalised output; backward, one pass for the
+//! two per-channel sums, one for the gradient.
 //! The variance is the biased one, as burn's op returns and Keras's moving statistics take.
 
 use super::parallel::{for_each_chunk, map_indices};
 
-/// Per-channel `(mean, biased variance)` of `x` (`[batch, channels, positions]`).
+/// `Σ f(v)` over one row, in 16 independent f32 lanes (so that it compiles to vector adds; a
+/// single f64 running sum is one dependent add per value), the lanes then added in f64. Rows
+/// are at most a few thousand values: each lane sums a few hundred.
+#[inline]
+fn row_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let chunks = row.chunks_exact(16);
+    let tail: f64 = chunks.remainder().iter().map(|&v| f(v) as f64).sum();
+    for chunk in chunks {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l += f(v);
+        }
+    }
+    lanes.iter().map(|&l| l as f64).sum::<f64>() + tail
+}
+
+/// `Σ f(a, b)` over two rows of the same length, as [`row_sum`].
+#[inline]
+fn row_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    let mut lanes = [0.0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(&x, &y)| f(x, y) as f64).sum();
+    for (xa, xb) in ca.zip(cb) {
+        for ((l, &x), &y) in lanes.iter_mut().zip(xa).zip(xb) {
+            *l += f(x, y);
+        }
+    }
+    lanes.iter().map(|&l| l as f64).sum::<f64>() + tail
+}
+
+/// Per-channel `(mean, biased variance)` of `x` (`[batch, channels, positions]`): the mean, then
+/// the centred squares (two reads; a one-pass `E[x²] − mean²` loses digits when the mean is
+/// large against the spread).
 pub fn statistics(x: &[f32], batch: usize, channels: usize) -> Vec<(f32, f32)> {
     let p = x.len() / (batch * channels).max(1);
     let n = (batch * p) as f64;
     map_indices(channels, x.len(), |c| {
         let rows = || (0..batch).map(move |b| &x[(b * channels + c) * p..(b * channels + c + 1) * p]);
-        let sum: f64 = rows().map(|r| r.iter().map(|&v| v as f64).sum::<f64>()).sum();
-        let mean = sum / n;
-        let squares: f64 = rows().map(|r| r.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>()).sum();
-        (mean as f32, (squares / n) as f32)
+        let mean = rows().map(|r| row_sum(r, |v| v)).sum::<f64>() / n;
+        let m = mean as f32;
+        let squares: f64 = rows().map(|r| row_sum(r, |v| (v - m) * (v - m))).sum();
+        (m, (squares / n) as f32)
     })
 }
 
@@ -67,8 +100,8 @@ pub fn backward(
         for b in 0..batch {
             let range = (b * channels + c) * p..(b * channels + c + 1) * p;
             let (xs, gs) = (&x[range.clone()], &grad[range]);
-            dy += gs.iter().map(|&g| g as f64).sum::<f64>();
-            dy_xhat += xs.iter().zip(gs).map(|(&v, &g)| (g * (v - mean) * inv) as f64).sum::<f64>();
+            dy += row_sum(gs, |g| g);
+            dy_xhat += row_sum2(xs, gs, |v, g| g * (v - mean) * inv);
         }
         (dy, dy_xhat)
     });

@@ -43,35 +43,103 @@ impl Pool2d {
     }
 }
 
-/// The index (within one `h × w` plane) of window `(oy, ox)`'s winner, or `None` for a window
-/// that covers only padding.
-#[inline]
-fn winner(plane: &[f32], w: usize, rows: (usize, usize), cols: (usize, usize)) -> Option<usize> {
-    let mut best: Option<(usize, f32)> = None;
-    for y in rows.0..rows.1 {
-        let row = &plane[y * w..(y + 1) * w];
-        for (x, &v) in row.iter().enumerate().take(cols.1).skip(cols.0) {
-            match best {
-                Some((_, b)) if !(v > b || v.is_nan()) => {}
-                _ => best = Some((y * w + x, v)),
+/// A window's winner not found yet (no cell seen, or only padding).
+const NONE: u32 = u32::MAX;
+
+/// Planes per task: enough cells that a task outweighs its scheduling.
+fn planes_per_task(plane_len: usize) -> usize {
+    (16 * 1024 / plane_len.max(1)).max(1)
+}
+
+impl Pool2d {
+    /// The output columns `ox` whose window's column `kx` lies inside a `w`-wide input:
+    /// `0 ≤ ox·stride + kx − pad < w`, `ox < ow`.
+    fn columns(&self, kx: usize, w: usize, ow: usize) -> (usize, usize) {
+        let (s, pad) = (self.stride[1], self.padding[1].0);
+        let lo = pad.saturating_sub(kx).div_ceil(s).min(ow);
+        let hi = (w + pad).saturating_sub(kx).div_ceil(s).min(ow).max(lo);
+        (lo, hi)
+    }
+
+    /// Calls `visit(index in the plane, ox)` for every cell of output row `oy`'s windows that
+    /// lies inside the input, window row by window row and column by column, the output columns
+    /// innermost (`backwards`: the same cells in the reverse order).
+    #[inline(always)]
+    fn row_cells(&self, [h, w]: [usize; 2], ow: usize, oy: usize, backwards: bool, mut visit: impl FnMut(usize, usize)) {
+        let (rows, s, pad) = (self.span(oy, h, 0), self.stride[1], self.padding[1].0);
+        let mut window_row = |y: usize, kx: usize| {
+            let (lo, hi) = self.columns(kx, w, ow);
+            for ox in lo..hi {
+                visit(y * w + ox * s + kx - pad, ox);
             }
+        };
+        if backwards {
+            (rows.0..rows.1).rev().for_each(|y| (0..self.kernel[1]).rev().for_each(|kx| window_row(y, kx)));
+        } else {
+            (rows.0..rows.1).for_each(|y| (0..self.kernel[1]).for_each(|kx| window_row(y, kx)));
         }
     }
-    best.map(|(i, _)| i)
+
+    /// The maxima of output row `oy`'s windows in one plane without NaN (the caller checks):
+    /// a plain compare-and-select per cell, which compiles to vector max instructions. A window
+    /// of padding only keeps −∞.
+    fn row_maxima(&self, plane: &[f32], hw: [usize; 2], oy: usize, best: &mut [f32]) {
+        best.fill(f32::NEG_INFINITY);
+        self.row_cells(hw, best.len(), oy, false, |i, ox| {
+            let v = plane[i];
+            best[ox] = if v > best[ox] { v } else { best[ox] };
+        });
+    }
+
+    /// The winners of output row `oy`'s windows in one `h × w` plane: `best[ox]` the value,
+    /// `at[ox]` its index in the plane ([`NONE`] for a window of padding only) — burn's rule:
+    /// the first maximum in row-major window order, a NaN beating any number (and a later NaN
+    /// an earlier one).
+    ///
+    /// Without NaN in the plane: the maxima first, then the cells visited backwards, each equal
+    /// to its window's maximum taking the window's index, so that the first such cell is the
+    /// last to write — two branch-free passes (a per-cell "is it larger" branch mispredicts on
+    /// half the cells of a ReLU's output). With a NaN, the cells one by one.
+    fn row_winners(&self, plane: &[f32], hw: [usize; 2], oy: usize, has_nan: bool, best: &mut [f32], at: &mut [u32]) {
+        at.fill(NONE);
+        if has_nan {
+            best.fill(f32::NEG_INFINITY);
+            self.row_cells(hw, best.len(), oy, false, |i, ox| {
+                let v = plane[i];
+                if at[ox] == NONE || v > best[ox] || v.is_nan() {
+                    (best[ox], at[ox]) = (v, i as u32);
+                }
+            });
+            return;
+        }
+        self.row_maxima(plane, hw, oy, best);
+        self.row_cells(hw, best.len(), oy, true, |i, ox| {
+            at[ox] = if plane[i] == best[ox] { i as u32 } else { at[ox] };
+        });
+    }
+}
+
+fn has_nan(plane: &[f32]) -> bool {
+    plane.iter().fold(false, |nan, v| nan | v.is_nan())
 }
 
 /// Forward: `x` is `[planes, h, w]` (planes = B·C), contiguous; returns `[planes, oh, ow]`.
 pub fn forward(x: &[f32], planes: usize, [h, w]: [usize; 2], pool: &Pool2d) -> Vec<f32> {
     let [oh, ow] = pool.output(h, w).expect("the pool's output size was checked by the caller");
     let mut out = vec![0.0f32; planes * oh * ow];
-    let plane_out = oh * ow;
-    for_each_chunk(&mut out, plane_out, x.len(), |p, dst| {
-        let plane = &x[p * h * w..(p + 1) * h * w];
-        for oy in 0..oh {
-            let rows = pool.span(oy, h, 0);
-            for ox in 0..ow {
-                let cols = pool.span(ox, w, 1);
-                dst[oy * ow + ox] = winner(plane, w, rows, cols).map_or(f32::NEG_INFINITY, |i| plane[i]);
+    let (plane_in, plane_out, per_task) = (h * w, oh * ow, planes_per_task(h * w));
+    for_each_chunk(&mut out, per_task * plane_out, x.len(), |t, dst| {
+        let mut at = vec![NONE; ow];
+        for (j, dst) in dst.chunks_mut(plane_out).enumerate() {
+            let p = t * per_task + j;
+            let plane = &x[p * plane_in..(p + 1) * plane_in];
+            let nan = has_nan(plane);
+            for (oy, dst) in dst.chunks_mut(ow).enumerate() {
+                if nan {
+                    pool.row_winners(plane, [h, w], oy, true, dst, &mut at);
+                } else {
+                    pool.row_maxima(plane, [h, w], oy, dst);
+                }
             }
         }
     });
@@ -79,18 +147,25 @@ pub fn forward(x: &[f32], planes: usize, [h, w]: [usize; 2], pool: &Pool2d) -> V
 }
 
 /// Backward: the gradient at the input, given the input `x` (`[planes, h, w]`) and the gradient
-/// at the output `grad` (`[planes, oh, ow]`). Overlapping windows (3×3 stride 2) add up.
+/// at the output `grad` (`[planes, oh, ow]`). Overlapping windows (3×3 stride 2) add up, in
+/// output order.
 pub fn backward(x: &[f32], grad: &[f32], planes: usize, [h, w]: [usize; 2], pool: &Pool2d) -> Vec<f32> {
     let [oh, ow] = pool.output(h, w).expect("the pool's output size was checked by the caller");
     let mut dx = vec![0.0f32; planes * h * w];
-    for_each_chunk(&mut dx, h * w, x.len(), |p, dst| {
-        let plane = &x[p * h * w..(p + 1) * h * w];
-        let g = &grad[p * oh * ow..(p + 1) * oh * ow];
-        for oy in 0..oh {
-            let rows = pool.span(oy, h, 0);
-            for ox in 0..ow {
-                if let Some(i) = winner(plane, w, rows, pool.span(ox, w, 1)) {
-                    dst[i] += g[oy * ow + ox];
+    let (plane_in, plane_out, per_task) = (h * w, oh * ow, planes_per_task(h * w));
+    for_each_chunk(&mut dx, per_task * plane_in, x.len(), |t, dst| {
+        let (mut best, mut at) = (vec![0.0f32; ow], vec![NONE; ow]);
+        for (j, dst) in dst.chunks_mut(plane_in).enumerate() {
+            let p = t * per_task + j;
+            let plane = &x[p * plane_in..(p + 1) * plane_in];
+            let g = &grad[p * plane_out..(p + 1) * plane_out];
+            let nan = has_nan(plane);
+            for oy in 0..oh {
+                pool.row_winners(plane, [h, w], oy, nan, &mut best, &mut at);
+                for (&i, &g) in at.iter().zip(&g[oy * ow..(oy + 1) * ow]) {
+                    if i != NONE {
+                        dst[i as usize] += g;
+                    }
                 }
             }
         }
