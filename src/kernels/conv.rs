@@ -274,14 +274,30 @@ impl<'a> Operand<'a> {
     }
 
     fn fits(&self, rows: usize, cols: usize) -> bool {
-        rows == 0 || cols == 0 || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.values.len()
+        fits(self.values.len(), (self.row_stride, self.col_stride), rows, cols)
     }
 }
 
-/// `dst = (accumulate ? dst : 0) + a · b` for an `m × k` `a` and a `k × n` `b`, `dst` row-major
-/// `m × n`. Panics when an operand is smaller than its strides say (a bug, not bad input).
-fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: Operand, b: Operand, accumulate: bool, parallelism: Parallelism) {
-    assert!(dst.len() >= m * n && a.fits(m, k) && b.fits(k, n), "matmul operands smaller than {m}×{k}·{k}×{n}");
+/// Whether a `rows × cols` matrix with these `(row, column)` strides lies within `len` values.
+fn fits(len: usize, (row_stride, col_stride): (usize, usize), rows: usize, cols: usize) -> bool {
+    rows == 0 || cols == 0 || (rows - 1) * row_stride + (cols - 1) * col_stride < len
+}
+
+/// The `(row, column)` strides of a row-major matrix with `cols` columns, and of its transpose.
+fn row_major(cols: usize) -> (usize, usize) {
+    (cols, 1)
+}
+
+fn transposed(cols: usize) -> (usize, usize) {
+    (1, cols)
+}
+
+/// `dst = (accumulate ? dst : 0) + a · b` for an `m × k` `a` and a `k × n` `b`, `dst` an
+/// `m × n` matrix with `(row, column)` strides `layout`. Panics when an operand is smaller than
+/// its strides say (a bug, not bad input).
+#[allow(clippy::too_many_arguments)]
+fn matmul(dst: &mut [f32], layout: (usize, usize), m: usize, n: usize, k: usize, a: Operand, b: Operand, accumulate: bool, parallelism: Parallelism) {
+    assert!(fits(dst.len(), layout, m, n) && a.fits(m, k) && b.fits(k, n), "matmul operands smaller than {m}×{k}·{k}×{n}");
     if m == 0 || n == 0 {
         return;
     }
@@ -300,8 +316,8 @@ fn matmul(dst: &mut [f32], m: usize, n: usize, k: usize, a: Operand, b: Operand,
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            layout.1 as isize,
+            layout.0 as isize,
             accumulate,
             a.values.as_ptr(),
             a.col_stride as isize,
@@ -347,7 +363,10 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv:
         for (c, row) in product.chunks_mut(n * p).enumerate() {
             row.fill(bias[c]);
         }
-        matmul(&mut product, co, n * p, k, Operand::row_major(weight, k), Operand::row_major(&col, n * p), true, par);
+        // As `productᵀ = colᵀ · Wᵀ` (positions × channels): gemm then reads the large operand,
+        // `col`, in its own layout (consecutive positions contiguous) instead of packing it.
+        let np = n * p;
+        matmul(&mut product, transposed(np), np, co, k, Operand::transposed(&col, np), Operand::transposed(weight, k), true, par);
         to_sample_major(&product, n, co, p, act, dst);
     });
     out
@@ -365,7 +384,9 @@ pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Co
         let (first, n) = (i * group, dst.len() / sample_in);
         let gs = to_channel_major(&grad[first * co * p..(first + n) * co * p], n, co, p);
         let mut col = vec![0.0f32; k * n * p];
-        matmul(&mut col, k, n * p, co, Operand::transposed(weight, k), Operand::row_major(&gs, n * p), false, par);
+        // As `dcolᵀ = gradᵀ · W` (positions × K), for the same reason as in `forward`.
+        let np = n * p;
+        matmul(&mut col, transposed(np), np, k, co, Operand::transposed(&gs, np), Operand::row_major(weight, k), false, par);
         for (s, dx_s) in dst.chunks_mut(sample_in).enumerate() {
             g.col2im(&col, n, s, dx_s);
         }
@@ -391,7 +412,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d
             g.im2col(&x[first * sample_in..(first + n) * sample_in], n, &mut col);
             let gs = to_channel_major(&grad[first * co * p..(first + n) * co * p], n, co, p);
             let col = &col[..k * n * p];
-            matmul(&mut dw, co, k, n * p, Operand::row_major(&gs, n * p), Operand::transposed(col, n * p), first > t * span, par);
+            matmul(&mut dw, row_major(k), co, k, n * p, Operand::row_major(&gs, n * p), Operand::transposed(col, n * p), first > t * span, par);
         }
         dw
     });

@@ -61,34 +61,31 @@ impl Pool2d {
         (lo, hi)
     }
 
-    /// Calls `visit(index in the plane, ox)` for every cell of output row `oy`'s windows that
-    /// lies inside the input, window row by window row and column by column, the output columns
-    /// innermost (`backwards`: the same cells in the reverse order).
-    #[inline(always)]
-    fn row_cells(&self, [h, w]: [usize; 2], ow: usize, oy: usize, backwards: bool, mut visit: impl FnMut(usize, usize)) {
+    /// The cells of output row `oy`'s windows that lie inside the input, as runs: for each
+    /// window row `y` and window column `kx` (in that order), the plane index of output column
+    /// `lo`'s cell and the output columns `lo..hi` that have one (each next one `stride` cells
+    /// further); empty runs left out.
+    fn row_runs(&self, [h, w]: [usize; 2], ow: usize, oy: usize) -> impl DoubleEndedIterator<Item = (usize, usize, usize)> + '_ {
         let (rows, s, pad) = (self.span(oy, h, 0), self.stride[1], self.padding[1].0);
-        let mut window_row = |y: usize, kx: usize| {
-            let (lo, hi) = self.columns(kx, w, ow);
-            for ox in lo..hi {
-                visit(y * w + ox * s + kx - pad, ox);
-            }
-        };
-        if backwards {
-            (rows.0..rows.1).rev().for_each(|y| (0..self.kernel[1]).rev().for_each(|kx| window_row(y, kx)));
-        } else {
-            (rows.0..rows.1).for_each(|y| (0..self.kernel[1]).for_each(|kx| window_row(y, kx)));
-        }
+        (rows.0..rows.1).flat_map(move |y| {
+            (0..self.kernel[1]).map(move |kx| {
+                let (lo, hi) = self.columns(kx, w, ow);
+                (y * w + (lo * s + kx).saturating_sub(pad), lo, hi)
+            })
+        })
+        .filter(|&(_, lo, hi)| hi > lo)
     }
 
     /// The maxima of output row `oy`'s windows in one plane without NaN (the caller checks):
-    /// a plain compare-and-select per cell, which compiles to vector max instructions. A window
-    /// of padding only keeps −∞.
+    /// a compare-and-select per cell, no branch. A window of padding only keeps −∞.
     fn row_maxima(&self, plane: &[f32], hw: [usize; 2], oy: usize, best: &mut [f32]) {
         best.fill(f32::NEG_INFINITY);
-        self.row_cells(hw, best.len(), oy, false, |i, ox| {
-            let v = plane[i];
-            best[ox] = if v > best[ox] { v } else { best[ox] };
-        });
+        let s = self.stride[1];
+        for (start, lo, hi) in self.row_runs(hw, best.len(), oy) {
+            for (b, &v) in best[lo..hi].iter_mut().zip(plane[start..].iter().step_by(s)) {
+                *b = if v > *b { v } else { *b };
+            }
+        }
     }
 
     /// The winners of output row `oy`'s windows in one `h × w` plane: `best[ox]` the value,
@@ -104,18 +101,26 @@ impl Pool2d {
         at.fill(NONE);
         if has_nan {
             best.fill(f32::NEG_INFINITY);
-            self.row_cells(hw, best.len(), oy, false, |i, ox| {
-                let v = plane[i];
-                if at[ox] == NONE || v > best[ox] || v.is_nan() {
-                    (best[ox], at[ox]) = (v, i as u32);
+            for (start, lo, hi) in self.row_runs(hw, best.len(), oy) {
+                for (ox, i) in (lo..hi).zip((start..).step_by(self.stride[1])) {
+                    let v = plane[i];
+                    if at[ox] == NONE || v > best[ox] || v.is_nan() {
+                        (best[ox], at[ox]) = (v, i as u32);
+                    }
                 }
-            });
+            }
             return;
         }
         self.row_maxima(plane, hw, oy, best);
-        self.row_cells(hw, best.len(), oy, true, |i, ox| {
-            at[ox] = if plane[i] == best[ox] { i as u32 } else { at[ox] };
-        });
+        let s = self.stride[1];
+        for (start, lo, hi) in self.row_runs(hw, best.len(), oy).rev() {
+            let cells = plane[start..].iter().step_by(s).zip((start as u32..).step_by(s));
+            for ((a, &m), (&v, i)) in at[lo..hi].iter_mut().zip(&best[lo..hi]).zip(cells) {
+                // All ones where the cell equals the maximum: a mask, not a branch.
+                let equal = ((v == m) as u32).wrapping_neg();
+                *a = (*a & !equal) | (i & equal);
+            }
+        }
     }
 }
 
