@@ -9,8 +9,8 @@
 # Every training writes a checkpoint after each epoch (runs/…ckpt); rerunning this script
 # resumes an interrupted training bit-exactly instead of starting over, and skips a model
 # whose f32 file is already in runs/. Budgets (minutes per model) and epochs can be set:
-# MINUTES_LARGE (default 95), EPOCHS_LARGE (40), MINUTES_TEXT (40), MINUTES_SMALL (40),
-# EPOCHS_SOUND (60), EPOCHS_IMAGE (40), MINUTES_IMAGE (110).
+# MINUTES_LARGE (default 95), EPOCHS_LARGE (40), MINUTES_TEXT (40), MINUTES_SMALL (45),
+# EPOCHS_SOUND (150), EPOCHS_IMAGE (40), MINUTES_IMAGE (110).
 # Each model file records its exact settings; `gaplab eval --model www/models/… --data …`
 # re-checks one. www/models/README.md states every deviation from the paper's settings.
 set -euo pipefail
@@ -49,8 +49,11 @@ for head in fc gap; do
     --epochs "${EPOCHS_LARGE:-40}" --patience 8 --max-minutes "${MINUTES_LARGE:-95}"
   train text conv1d "$head" "$data/aclImdb_labelled.tar.gz" --max-minutes "${MINUTES_TEXT:-40}"
   train text bag "$head" "$data/aclImdb_labelled.tar.gz"
+  # The small GAP model: until early stopping (62 epochs, 45 minutes on one thread with the
+  # lab's kernels). The shipped small FC model is the earlier 40-minute run (patience 10): a
+  # rerun with these settings peaked lower on validation (www/models/README.md).
   train sound small "$head" "$data/speech_commands_10w.tar.gz" --framing centred --batch-size 32 --lr 1e-3 \
-    --epochs "${EPOCHS_SOUND:-60}" --patience 10 --max-minutes "${MINUTES_SMALL:-40}"
+    --epochs "${EPOCHS_SOUND:-150}" --patience 15 --max-minutes "${MINUTES_SMALL:-45}"
   # STRIP: RMSprop 1e-3 as the paper, batch 32, stopped early on the validation loss (patience
   # 10; the paper's 150 epochs / patience 20 overfit the 8,000 training images long before).
   train image strip "$head" "$data/cifar-10-binary-subset.tar.gz" --batch-size 32 \
