@@ -80,9 +80,10 @@ impl Activation {
 
 /// The gradient before the activation, `grad · act'(y)`, from the activation's output `y`.
 pub fn activation_backward(y: &[f32], grad: &[f32], act: Activation) -> Vec<f32> {
+    const CHUNK: usize = 16 * 1024;
     let mut out = vec![0.0f32; grad.len()];
-    for_each_chunk(&mut out, 16 * 1024, grad.len(), |i, dst| {
-        let start = i * 16 * 1024;
+    for_each_chunk(&mut out, CHUNK, grad.len(), |i, dst| {
+        let start = i * CHUNK;
         for ((d, &g), &y) in dst.iter_mut().zip(&grad[start..]).zip(&y[start..]) {
             *d = g * act.derivative(y);
         }

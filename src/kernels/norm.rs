@@ -17,18 +17,10 @@ use super::parallel::{for_each_chunk, map_indices};
 /// are at most a few thousand values: each lane sums a few hundred.
 #[inline]
 fn row_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f64 {
-    let mut lanes = [0.0f32; 16];
-    let chunks = row.chunks_exact(16);
-    let tail: f64 = chunks.remainder().iter().map(|&v| f(v) as f64).sum();
-    for chunk in chunks {
-        for (l, &v) in lanes.iter_mut().zip(chunk) {
-            *l += f(v);
-        }
-    }
-    lanes.iter().map(|&l| l as f64).sum::<f64>() + tail
+    row_sum2(row, row, |v, _| f(v))
 }
 
-/// `Σ f(a, b)` over two rows of the same length, as [`row_sum`].
+/// `Σ f(a, b)` over two rows of the same length, in lanes as [`row_sum`] says.
 #[inline]
 fn row_sum2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
     let mut lanes = [0.0f32; 16];
