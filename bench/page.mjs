@@ -31,7 +31,7 @@ for (const backend of backends) {
     for (const head of ['fc', 'gap']) {
       const r = await work.evaluate(async ({ backend, task, arch, head, data, steps }) => {
         const { LabClient } = await import('./www/client.js');
-        const lab = new LabClient(new URL('./www/worker.js', location.href));
+        const lab = new LabClient(new URL('./www/worker.js', location.href), { module: backend === 'webgpu' ? 'webgpu' : 'flex' });
         await lab.call('backend', { preferred: backend });
         const bytes = await (await fetch(`www/data/${data}`)).arrayBuffer();
         await lab.call('loadData', { task, name: data, bytes });

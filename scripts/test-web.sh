@@ -12,7 +12,7 @@ export WASM_BINDGEN_TEST_TIMEOUT=900
 rm -rf /tmp/gaplab-wasm-test-profile   # webdriver.json's fresh --user-data-dir
 
 echo "== wasm-bindgen tests in headless Chromium (target dir: $GAPLAB_WASM_TARGET_DIR)"
-CARGO_TARGET_DIR="$GAPLAB_WASM_TARGET_DIR" wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" --release -- --test web
+CARGO_TARGET_DIR="$GAPLAB_WASM_TARGET_DIR" wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER" --release -- --test web --features webgpu
 
 echo "== release build of the page"
 scripts/build-web.sh

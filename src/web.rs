@@ -136,7 +136,7 @@ pub async fn use_backend(preferred: String) -> Result<JsValue, JsError> {
     let chosen = if preferred == "webgpu" {
         match with(|s| s.webgpu.clone()) {
             Some(d) => Some(d),
-            None => match Device::wgpu_options().init_async().await {
+            None => match webgpu_device().await {
                 Ok(d) => {
                     with(|s| s.webgpu = Some(d.clone()));
                     Some(d)
@@ -166,6 +166,25 @@ pub async fn use_backend(preferred: String) -> Result<JsValue, JsError> {
         s.device = Some((device, name));
     });
     to_js(&BackendChoice { backend: name, fallback })
+}
+
+/// The browser's WebGPU device, in the build that has it.
+#[cfg(feature = "webgpu")]
+async fn webgpu_device() -> Result<Device, String> {
+    Device::wgpu_options().init_async().await.map_err(|e| e.to_string())
+}
+
+/// The Flex-only build: WebGPU lives in the other module (`pkg/gaplab_webgpu.js`).
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu_device() -> Result<Device, String> {
+    Err("this module was built without WebGPU".into())
+}
+
+/// Whether this module can use WebGPU (`webgpu` feature): the page loads the Flex-only module
+/// unless WebGPU is wanted and the browser has an adapter.
+#[wasm_bindgen]
+pub fn has_webgpu() -> bool {
+    cfg!(feature = "webgpu")
 }
 
 /// The device in use: `webgpu`, `flex`, or `none` before [`use_backend`].

@@ -1,7 +1,8 @@
 //! The pipeline inside headless Chromium (wasm-bindgen-test; `scripts/test-web.sh`): MFCC in
 //! wasm against librosa, training steps on Flex and on WebGPU, the pretrained model files
 //! (written natively by the CLI) predicting in wasm what they predict natively, and bad bytes
-//! turned into errors.
+//! turned into errors. The WebGPU tests need the page's WebGPU build: `--features webgpu`
+//! (scripts/test-web.sh passes it).
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
@@ -108,12 +109,14 @@ async fn training_steps_on_flex_lower_the_loss() {
     assert_decreasing(&losses, "flex");
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     static WEBGPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The page's one WebGPU device: a second `init_async` in the same page is refused ("a server
 /// is still registered"), so the tests share it, as the page does.
+#[cfg(feature = "webgpu")]
 async fn webgpu() -> Device {
     if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
         return d;
@@ -123,6 +126,7 @@ async fn webgpu() -> Device {
     device
 }
 
+#[cfg(feature = "webgpu")]
 #[wasm_bindgen_test]
 async fn training_steps_on_webgpu_lower_the_loss() {
     let device = webgpu().await;
@@ -208,6 +212,7 @@ async fn native_model_files_predict_the_same_in_wasm() {
 
 /// The page's pretrained models hold int8 or f16 weights; on WebGPU they must load (as f32:
 /// SwiftShader has no f16) and predict what they predict on Flex.
+#[cfg(feature = "webgpu")]
 #[wasm_bindgen_test]
 async fn compact_model_files_load_and_predict_on_webgpu() {
     let gpu = webgpu().await;

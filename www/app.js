@@ -119,12 +119,31 @@ const client = new LabClient(new URL('./worker.js', import.meta.url), {
   },
 });
 
+// Whether the browser offers a WebGPU adapter (asked once): the WebGPU build of the wasm is
+// only fetched when it does.
+let gpuAdapter;
+function hasGpuAdapter() {
+  gpuAdapter ??= (async () => {
+    try {
+      return !!(navigator.gpu && (await navigator.gpu.requestAdapter()));
+    } catch {
+      return false;
+    }
+  })();
+  return gpuAdapter;
+}
+
+// Picks the device: WebGPU (in the WebGPU build of the wasm, when the browser has an adapter)
+// or Flex (in whichever build is loaded: the Flex-only one unless WebGPU was used before).
 async function startBackend(preferred, restoring = false) {
   $('backend').textContent = 'starting…';
-  const choice = await client.call('backend', { preferred });
+  const gpu = preferred === 'webgpu' && (await hasGpuAdapter());
+  if (gpu && client.useModule('webgpu')) restoring = true;
+  const choice = await client.call('backend', { preferred: gpu ? 'webgpu' : 'flex' });
   $('backend').textContent = choice.backend;
   $('backend-choice').value = choice.backend;
   if (choice.fallback) showNote(choice.fallback);
+  else if (preferred === 'webgpu' && !gpu) showNote('WebGPU is not available in this browser (no adapter); using Flex on the CPU.');
   if (restoring) await restoreAll();
   return choice;
 }

@@ -1,16 +1,21 @@
 // The page's side of the worker protocol (see worker.js): promises for requests, progress
 // callbacks, and a restart on Flex when the wasm instance fails (a trap or a lost device).
+// `module`: which wasm build the worker loads — 'flex' (Flex only, the smaller one) or 'webgpu'
+// (Flex and WebGPU); the worker starts with the first request, so the page can pick it first.
 export class LabClient {
-  constructor(url, { onRestart } = {}) {
+  constructor(url, { onRestart, module = 'flex' } = {}) {
     this.url = url;
     this.onRestart = onRestart;
+    this.module = module;
     this.pending = new Map();
     this.nextId = 1;
-    this.spawn();
+    this.worker = null;
   }
 
   spawn() {
-    this.worker = new Worker(this.url, { type: 'module' });
+    const url = new URL(this.url);
+    url.searchParams.set('module', this.module);
+    this.worker = new Worker(url, { type: 'module' });
     this.worker.onmessage = (e) => this.receive(e.data);
     this.worker.onerror = (e) => {
       e.preventDefault();
@@ -42,11 +47,26 @@ export class LabClient {
     for (const p of this.pending.values()) p.reject(Object.assign(new Error(reason), { restarted: true }));
     this.pending.clear();
     this.worker.terminate();
+    this.module = 'flex';
     this.spawn();
     Promise.resolve(this.onRestart?.(reason)).finally(() => { this.restarting = false; });
   }
 
+  // Loads the other wasm build in a fresh worker; returns whether a running worker was replaced
+  // (its data and models are gone: the caller loads them again).
+  useModule(module) {
+    if (module === this.module && this.worker) return false;
+    this.module = module;
+    if (!this.worker) return false;
+    for (const p of this.pending.values()) p.reject(new Error('the lab switched its wasm module'));
+    this.pending.clear();
+    this.worker.terminate();
+    this.spawn();
+    return true;
+  }
+
   call(type, args = {}, onProgress) {
+    if (!this.worker) this.spawn();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
@@ -55,6 +75,6 @@ export class LabClient {
   }
 
   cancel() {
-    this.worker.postMessage({ id: this.nextId++, type: 'cancel' });
+    this.worker?.postMessage({ id: this.nextId++, type: 'cancel' });
   }
 }

@@ -7,7 +7,9 @@
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
 // starts a fresh worker on Flex and reloads its models from the bytes it keeps.
-import init, * as lab from '../pkg/gaplab.js';
+// The worker's URL names the wasm build (`?module=flex|webgpu`, see client.js): the Flex-only
+// module is a third of the size; the WebGPU one also has Flex.
+const MODULE = new URL(self.location.href).searchParams.get('module') === 'webgpu' ? '../pkg/gaplab_webgpu.js' : '../pkg/gaplab.js';
 
 // Every GPU device the module asks for, kept where a test can reach it: `device.destroy()` loses
 // a device on demand (headless Chromium has no other way), which the end-to-end tests use to
@@ -26,7 +28,14 @@ if (self.GPUAdapter) {
   };
 }
 
-const ready = init();
+// The module's exports once it is instantiated (compiled while it streams in); every handler
+// runs after `ready`. The message handler is installed at once, so nothing sent meanwhile is lost.
+let lab;
+const ready = import(MODULE).then(async (module) => {
+  const instance = await module.default();
+  lab = module;
+  return instance;
+});
 
 const handlers = {
   async backend({ preferred }) {

@@ -61,7 +61,7 @@ test('a worker that dies is restarted on Flex with the models it had, uploaded o
   const before = await predictionsAt(page, 'end', 2);
 
   await forgetPredictions(page);
-  const worker = page.workers().find((w) => w.url().endsWith('/worker.js'));
+  const worker = page.workers().find((w) => new URL(w.url()).pathname.endsWith('/worker.js'));
   assert.ok(worker, `the page runs its worker (${page.workers().map((w) => w.url())})`);
   await worker.evaluate(() => setTimeout(() => { throw new Error('injected worker fault'); }));
   await waitForNote(page, /switched to Flex on the CPU\. Your models were kept/);
@@ -265,7 +265,7 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
   await page.getByTestId('train').click();
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=progress]').dataset.step) >= 1, null, { timeout: 120_000 });
   await forgetPredictions(page);
-  const worker = page.workers().find((w) => w.url().endsWith('/worker.js'));
+  const worker = page.workers().find((w) => new URL(w.url()).pathname.endsWith('/worker.js'));
   assert.equal(await worker.evaluate(() => self.gaplabDevices.length), 1, 'the worker asked for one GPU device');
   await worker.evaluate(() => { for (const d of self.gaplabDevices) d.destroy(); });
   await waitForNote(page, /the GPU device was lost[^]*switched to Flex on the CPU\. Your models were kept/);
