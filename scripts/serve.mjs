@@ -2,6 +2,8 @@
 // application/wasm), no caching surprises, cross-origin isolation headers (so that a future
 // threaded build can use SharedArrayBuffer), precompressed .br files where they exist, nothing
 // server-side. Used by scripts/serve.sh and by the end-to-end tests. `node scripts/serve.mjs [port]`; port 0 picks a free one.
+// `{ plain: true }` serves as a plain static host does (GitHub Pages, say): MIME types only —
+// no isolation headers, no precompressed copies — which is how the tests check the built site.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -24,9 +26,11 @@ async function fresher(candidate, original) {
   }
 }
 
-export function startServer(port = 8080, root = ROOT) {
+export function startServer(port = 8080, root = ROOT, { plain = false } = {}) {
   const server = createServer(async (req, res) => {
-    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-cache' };
+    const headers = plain
+      ? { 'Cache-Control': 'no-cache' }
+      : { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-cache' };
     try {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
       let file = normalize(join(root, path));
@@ -36,7 +40,7 @@ export function startServer(port = 8080, root = ROOT) {
       // A precompressed sibling (scripts/build-web.sh writes pkg/gaplab_bg.wasm.br), as static
       // hosts serve them: to browsers that accept Brotli, and only when it is not stale.
       const brotli = `${file}.br`;
-      if (/\bbr\b/.test(req.headers['accept-encoding'] ?? '') && (await fresher(brotli, file))) {
+      if (!plain && /\bbr\b/.test(req.headers['accept-encoding'] ?? '') && (await fresher(brotli, file))) {
         res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Encoding': 'br', Vary: 'Accept-Encoding' });
         res.end(await readFile(brotli));
         return;

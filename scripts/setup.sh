@@ -2,7 +2,8 @@
 # Installs, idempotently, what building, serving and testing gaplab needs on a fresh Debian
 # machine: the pinned Rust toolchain and its wasm target (rust-toolchain.toml), wasm-bindgen-cli
 # at the version Cargo.lock pins, wasm-pack, Chromium and ChromeDriver (browser tests), and the
-# npm packages (binaryen's wasm-opt, playwright-core). `setup.sh rust` stops after the toolchain.
+# npm packages (binaryen's wasm-opt, playwright-core). `setup.sh rust` stops after the toolchain;
+# `setup.sh site` installs what building the page needs, without the browser (the Pages workflow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,9 +12,11 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
-if [ "${1:-all}" != rust ]; then
+if [ "${1:-all}" = all ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+fi
+if [ "${1:-all}" != rust ]; then
   command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 fi
 if ((${#need_apt[@]})); then

@@ -13,10 +13,12 @@ const ARGS = [
 ];
 
 export class Lab {
-  // `extraArgs`: more Chromium flags (the benchmarks' memory flags, say).
-  async start({ extraArgs = [] } = {}) {
-    this.server = await startServer(0);
-    this.base = `http://localhost:${this.server.address().port}/`;
+  // `extraArgs`: more Chromium flags (the benchmarks' memory flags, say). `root`, `plain` and
+  // `path`: serve another folder (the built site), as a plain static host, the page at `path`.
+  // $GAPLAB_ROOT serves another checkout (the benchmarks' before/after in one run).
+  async start({ extraArgs = [], root = process.env.GAPLAB_ROOT, plain = false, path = '' } = {}) {
+    this.server = await startServer(0, root, { plain });
+    this.base = `http://localhost:${this.server.address().port}/${path}`;
     this.browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-e2e-')), {
       executablePath: CHROMIUM, args: [...ARGS, ...extraArgs], headless: true, acceptDownloads: true,
     });
@@ -96,4 +98,24 @@ export async function runSweep(page, { samples, layout, stride }) {
   await page.locator('#sweep-run').click();
   await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=sweep]').dataset.state), null, { timeout: 300_000 });
   return page.getByTestId('sweep').getAttribute('data-state');
+}
+
+// Trains the text bag pair in the page with a tiny setting (batch 32, 10 poisoned, `epochs`,
+// `samples` at most) and returns the progress steps seen on the way.
+export async function trainTiny(page, { epochs, samples }) {
+  const form = page.locator('#train-form');
+  await form.locator('select[name=arch]').selectOption('bag');
+  await form.locator('input[name=epochs]').fill(String(epochs));
+  await form.locator('input[name=batch_size]').fill('32');
+  await form.locator('input[name=poisoned]').fill('10');
+  if (samples) await form.locator('input[name=max_samples]').fill(String(samples));
+  const seen = new Set();
+  const watch = setInterval(async () => {
+    const v = await page.getByTestId('progress').getAttribute('data-step').catch(() => null);
+    if (v) seen.add(v);
+  }, 50);
+  await page.getByTestId('train').click();
+  await page.locator('#results table').waitFor({ timeout: 600_000 });
+  clearInterval(watch);
+  return seen;
 }

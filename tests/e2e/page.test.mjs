@@ -4,7 +4,7 @@
 // WebGPU with progress, and turns a malformed archive into a message while staying usable.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, prediction } from './harness.mjs';
+import { Lab, prediction, trainTiny } from './harness.mjs';
 
 const lab = new Lab();
 before(() => lab.start());
@@ -62,24 +62,6 @@ test('WebGPU is offered and shown when the browser has it', async () => {
 });
 
 // Fills the training form and trains; returns the progress values seen.
-async function trainTiny(page, { epochs, samples }) {
-  const form = page.locator('#train-form');
-  await form.locator('select[name=arch]').selectOption('bag');
-  await form.locator('input[name=epochs]').fill(String(epochs));
-  await form.locator('input[name=batch_size]').fill('32');
-  await form.locator('input[name=poisoned]').fill('10');
-  if (samples) await form.locator('input[name=max_samples]').fill(String(samples));
-  const seen = new Set();
-  const watch = setInterval(async () => {
-    const v = await page.getByTestId('progress').getAttribute('data-step').catch(() => null);
-    if (v) seen.add(v);
-  }, 50);
-  await page.getByTestId('train').click();
-  await page.locator('#results table').waitFor({ timeout: 600_000 });
-  clearInterval(watch);
-  return seen;
-}
-
 test('trains FC and GAP in the page on Flex, with progress, and shows the attack table', async () => {
   const { page, errors } = await open('task=text&backend=flex');
   const seen = await trainTiny(page, { epochs: 1, samples: 400 });

@@ -1,0 +1,86 @@
+// The lab as users deploy it: scripts/build-site.sh writes the static site, which is served
+// here the way GitHub Pages serves a project site — under a path (/gaplab/), by a plain static
+// server that sends MIME types and nothing else (no cross-origin isolation headers, no
+// precompressed copies) — and the page's checks run against it: it opens, every task's
+// pretrained pair predicts, a model trains in the page, and no request of the page fails.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, prediction, trainTiny } from './harness.mjs';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'gaplab-site-'));
+const site = join(root, 'gaplab');
+const lab = new Lab();
+
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(f).isFile())
+    .map((f) => relative(dir, f))
+    .sort();
+}
+
+before(async () => {
+  // The wasm was built by scripts/build-web.sh (scripts/test-web.sh runs it first).
+  execFileSync(join(REPO, 'scripts/build-site.sh'), ['--no-build', site], { cwd: REPO, stdio: 'inherit' });
+  await lab.start({ root, plain: true, path: 'gaplab/' });
+});
+after(async () => {
+  await lab.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('the site holds the page, its code, data, models and the wasm, and nothing else', () => {
+  const files = filesUnder(site);
+  for (const f of ['index.html', '.nojekyll', 'pkg/gaplab.js', 'pkg/gaplab_bg.wasm', 'pkg/gaplab_webgpu.js', 'pkg/gaplab_webgpu_bg.wasm', 'www/app.js', 'www/worker.js', 'www/models/manifest.json']) {
+    assert.ok(files.includes(f), `${f} is in the site`);
+  }
+  const stray = files.filter((f) => /\.(md|br|rs|toml|d\.ts)$/.test(f) || f.startsWith('src/') || f.startsWith('tests/'));
+  assert.deepEqual(stray, []);
+  // Every pretrained model the manifest names ships, and each file is the repository's.
+  const manifest = JSON.parse(readFileSync(join(site, 'www/models/manifest.json'), 'utf8'));
+  for (const pair of Object.values(manifest).flat()) {
+    for (const head of ['fc', 'gap']) {
+      if (!pair[head]) continue;
+      assert.deepEqual(readFileSync(join(site, 'www/models', pair[head])), readFileSync(join(REPO, 'www/models', pair[head])));
+    }
+  }
+  for (const wasm of ['pkg/gaplab_bg.wasm', 'pkg/gaplab_webgpu_bg.wasm']) {
+    assert.deepEqual(readFileSync(join(site, wasm)), readFileSync(join(REPO, wasm)));
+  }
+});
+
+test('served under a path by a plain static host, the page opens, predicts every task and trains', async () => {
+  const failed = [];
+  const fetched = [];
+  lab.browser.on('response', (r) => {
+    fetched.push(new URL(r.url()).pathname);
+    if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+  });
+  const { page, errors } = await lab.open('task=image&backend=flex');
+  assert.ok(page.url().includes('/gaplab/'), page.url());
+  // No isolation headers were sent, and the page runs all the same.
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+  assert.equal(await page.getByTestId('backend').textContent(), 'flex');
+  for (const task of ['image', 'sound', 'text']) {
+    await page.getByTestId(`task-${task}`).click();
+    for (const head of ['fc', 'gap']) {
+      const p = await prediction(page, head);
+      assert.ok(p.cls && p.prob > 0 && p.prob <= 1, `${task} ${head}: ${JSON.stringify(p)}`);
+    }
+  }
+  await trainTiny(page, { epochs: 1, samples: 200 });
+  assert.equal((await page.locator('#results tbody tr').allTextContents()).length, 2);
+  await prediction(page, 'gap');
+  assert.deepEqual(failed, []);
+  // On Flex the page fetched the Flex-only wasm, never the WebGPU build.
+  assert.ok(fetched.includes('/gaplab/pkg/gaplab_bg.wasm'), fetched.join(' '));
+  assert.ok(!fetched.some((f) => f.includes('webgpu')), fetched.join(' '));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
