@@ -16,5 +16,8 @@ out=$(printf '%s\n' "$@" | awk 'prev=="--out"{print; exit} {prev=$0}')
 [ -n "$out" ] || { echo "pass --out DIR" >&2; exit 1; }
 "$bin" grid "$@" --plan
 n=$(grep -c . "$out/plan.jsonl")
-seq 0 $((n - 1)) | parallel --bar -j "${JOBS:-$(nproc)}" "$bin" grid --out "$out" --job {} --quiet
+# A progress bar only where someone watches (a terminal); logs get one line per job.
+bar=()
+[ -t 2 ] && bar=(--bar)
+seq 0 $((n - 1)) | parallel "${bar[@]}" -j "${JOBS:-$(nproc)}" "$bin" grid --out "$out" --job {} --quiet
 "$bin" grid --out "$out" --merge

@@ -19,4 +19,9 @@ if [ "${GAPLAB_FUZZ:-0}" = 1 ]; then
 fi
 
 scripts/test-web.sh
+
+# The grid's Slurm and GNU parallel paths, run for real (installs slurm-wlm; a few minutes).
+if [ "${GAPLAB_SLURM:-0}" = 1 ]; then
+  scripts/cluster-check.sh
+fi
 echo "all tests passed"
