@@ -160,10 +160,38 @@ async function restoreAll() {
 }
 
 // ---------- loading per task ----------
+// Downloads started ahead of need (see `prefetchTask`), by URL; each is handed out once. `asked`:
+// the URLs the page already fetched itself, which a late prefetch must not download again.
+const prefetched = new Map();
+const asked = new Set();
+
 async function fetchBytes(url) {
+  const early = prefetched.get(url);
+  if (early) {
+    prefetched.delete(url);
+    return early;
+  }
+  asked.add(url);
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: ${r.status} ${r.statusText}`);
   return r.arrayBuffer();
+}
+
+// Starts downloading the opening task's demo data and pretrained pair while the worker is still
+// compiling the wasm, so that the first prediction waits for the slower of the two, not both
+// one after the other. A failed download is only reported when the page asks for the bytes.
+function prefetchTask(task) {
+  const start = (url) => {
+    if (asked.has(url)) return;
+    const p = fetchBytes(url);
+    p.catch(() => {});
+    prefetched.set(url, p);
+  };
+  start(TASKS[task].data);
+  pairsOf(task).then((pairs) => {
+    const pair = pairs.find((q) => q.pair === state.pairs[task]) ?? pairs[0];
+    for (const head of ['fc', 'gap']) if (pair?.[head]) start(`www/models/${pair[head]}`);
+  }, () => {});
 }
 
 async function manifest() {
@@ -689,6 +717,7 @@ async function main() {
   sweepPanel.settings = pendingSweep;
   bind();
   $('backend-choice').value = state.preferred;
+  prefetchTask(state.task);
   await startBackend(state.preferred);
   await selectTask(state.task);
   if (state.linkedOwnModels) showNote('This link was made with models trained or uploaded in the sender’s tab. Models cannot travel in a link, so the pretrained pair is shown; the training settings of the link are in the form below.');
