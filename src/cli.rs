@@ -136,6 +136,10 @@ struct GridArgs {
     text_data: Option<PathBuf>,
     #[arg(long)]
     image_data: Option<PathBuf>,
+    /// Also evaluate every epoch's weights on the test split: `traces.csv` and a figure of the
+    /// attack against the epoch (with `--patience 0`: training past early stopping).
+    #[arg(long)]
+    trace: bool,
     #[arg(long)]
     out: PathBuf,
     /// Only write the job list (plan.jsonl) to --out.
@@ -162,7 +166,8 @@ struct CommonArgs {
     /// Maximum epochs (default: the paper's — sound 300, text 30, image 150).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Early-stopping patience (default: the paper's — sound 20, text 5, image 20).
+    /// Early-stopping patience (default: the paper's — sound 20, text 5, image 20); 0 never
+    /// stops early and keeps the last epoch's weights instead of the best.
     #[arg(long)]
     patience: Option<usize>,
     /// Mini-batch size (default: the paper's 256).
@@ -225,6 +230,7 @@ impl GridArgs {
             poisoned: self.common.poisoned,
             lr: self.common.lr,
             data,
+            trace: self.trace,
         })
     }
 }
@@ -370,6 +376,7 @@ pub fn run() -> Result<()> {
             let mut checkpoints = Checkpointing {
                 resume: resume_bytes.as_deref().map(|b| (resume_name.as_str(), b)),
                 save: checkpoint.is_some().then_some(&mut save_checkpoint as &mut dyn FnMut(&[u8]) -> Result<()>),
+                observe: None,
             };
             // With a checkpoint file, Ctrl-C stops after the current step and saves first.
             let interrupted = Arc::new(AtomicBool::new(false));
@@ -383,7 +390,7 @@ pub fn run() -> Result<()> {
                 if interrupted.load(Ordering::SeqCst) { ControlFlow::Break(()) } else { draw(event) }
             };
             let placements = Placement::three();
-            let run = train_and_evaluate_resumable(&data, &request, &placements, &device, &mut checkpoints, &mut progress);
+            let run = train_and_evaluate_resumable(&data, &request, &placements, &device, &mut checkpoints, false, &mut progress);
             let trained = match pollster::block_on(run) {
                 Err(GapError::Cancelled) if interrupted.load(Ordering::SeqCst) => {
                     let path = checkpoint.as_ref().map_or(String::new(), |p| p.display().to_string());

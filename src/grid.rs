@@ -9,12 +9,12 @@
 
 use crate::dataset;
 use crate::error::{GapError, Result};
-use crate::experiment::{Placement, PoisonConfig, TaskData, TrainRequest, backend_name, train_and_evaluate};
+use crate::experiment::{Evaluation, Placement, PoisonConfig, TaskData, TracedEpoch, TrainRequest, backend_name, train_and_evaluate_resumable};
 use crate::model::{Arch, Head, ModelSpec, Task};
-use crate::report::figures::{figure_groups, figure_png, figure_svg};
-use crate::report::results::{JobKey, ResultRow, merge, parse_csv, write_csv};
+use crate::report::figures::{figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
+use crate::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
 use crate::report::tables::tables_markdown;
-use crate::train::{Progress, TrainSettings};
+use crate::train::{Checkpointing, Progress, TrainSettings};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -35,6 +35,13 @@ pub struct Job {
     pub test_positions: Vec<Placement>,
     /// The dataset (archive or folder); `None`: the embedded demo subset.
     pub data: Option<PathBuf>,
+    /// Also evaluate every epoch's weights (`traces/job-<id>.csv`, `--trace`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub trace: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Job {
@@ -77,6 +84,8 @@ pub struct GridConfig {
     /// Learning rate of the task's optimiser (default: the paper's).
     pub lr: Option<f64>,
     pub data: BTreeMap<Task, PathBuf>,
+    /// Evaluate every epoch's weights too ([`Job::trace`]).
+    pub trace: bool,
 }
 
 /// The seed of run `run`: a SplitMix64 step of (`seed`, `run`), so runs differ and FC/GAP and
@@ -138,6 +147,7 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
                                 settings,
                                 test_positions: cfg.test_positions.clone(),
                                 data: cfg.data.get(&task).cloned(),
+                                trace: cfg.trace,
                             });
                         }
                     }
@@ -148,35 +158,56 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// Trains and evaluates one job: one row per test position.
-pub fn run_job(job: &Job, data: &TaskData, device: &Device) -> Result<Vec<ResultRow>> {
+/// What one job produced: one row per test position of the finished model, and with
+/// [`Job::trace`] the same for the weights after every epoch ([`trace_rows`]).
+pub struct JobRows {
+    pub rows: Vec<ResultRow>,
+    pub trace: Vec<ResultRow>,
+}
+
+/// Trains and evaluates one job.
+pub fn run_job(job: &Job, data: &TaskData, device: &Device) -> Result<JobRows> {
     let request = TrainRequest { spec: job.spec, poison: job.poison, settings: job.settings.clone() };
     let mut quiet = |_: Progress| ControlFlow::Continue(());
-    let trained = pollster::block_on(train_and_evaluate(data, &request, &job.test_positions, device, &mut quiet))?;
+    let mut no_checkpoints = Checkpointing::default();
+    let run = train_and_evaluate_resumable(data, &request, &job.test_positions, device, &mut no_checkpoints, job.trace, &mut quiet);
+    let trained = pollster::block_on(run)?;
     let summary = trained.header.summary.clone().expect("a trained model has a summary");
-    let key = job.key();
-    Ok(trained
-        .evaluation
-        .attack
-        .iter()
-        .map(|a| ResultRow {
-            task: key.task.clone(),
-            arch: key.arch.clone(),
-            head: key.head.clone(),
-            classes: key.classes,
-            train_position: key.train_position.clone(),
-            run: job.run,
-            seed: job.seed,
-            test_position: a.placement.label(),
-            clean_accuracy: trained.evaluation.clean_accuracy,
-            attack_accuracy: a.accuracy,
-            epochs: summary.epochs_trained,
-            best_val_loss: summary.best_val_loss,
-            poisoned: trained.poisoned_train,
-            train_seconds: summary.seconds,
-            backend: backend_name(device),
-        })
-        .collect())
+    let backend = backend_name(device);
+    let row = |evaluation: &Evaluation, epochs: usize, val_loss: f64, seconds: f64| -> Vec<ResultRow> {
+        let key = job.key();
+        evaluation
+            .attack
+            .iter()
+            .map(|a| ResultRow {
+                task: key.task.clone(),
+                arch: key.arch.clone(),
+                head: key.head.clone(),
+                classes: key.classes,
+                train_position: key.train_position.clone(),
+                run: job.run,
+                seed: job.seed,
+                test_position: a.placement.label(),
+                clean_accuracy: evaluation.clean_accuracy,
+                attack_accuracy: a.accuracy,
+                epochs,
+                best_val_loss: val_loss,
+                poisoned: trained.poisoned_train,
+                train_seconds: seconds,
+                backend: backend.clone(),
+            })
+            .collect()
+    };
+    let rows = row(&trained.evaluation, summary.epochs_trained, summary.best_val_loss, summary.seconds);
+    let trace = trace_rows(&trained.trace, &row);
+    Ok(JobRows { rows, trace })
+}
+
+/// The per-epoch rows of `traces.csv`: the same columns as `results.csv`, read per epoch —
+/// `epochs` is the epoch whose weights were evaluated, `best_val_loss` that epoch's validation
+/// loss, `train_seconds` that epoch's training time.
+fn trace_rows(trace: &[TracedEpoch], row: &dyn Fn(&Evaluation, usize, f64, f64) -> Vec<ResultRow>) -> Vec<ResultRow> {
+    trace.iter().flat_map(|t| row(&t.evaluation, t.stats.epoch, t.stats.val_loss, t.stats.seconds)).collect()
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GapError + '_ {
@@ -236,9 +267,10 @@ pub fn run_all(jobs: &[Job], out: &Path, device: &Device, on_job: &mut dyn FnMut
     let mut cache = DataCache::new();
     for (i, job) in todo.iter().enumerate() {
         on_job(i, todo.len(), job);
-        let rows = run_job(job, cache.get(job)?, device)?;
+        let done = run_job(job, cache.get(job)?, device)?;
+        write_trace(out, job, &done.trace)?;
         let mut all = read_rows(&results)?;
-        all.extend(rows);
+        all.extend(done.rows);
         std::fs::write(&results, write_csv(&merge(all))).map_err(io_err(&results))?;
     }
     merge_outputs(out)?;
@@ -285,19 +317,30 @@ pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PathBuf> {
     if !read_rows(&path)?.is_empty() {
         return Ok(path);
     }
-    let rows = run_job(job, DataCache::new().get(job)?, device)?;
-    std::fs::write(&path, write_csv(&rows)).map_err(io_err(&path))?;
+    let done = run_job(job, DataCache::new().get(job)?, device)?;
+    // The trace first: a job counts as done when its rows exist.
+    write_trace(out, job, &done.trace)?;
+    std::fs::write(&path, write_csv(&done.rows)).map_err(io_err(&path))?;
     Ok(path)
 }
 
-/// Rebuilds `results.csv` (from itself and `rows/*.csv`), `tables.md` and `figures/`.
-pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
-    let results = out.join("results.csv");
-    let mut rows = read_rows(&results)?;
-    let dir = out.join("rows");
+/// Writes a traced job's per-epoch rows to `out/traces/job-<id>.csv`.
+fn write_trace(out: &Path, job: &Job, trace: &[ResultRow]) -> Result<()> {
+    if !job.trace {
+        return Ok(());
+    }
+    let dir = out.join("traces");
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let path = dir.join(format!("job-{}.csv", job.id));
+    std::fs::write(&path, write_csv(trace)).map_err(io_err(&path))
+}
+
+/// Every `*.csv` in `dir` (sorted by name), read as rows; none if `dir` does not exist.
+fn rows_in(dir: &Path) -> Result<Vec<ResultRow>> {
+    let mut rows = Vec::new();
     if dir.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(io_err(&dir))?
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io_err(dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "csv"))
             .collect();
@@ -306,6 +349,14 @@ pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
             rows.extend(read_rows(&file)?);
         }
     }
+    Ok(rows)
+}
+
+/// Rebuilds `results.csv` (from itself and `rows/*.csv`), `tables.md` and `figures/`.
+pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
+    let results = out.join("results.csv");
+    let mut rows = read_rows(&results)?;
+    rows.extend(rows_in(&out.join("rows"))?);
     let rows = merge(rows);
     if rows.is_empty() {
         return Err(GapError::Invalid(format!("no results in {}", out.display())));
@@ -321,6 +372,21 @@ pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
         std::fs::write(&svg, figure_svg(&rows, &task, &arch, classes)?).map_err(io_err(&svg))?;
         let png = stem.with_extension("png");
         std::fs::write(&png, figure_png(&rows, &task, &arch, classes)?).map_err(io_err(&png))?;
+    }
+    // Per-epoch traces (`--trace`): every job's file in one `traces.csv`, and a figure of the
+    // attack against the epoch per training position.
+    let mut trace = rows_in(&out.join("traces"))?;
+    if !trace.is_empty() {
+        trace.sort_by(|a, b| (a.job_key(), a.epochs).cmp(&(b.job_key(), b.epochs)).then_with(|| position_cmp(&a.test_position, &b.test_position)));
+        let path = out.join("traces.csv");
+        std::fs::write(&path, write_csv(&trace)).map_err(io_err(&path))?;
+        for (task, arch, classes, train) in trace_groups(&trace) {
+            let stem = figures.join(format!("{task}-{arch}-{classes}-trained-{train}-epochs"));
+            let svg = stem.with_extension("svg");
+            std::fs::write(&svg, trace_svg(&trace, &task, &arch, classes, &train)?).map_err(io_err(&svg))?;
+            let png = stem.with_extension("png");
+            std::fs::write(&png, trace_png(&trace, &task, &arch, classes, &train)?).map_err(io_err(&png))?;
+        }
     }
     Ok(rows)
 }

@@ -69,6 +69,7 @@ fn tiny_grid_writes_every_output_resumes_and_scales_out_identically() {
     assert!(svg.contains("<svg"));
     let png = std::fs::read(dir.join("figures/text-bag-2.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(!dir.join("traces.csv").exists() && !dir.join("traces").exists(), "no trace without --trace");
 
     // Resume: nothing left to do, nothing changes.
     let (ok, stdout, err) = gaplab(&with_out(TINY, &out));
@@ -99,6 +100,51 @@ fn tiny_grid_writes_every_output_resumes_and_scales_out_identically() {
     assert!(!ok && err.contains("no job 9"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_dir_all(&planned).ok();
+}
+
+#[test]
+fn a_traced_grid_past_early_stopping_evaluates_every_epoch_and_keeps_the_last() {
+    let dir = scratch("traced");
+    let out = dir.display().to_string();
+    let args = [
+        "grid", "--task", "text", "--arch", "bag", "--positions", "start", "--runs", "1", "--epochs", "3",
+        "--patience", "0", "--trace", "--batch-size", "64", "--poisoned", "100", "--quiet", "--out", &out,
+    ];
+    let (ok, stdout, err) = gaplab(&args);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("4 jobs run"), "{stdout}");
+    let rows = parse_csv("results.csv", &read(&dir.join("results.csv"))).unwrap();
+    // Patience 0: no early stop, whatever the validation loss did.
+    assert!(rows.iter().all(|r| r.epochs == 3), "every model trained all 3 epochs");
+    let trace = parse_csv("traces.csv", &read(&dir.join("traces.csv"))).unwrap();
+    // 4 models × 3 epochs × 3 test positions, each epoch once per model and position.
+    assert_eq!(trace.len(), 36);
+    for r in &rows {
+        let mut epochs: Vec<usize> = trace
+            .iter()
+            .filter(|t| t.job_key() == r.job_key() && t.test_position == r.test_position)
+            .map(|t| t.epochs)
+            .collect();
+        epochs.sort();
+        assert_eq!(epochs, [1, 2, 3], "{:?} {}", r.job_key(), r.test_position);
+        // The kept model is the last epoch's weights: its evaluation is that epoch's, exactly.
+        let last = trace.iter().find(|t| t.job_key() == r.job_key() && t.test_position == r.test_position && t.epochs == 3).unwrap();
+        assert_eq!((last.clean_accuracy, last.attack_accuracy), (r.clean_accuracy, r.attack_accuracy), "{:?}", r.job_key());
+        // (The model's summary keeps the loss to 12 significant digits.)
+        assert!((last.best_val_loss - r.best_val_loss).abs() < 1e-9, "the kept epoch's validation loss: {} vs {}", last.best_val_loss, r.best_val_loss);
+    }
+    // The epochs differ: training moved the weights between evaluations (each epoch's row
+    // carries that epoch's validation loss).
+    for head in ["fc", "gap"] {
+        let val_loss = |e: usize| trace.iter().find(|t| t.head == head && t.train_position == "start" && t.epochs == e).unwrap().best_val_loss;
+        assert!(val_loss(1) != val_loss(3), "{head}: epoch 1 and 3 evaluate different weights");
+    }
+    for train in ["clean", "start"] {
+        let svg = read(&dir.join(format!("figures/text-bag-2-trained-{train}-epochs.svg")));
+        assert!(svg.contains("trained at") && svg.contains("epoch"), "{train}");
+    }
+    // Without --trace nothing of it is written (the other test's grid checks its files).
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

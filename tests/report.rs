@@ -3,7 +3,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 use gaplab::report::figures::figure_png;
-use gaplab::report::figures::{figure_groups, figure_svg};
+use gaplab::report::figures::{figure_groups, figure_svg, trace_groups, trace_png, trace_svg};
 use gaplab::report::results::{HEADER, JobKey, ResultRow, merge, parse_csv, write_csv};
 use gaplab::report::tables::{failed, mean_std, tables_markdown};
 
@@ -504,6 +504,9 @@ fn figure_svg_draws_every_series() {
         );
     }
     assert!(has_text(&svg, "failed runs left out: 1 of 6"));
+    // Each head's clean-trained models: a dotted grey baseline, only where there are some.
+    assert_eq!(svg.matches(">\nGAP, clean model\n</text>").count(), 1);
+    assert!(!svg.contains(">\nFC, clean model"), "no FC clean runs in the sample");
     // Colour by training position (tab10 blue = start, green = end), 2 px lines:
     // each GAP series is ONE polyline through its 3 points (plus its 2-point legend sample);
     // each FC series is dashed, i.e. several short polylines in the same colour.
@@ -729,4 +732,42 @@ fn odd_rows_built_in_code_do_not_break_the_report() {
     figure_svg(&one, "sound", "small", 30).unwrap();
     #[cfg(not(target_arch = "wasm32"))]
     figure_png(&one, "sound", "small", 30).unwrap();
+}
+
+#[test]
+fn trace_figure_draws_attack_and_clean_accuracy_per_epoch_without_failed_runs() {
+    let mut rows = Vec::new();
+    for (head, runs) in [("gap", 3), ("fc", 2)] {
+        for run in 0..runs {
+            for epoch in 1..=3usize {
+                // GAP run 2 ends below 1.2 / classes: it did not learn, and is left out.
+                let clean = if head == "gap" && run == 2 && epoch == 3 { 0.1 } else { 0.6 + 0.1 * epoch as f64 };
+                for (test, attack) in [("start", 0.9), ("middle", 0.2 * epoch as f64), ("end", 0.1)] {
+                    let mut r = row("text", "conv1d", head, 10, "start", run, test, clean, attack);
+                    r.epochs = epoch;
+                    rows.push(r);
+                }
+            }
+        }
+    }
+    assert_eq!(trace_groups(&rows), vec![("text".to_string(), "conv1d".to_string(), 10, "start".to_string())]);
+    let svg = trace_svg(&rows, "text", "conv1d", 10, "start").unwrap();
+    assert!(has_text(&svg, "text conv1d (10 classes), trained at start"));
+    for tick in ["1", "2", "3"] {
+        assert!(has_text(&svg, tick), "epoch tick {tick}");
+    }
+    for label in ["GAP, attack @ start", "FC, attack @ middle", "GAP, clean accuracy", "FC, clean accuracy"] {
+        assert_eq!(svg.matches(&format!(">\n{label}\n</text>")).count(), 1, "{label}");
+    }
+    assert!(has_text(&svg, "failed runs left out: 1 of 5"));
+    // GAP at the start: one solid line through the three epochs (blue, the start's colour).
+    let lines = polylines(&svg, "#1F77B4", 2);
+    assert_eq!(lines.iter().filter(|l| is_series_line(l, 3)).count(), 1);
+    // The middle line rises with the epoch (y grows downwards in pixels).
+    let middle: Vec<&str> = polylines(&svg, "#FF7F0E", 2).into_iter().filter(|l| is_series_line(l, 3)).collect();
+    let p = points(middle[0]);
+    assert!(p[0].1 > p[1].1 && p[1].1 > p[2].1, "{p:?}");
+    assert!(trace_svg(&rows, "text", "conv1d", 10, "end").is_err(), "no rows trained at the end");
+    let png = trace_png(&rows, "text", "conv1d", 10, "start").unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 }

@@ -261,7 +261,7 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
             last = Some(bytes.to_vec());
             Ok::<(), gaplab::GapError>(())
         };
-        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep) };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
         let mut seen = 0;
         let mut progress = |p: Progress| {
             if let Progress::Step { .. } = p {
@@ -302,14 +302,14 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
 
     // A checkpoint resumed with other settings or data is refused with the reason.
     let other = TrainSettings { batch_size: 16, ..req.settings.clone() };
-    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None };
+    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None, observe: None };
     let refused = pollster::block_on(fit_resumable(
         &req.spec, &train, &prepared.val, &other, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
     ));
     let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("run.ckpt") && message.contains("same settings"), "{message}");
     let fewer = prepared.train.subset(&(0..128).collect::<Vec<_>>());
-    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None };
+    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None, observe: None };
     let refused = pollster::block_on(fit_resumable(
         &req.spec, &fewer, &prepared.val, &req.settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
     ));
@@ -317,7 +317,7 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
     // Damaged checkpoints are errors, never panics.
     let bytes = after_two.unwrap();
     for cut in [0, 7, 12, 100, bytes.len() / 2, bytes.len() - 1] {
-        let mut checkpoints = Checkpointing { resume: Some(("cut.ckpt", &bytes[..cut])), save: None };
+        let mut checkpoints = Checkpointing { resume: Some(("cut.ckpt", &bytes[..cut])), save: None, observe: None };
         let result = pollster::block_on(fit_resumable(
             &req.spec, &train, &prepared.val, &req.settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
         ));

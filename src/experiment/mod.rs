@@ -11,5 +11,5 @@ pub use prepare::{
     Placement, PoisonConfig, Prepared, RawSample, TaskData, TestSets, encode_sample, prepare, test_indices, test_label, test_sets, triggered_clip,
     triggered_image, triggered_text,
 };
-pub use run::{TrainRequest, Trained, backend_name, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
+pub use run::{TracedEpoch, TrainRequest, Trained, backend_name, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
 pub use samples::{Features, Samples};

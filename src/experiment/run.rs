@@ -2,13 +2,16 @@
 //! placement, and describe the result as a self-contained model file header.
 
 use super::metrics::{Evaluation, evaluate_model};
-use super::prepare::{Placement, PoisonConfig, TaskData, prepare, test_sets};
+use super::prepare::{Placement, PoisonConfig, TaskData, TestSets, prepare, test_sets};
 use crate::error::Result;
 use crate::model::{ModelSpec, Net};
 use crate::store::{ModelHeader, TrainSummary};
-use crate::train::{Checkpointing, Progress, ReadBack, TrainSettings, fit_resumable};
+use crate::train::{Checkpointing, EpochObserver, EpochStats, Progress, ReadBack, TrainSettings, fit_resumable};
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::ops::ControlFlow;
+use std::pin::Pin;
 
 /// What to train.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +28,35 @@ pub struct Trained {
     pub evaluation: Evaluation,
     pub poisoned_train: usize,
     pub poisoned_val: usize,
+    /// With `trace`: every epoch's figures and the test-set evaluation of that epoch's weights.
+    pub trace: Vec<TracedEpoch>,
+}
+
+/// One epoch of a traced run: its training figures, and its weights evaluated on the test
+/// split exactly as the finished model is (clean, and the backdoor at every test placement).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TracedEpoch {
+    pub stats: EpochStats,
+    pub evaluation: Evaluation,
+}
+
+/// Evaluates every epoch's weights on the test sets ([`EpochObserver`]).
+struct Tracer<'a> {
+    sets: &'a TestSets,
+    target: usize,
+    batch_size: usize,
+    device: &'a Device,
+    epochs: Vec<TracedEpoch>,
+}
+
+impl EpochObserver for Tracer<'_> {
+    fn observe<'s>(&'s mut self, stats: &'s EpochStats, net: &'s Net) -> Pin<Box<dyn Future<Output = Result<()>> + 's>> {
+        Box::pin(async move {
+            let evaluation = evaluate_model(net, self.sets, self.target, self.batch_size, self.device).await?;
+            self.epochs.push(TracedEpoch { stats: stats.clone(), evaluation });
+            Ok(())
+        })
+    }
 }
 
 /// A short name for the device, recorded in model files and results.
@@ -47,25 +79,36 @@ pub async fn train_and_evaluate(
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained> {
-    train_and_evaluate_resumable(data, request, test_placements, device, &mut Checkpointing::default(), progress).await
+    train_and_evaluate_resumable(data, request, test_placements, device, &mut Checkpointing::default(), false, progress).await
 }
 
 /// [`train_and_evaluate`] continuing from a checkpoint and/or writing them (`gaplab train
-/// --resume / --checkpoint`).
+/// --resume / --checkpoint`), and with `trace`, evaluating every epoch's weights on the test
+/// split too ([`Trained::trace`]; a resumed run traces the epochs it trains).
+#[allow(clippy::too_many_arguments)]
 pub async fn train_and_evaluate_resumable(
     data: &TaskData,
     request: &TrainRequest,
     test_placements: &[Placement],
     device: &Device,
     checkpoints: &mut Checkpointing<'_>,
+    trace: bool,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained> {
     let seed = request.settings.seed;
     let prepared = prepare(data, &request.spec, &request.poison, seed)?;
     let (train, val) = (&prepared.train, &prepared.val);
     let read_back = ReadBack::for_device(device);
-    let fitted = fit_resumable(&request.spec, train, val, &request.settings, device, read_back, checkpoints, progress).await?;
     let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
+    let mut tracer = Tracer { sets: &sets, target: request.poison.target, batch_size: request.settings.batch_size, device, epochs: Vec::new() };
+    let fitted = if trace {
+        // The caller's checkpointing, borrowed for this run, with the tracer added.
+        let save = checkpoints.save.as_deref_mut().map(|f| f as &mut dyn FnMut(&[u8]) -> Result<()>);
+        let mut observed = Checkpointing { resume: checkpoints.resume, save, observe: Some(&mut tracer) };
+        fit_resumable(&request.spec, train, val, &request.settings, device, read_back, &mut observed, progress).await?
+    } else {
+        fit_resumable(&request.spec, train, val, &request.settings, device, read_back, checkpoints, progress).await?
+    };
     let evaluation = evaluate_model(&fitted.net, &sets, request.poison.target, request.settings.batch_size, device).await?;
     let header = ModelHeader {
         spec: request.spec,
@@ -88,6 +131,7 @@ pub async fn train_and_evaluate_resumable(
         evaluation,
         poisoned_train: prepared.poisoned_train,
         poisoned_val: prepared.poisoned_val,
+        trace: tracer.epochs,
     })
 }
 

@@ -12,7 +12,7 @@
 //! Plotters has no dashed stroke, so the FC lines are drawn as dash segments (one short
 //! polyline per dash); a GAP line is a single polyline per unbroken stretch of points.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use plotters::coord::Shift;
@@ -21,7 +21,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::results::{ResultRow, position_cmp, sweep_fraction};
-use super::tables::{Job, jobs, mean_std};
+use super::tables::{Job, failed, jobs, mean_std};
 use crate::error::{GapError, Result};
 
 /// Width of the whole figure in pixels.
@@ -53,6 +53,9 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 const GRID: RGBColor = RGBColor(225, 225, 225);
+/// The clean-model baselines (dotted): GAP's in mid grey, FC's in dark grey.
+const BASELINE_GAP: RGBColor = RGBColor(150, 150, 150);
+const BASELINE_FC: RGBColor = RGBColor(70, 70, 70);
 const MUTED: RGBColor = RGBColor(90, 90, 90);
 
 /// How a head's line is drawn: the paper draws GAP solid and FC dotted.
@@ -89,8 +92,12 @@ impl Series {
 #[derive(Clone, Debug)]
 struct Figure {
     title: String,
-    /// True when x is the sweep fraction, false when x is categorical.
+    /// True when x is numeric (the sweep fraction, or the epoch), false when x is categorical.
     sweep: bool,
+    /// The axes' descriptions and the legend's heading.
+    x_desc: String,
+    y_desc: String,
+    legend_title: String,
     /// (label, x value) of every test position on the x axis.
     xs: Vec<(String, f64)>,
     series: Vec<Series>,
@@ -138,11 +145,13 @@ fn fraction_label(x: f64) -> String {
 }
 
 fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<Figure> {
-    let jobs: Vec<Job> = jobs(rows)
-        .into_iter()
+    let all_jobs = jobs(rows);
+    let jobs: Vec<Job> = all_jobs
+        .iter()
         .filter(|j| {
             j.key.task == task && j.key.arch == arch && j.key.classes == classes && !j.is_clean()
         })
+        .cloned()
         .collect();
     if jobs.is_empty() {
         return Err(GapError::Invalid(format!(
@@ -221,8 +230,33 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
             });
         }
     }
+    // Each head's clean-trained models: the share of triggered samples a model without a
+    // backdoor already sends to the target class, the floor an attack line is read against.
+    for head in &heads {
+        let color = if *head == "gap" { BASELINE_GAP } else { BASELINE_FC };
+        let clean: Vec<&Job> = all_jobs
+            .iter()
+            .filter(|j| j.is_clean() && !j.failed && j.key.head == *head && j.key.task == task && j.key.arch == arch && j.key.classes == classes)
+            .collect();
+        if clean.is_empty() {
+            continue;
+        }
+        let points = xs
+            .iter()
+            .map(|(_, _, test)| {
+                let values: Vec<f64> =
+                    clean.iter().filter_map(|j| j.attack_at(test)).filter(|a| a.is_finite()).map(|a| a * 100.0).collect();
+                let (m, s) = mean_std(&values);
+                m.is_finite().then_some((m.clamp(0.0, 100.0), s))
+            })
+            .collect();
+        series.push(Series { head: head.to_string(), train: "clean model".into(), color, stroke: Stroke::Dotted, points });
+    }
     Ok(Figure {
         title: format!("{task} {arch} ({classes} classes)"),
+        x_desc: if sweep { "test trigger position (fraction of the input)" } else { "test trigger position" }.into(),
+        y_desc: "attack accuracy (%)".into(),
+        legend_title: "head, trained at".into(),
         sweep,
         xs: xs.into_iter().map(|(l, x, _)| (l, x)).collect(),
         series,
@@ -411,8 +445,13 @@ fn draw<DB: DrawingBackend>(
     } else {
         0.5
     };
+    let integral = fig.xs.iter().all(|x| x.1.fract() == 0.0);
     let x_keys: Vec<f64> = if fig.xs.len() <= 11 {
         fig.xs.iter().map(|x| x.1).collect()
+    } else if integral {
+        // Whole numbers (epochs): about six ticks at a whole step.
+        let step = (span / 5.0).ceil().max(1.0);
+        (0..).map(|i| x_min + i as f64 * step).take_while(|v| *v <= x_max).collect()
     } else {
         (0..=5).map(|i| x_min + span * i as f64 / 5.0).collect()
     };
@@ -449,12 +488,8 @@ fn draw<DB: DrawingBackend>(
         )?;
     chart
         .configure_mesh()
-        .x_desc(if fig.sweep {
-            "test trigger position (fraction of the input)"
-        } else {
-            "test trigger position"
-        })
-        .y_desc("attack accuracy (%)")
+        .x_desc(fig.x_desc.as_str())
+        .y_desc(fig.y_desc.as_str())
         .x_label_formatter(&x_label)
         .y_label_formatter(&|y| format!("{y:.0}"))
         .bold_line_style(GRID)
@@ -538,7 +573,7 @@ fn draw<DB: DrawingBackend>(
     let (_, legend_h) = legend.dim_in_pixel();
     let mut y = TOP as i32 + 8;
     legend.draw(&Text::new(
-        "head, trained at",
+        fig.legend_title.clone(),
         (8, y),
         text_style(14.0, MUTED, HPos::Left, VPos::Center),
     ))?;
@@ -595,16 +630,12 @@ fn draw_error(what: &str, e: impl std::fmt::Display) -> GapError {
 /// error bars = population std over runs (failed runs excluded), a legend, the title
 /// `"<task> <arch> (<classes> classes)"` and axis labels. Returns the SVG text.
 ///
-/// Clean-trained runs are not drawn (the paper's figure has none). An error if the rows have
-/// no poisoned-trained run of that group.
+/// Beyond the paper's figure, each head's clean-trained models are drawn dotted in grey ("GAP,
+/// clean model"): the rate at which a model without a backdoor already answers the target class
+/// for triggered samples, the baseline a flat GAP line must be read against. An error if the
+/// rows have no poisoned-trained run of that group.
 pub fn figure_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<String> {
-    let fig = figure_data(rows, task, arch, classes)?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height_for(&fig))).into_drawing_area();
-        draw(&root, &fig).map_err(|e| draw_error(&fig.title, e))?;
-    }
-    Ok(svg)
+    render_svg(&figure_data(rows, task, arch, classes)?)
 }
 
 /// The same figure as PNG bytes (RGB, 8 bits per channel).
@@ -614,21 +645,126 @@ pub fn figure_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize) ->
 /// only: on wasm32, plotters' bitmap text goes through the browser and cannot be drawn
 /// into a buffer, so this returns an error there; the page uses [`figure_svg`].
 pub fn figure_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<Vec<u8>> {
+    render_png(&figure_data(rows, task, arch, classes)?)
+}
+
+/// The (task, arch, classes, training position) groups of per-epoch rows (`traces.csv`), sorted.
+pub fn trace_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String)> {
+    rows.iter()
+        .map(|r| (r.task.clone(), r.arch.clone(), r.classes, r.train_position.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Attack accuracy against the epoch (`gaplab grid --trace`, rows of `traces.csv`: `epochs` is
+/// the epoch whose weights were evaluated) for one (task, arch, classes, training position):
+/// one line per (head, test position), mean ± std over runs — GAP solid, FC dashed, colour by
+/// test position — and each head's clean test accuracy in grey, dotted, so that the epochs
+/// where the model overfits (and early stopping would have ended the run) can be read beside
+/// the attack. Runs whose last epoch did not learn the task (clean < 1.2 / classes) are left out.
+pub fn trace_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<String> {
+    render_svg(&trace_data(rows, task, arch, classes, train)?)
+}
+
+/// [`trace_svg`] as PNG bytes (native only, as [`figure_png`]).
+pub fn trace_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<Vec<u8>> {
+    render_png(&trace_data(rows, task, arch, classes, train)?)
+}
+
+fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<Figure> {
+    let rows: Vec<&ResultRow> =
+        rows.iter().filter(|r| r.task == task && r.arch == arch && r.classes == classes && r.train_position == train).collect();
+    if rows.is_empty() {
+        return Err(GapError::Invalid(format!("no per-epoch rows of {task} {arch} ({classes} classes) trained at {train}: nothing to plot")));
+    }
+    // A run is judged by its last epoch, as the grid judges the finished model.
+    let mut last: BTreeMap<(&str, usize, u64), &ResultRow> = BTreeMap::new();
+    for r in &rows {
+        let e = last.entry((r.head.as_str(), r.run, r.seed)).or_insert(r);
+        if r.epochs > e.epochs {
+            *e = r;
+        }
+    }
+    let dropped: BTreeSet<(&str, usize, u64)> = last.iter().filter(|(_, r)| failed(r)).map(|(k, _)| *k).collect();
+    let kept: Vec<&ResultRow> = rows.iter().copied().filter(|r| !dropped.contains(&(r.head.as_str(), r.run, r.seed))).collect();
+    let epochs: Vec<usize> = rows.iter().map(|r| r.epochs).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut tests: Vec<&str> = rows.iter().map(|r| r.test_position.as_str()).collect();
+    tests.sort_by(|a, b| position_cmp(a, b));
+    tests.dedup();
+    let mut heads: Vec<&str> = rows.iter().map(|r| r.head.as_str()).collect();
+    heads.sort_by_key(|h| (*h != "gap", *h != "fc", h.to_string()));
+    heads.dedup();
+    let stroke_of = |head: &str| match head {
+        "gap" => Stroke::Solid,
+        "fc" => Stroke::Dashed,
+        _ => Stroke::Dotted,
+    };
+    // Per epoch, the mean and std over the kept runs of `value` of the matching rows.
+    let per_epoch = |pick: &dyn Fn(&ResultRow) -> Option<f64>| -> Vec<Option<(f64, f64)>> {
+        epochs
+            .iter()
+            .map(|&e| {
+                let values: Vec<f64> = kept.iter().filter(|r| r.epochs == e).filter_map(|r| pick(r)).filter(|v| v.is_finite()).map(|v| v * 100.0).collect();
+                let (m, s) = mean_std(&values);
+                m.is_finite().then_some((m.clamp(0.0, 100.0), s))
+            })
+            .collect()
+    };
+    let mut series = Vec::new();
+    let mut others = 0;
+    for test in &tests {
+        let color = color_of(test, &mut others);
+        for head in &heads {
+            let points = per_epoch(&|r: &ResultRow| (r.head == *head && r.test_position == *test).then_some(r.attack_accuracy));
+            series.push(Series { head: head.to_string(), train: format!("attack @ {test}"), color, stroke: stroke_of(head), points });
+        }
+    }
+    // Clean accuracy once per (run, epoch): every test position's row carries the same value.
+    let first_test = tests[0];
+    for head in &heads {
+        let color = if *head == "gap" { BASELINE_GAP } else { BASELINE_FC };
+        let points = per_epoch(&|r: &ResultRow| (r.head == *head && r.test_position == first_test).then_some(r.clean_accuracy));
+        series.push(Series { head: head.to_string(), train: "clean accuracy".into(), color, stroke: Stroke::Dotted, points });
+    }
+    let runs: BTreeSet<(&str, usize, u64)> = last.keys().copied().collect();
+    Ok(Figure {
+        title: format!("{task} {arch} ({classes} classes), trained at {train}"),
+        sweep: true,
+        x_desc: "epoch (weights after it, not the early-stopped best)".into(),
+        y_desc: "accuracy on the test split (%)".into(),
+        legend_title: "head, measured".into(),
+        xs: epochs.iter().map(|&e| (e.to_string(), e as f64)).collect(),
+        series,
+        failed: dropped.len(),
+        total: runs.len(),
+    })
+}
+
+fn render_svg(fig: &Figure) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height_for(fig))).into_drawing_area();
+        draw(&root, fig).map_err(|e| draw_error(&fig.title, e))?;
+    }
+    Ok(svg)
+}
+
+fn render_png(fig: &Figure) -> Result<Vec<u8>> {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let fig = figure_data(rows, task, arch, classes)?;
         register_fonts()?;
-        let height = height_for(&fig);
+        let height = height_for(fig);
         let mut rgb = vec![0u8; WIDTH as usize * height as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, height)).into_drawing_area();
-            draw(&root, &fig).map_err(|e| draw_error(&fig.title, e))?;
+            draw(&root, fig).map_err(|e| draw_error(&fig.title, e))?;
         }
         encode_png(WIDTH, height, &rgb)
     }
     #[cfg(target_arch = "wasm32")]
     {
-        let _ = (rows, task, arch, classes);
+        let _ = fig;
         Err(GapError::Invalid(
             "PNG figures are drawn natively only (no font rasteriser in the browser build); use figure_svg".into(),
         ))

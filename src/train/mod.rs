@@ -19,7 +19,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::ops::ControlFlow;
+use std::pin::Pin;
 use web_time::Instant;
 
 /// The optimiser of each domain (PAPER.md), with Keras's defaults for what the paper leaves out.
@@ -64,7 +66,9 @@ impl Optimizer {
 pub struct TrainSettings {
     /// Maximum number of epochs.
     pub epochs: usize,
-    /// Epochs without a better validation loss before stopping.
+    /// Epochs without a better validation loss before stopping; 0: never stop early, and keep
+    /// the last epoch's weights rather than the best (training "past early stopping", as the
+    /// paper reports for its text nets: `gaplab grid --patience 0 --trace`).
     pub patience: usize,
     pub batch_size: usize,
     pub optimizer: Optimizer,
@@ -284,7 +288,8 @@ pub async fn fit(
     fit_reading(spec, train, val, settings, device, ReadBack::for_device(device), progress).await
 }
 
-/// A run's checkpoints: where to continue from, and where each new one goes.
+/// A run's checkpoints: where to continue from, and where each new one goes; and who looks at
+/// the weights after every epoch.
 #[derive(Default)]
 pub struct Checkpointing<'a> {
     /// A checkpoint to continue from: its file name (for errors) and bytes.
@@ -292,6 +297,16 @@ pub struct Checkpointing<'a> {
     /// Receives a checkpoint at the end of every epoch, and when the run is cancelled (the
     /// steps done so far are then kept: resuming goes on from the next one).
     pub save: Option<&'a mut dyn FnMut(&[u8]) -> Result<()>>,
+    /// Shown every epoch's weights (in evaluation mode) and figures, before the early-stopping
+    /// decision: `gaplab grid --trace` evaluates the backdoor after every epoch with it.
+    pub observe: Option<&'a mut dyn EpochObserver>,
+}
+
+/// Looks at the network after every epoch ([`Checkpointing::observe`]). Asynchronous, so that
+/// an observer can read tensors back in the browser too; it must draw nothing from the random
+/// generator (evaluation does not), so that an observed run trains exactly as an unobserved one.
+pub trait EpochObserver {
+    fn observe<'s>(&'s mut self, stats: &'s EpochStats, net: &'s Net) -> Pin<Box<dyn Future<Output = Result<()>> + 's>>;
 }
 
 /// [`fit`] with the read-back policy chosen by the caller.
@@ -463,7 +478,12 @@ pub async fn fit_resumable(
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
         run.state.history.push(stats.clone());
-        if run.state.best.is_none_or(|(best_loss, _)| val_loss < best_loss) {
+        if let Some(observer) = checkpoints.observe.as_mut() {
+            observer.observe(&stats, &snapshot).await?;
+        }
+        // Patience 0 never stops early and keeps the last weights: "best" is then the latest.
+        let never_stop = settings.patience == 0;
+        if never_stop || run.state.best.is_none_or(|(best_loss, _)| val_loss < best_loss) {
             run.best = Some(snapshot);
             run.state.best = Some((val_loss, epoch));
             run.state.since_best = 0;
