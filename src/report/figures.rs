@@ -200,33 +200,12 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
             if runs.is_empty() {
                 continue;
             }
-            let points = xs
-                .iter()
-                .map(|(_, _, test)| {
-                    let values: Vec<f64> = runs
-                        .iter()
-                        .filter(|j| !j.failed)
-                        .filter_map(|j| j.attack_at(test))
-                        .filter(|a| a.is_finite())
-                        .map(|a| a * 100.0)
-                        .collect();
-                    // Parsed rows are in [0, 1]; rows built in code might not be, and a
-                    // point far outside the axes would be drawn over the title or legend.
-                    let (m, s) = mean_std(&values);
-                    m.is_finite().then_some((m.clamp(0.0, 100.0), s))
-                })
-                .collect();
-            let stroke = match *head {
-                "gap" => Stroke::Solid,
-                "fc" => Stroke::Dashed,
-                _ => Stroke::Dotted,
-            };
             series.push(Series {
                 head: head.to_string(),
                 train: train.to_string(),
                 color,
-                stroke,
-                points,
+                stroke: stroke_of(head),
+                points: attack_points(&xs, &runs),
             });
         }
     }
@@ -236,20 +215,12 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         let color = if *head == "gap" { BASELINE_GAP } else { BASELINE_FC };
         let clean: Vec<&Job> = all_jobs
             .iter()
-            .filter(|j| j.is_clean() && !j.failed && j.key.head == *head && j.key.task == task && j.key.arch == arch && j.key.classes == classes)
+            .filter(|j| j.is_clean() && j.key.head == *head && j.key.task == task && j.key.arch == arch && j.key.classes == classes)
             .collect();
         if clean.is_empty() {
             continue;
         }
-        let points = xs
-            .iter()
-            .map(|(_, _, test)| {
-                let values: Vec<f64> =
-                    clean.iter().filter_map(|j| j.attack_at(test)).filter(|a| a.is_finite()).map(|a| a * 100.0).collect();
-                let (m, s) = mean_std(&values);
-                m.is_finite().then_some((m.clamp(0.0, 100.0), s))
-            })
-            .collect();
+        let points = attack_points(&xs, &clean);
         series.push(Series { head: head.to_string(), train: "clean model".into(), color, stroke: Stroke::Dotted, points });
     }
     Ok(Figure {
@@ -263,6 +234,30 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         failed: jobs.iter().filter(|j| j.failed).count(),
         total: jobs.len(),
     })
+}
+
+/// Per x position, the mean and std (in percent) of the attack accuracy of `runs` there, failed
+/// runs left out; `None` where no run counts.
+fn attack_points(xs: &[(String, f64, &str)], runs: &[&Job]) -> Vec<Option<(f64, f64)>> {
+    xs.iter()
+        .map(|(_, _, test)| {
+            let values: Vec<f64> =
+                runs.iter().filter(|j| !j.failed).filter_map(|j| j.attack_at(test)).filter(|a| a.is_finite()).map(|a| a * 100.0).collect();
+            // Parsed rows are in [0, 1]; rows built in code might not be, and a point far
+            // outside the axes would be drawn over the title or legend.
+            let (m, s) = mean_std(&values);
+            m.is_finite().then_some((m.clamp(0.0, 100.0), s))
+        })
+        .collect()
+}
+
+/// How a head's line is drawn: GAP solid, FC dashed (as the paper), anything else dotted.
+fn stroke_of(head: &str) -> Stroke {
+    match head {
+        "gap" => Stroke::Solid,
+        "fc" => Stroke::Dashed,
+        _ => Stroke::Dotted,
+    }
 }
 
 /// The figure's height: enough for the legend, within [`MIN_H`, `MAX_H`].
@@ -695,11 +690,6 @@ fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train:
     let mut heads: Vec<&str> = rows.iter().map(|r| r.head.as_str()).collect();
     heads.sort_by_key(|h| (*h != "gap", *h != "fc", h.to_string()));
     heads.dedup();
-    let stroke_of = |head: &str| match head {
-        "gap" => Stroke::Solid,
-        "fc" => Stroke::Dashed,
-        _ => Stroke::Dotted,
-    };
     // Per epoch, the mean and std over the kept runs of `value` of the matching rows.
     let per_epoch = |pick: &dyn Fn(&ResultRow) -> Option<f64>| -> Vec<Option<(f64, f64)>> {
         epochs
