@@ -1,6 +1,6 @@
 // Benchmark (not a test): navigation → both pretrained models' first predictions, cold cache
 // (a fresh browser profile per open), headless Chromium on localhost, Flex, per task; median and
-// worst of `--repeat` opens, and the bytes the page downloaded. `--roots A,B` measures several
+// worst of `--repeat` opens. `--roots A,B` measures several
 // checkouts (each a folder with index.html, www/ and pkg/ built) in one run, alternating, so
 // that before/after share the machine's state. Needs the release build (scripts/build-web.sh).
 //   node bench/open.mjs [--repeat 5] [--tasks sound,text,image] [--roots DIR,DIR]
@@ -19,8 +19,6 @@ for (let r = 0; r < repeat; r++) {
       const lab = new Lab();
       await lab.start({ root });
       const page = await lab.browser.newPage();
-      let bytes = 0;
-      page.on('response', async (res) => { bytes += Number((await res.allHeaders())['content-length'] ?? 0); });
       const t0 = Date.now();
       await page.goto(`${lab.base}#task=${task}&backend=flex`);
       await prediction(page, 'fc');
@@ -28,14 +26,14 @@ for (let r = 0; r < repeat; r++) {
       const ms = Date.now() - t0;
       await lab.stop();
       const key = `${root ?? 'this checkout'} ${task}`;
-      if (!times.has(key)) times.set(key, { ms: [], bytes });
-      times.get(key).ms.push(ms);
-      console.error(`${key}: ${ms} ms, ${(bytes / 1e6).toFixed(2)} MB`);
+      if (!times.has(key)) times.set(key, []);
+      times.get(key).push(ms);
+      console.error(`${key}: ${ms} ms`);
     }
   }
 }
-console.log('| checkout, task | median ms | worst ms | MB downloaded |\n|---|---|---|---|');
-for (const [key, { ms, bytes }] of times) {
+console.log('| checkout, task | median ms | worst ms |\n|---|---|---|');
+for (const [key, ms] of times) {
   const s = [...ms].sort((a, b) => a - b);
-  console.log(`| ${key} | ${s[Math.floor(s.length / 2)]} | ${s[s.length - 1]} | ${(bytes / 1e6).toFixed(2)} |`);
+  console.log(`| ${key} | ${s[Math.floor(s.length / 2)]} | ${s[s.length - 1]} |`);
 }
