@@ -9,7 +9,7 @@
 
 use crate::dataset;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, Placement, PoisonConfig, TaskData, TracedEpoch, TrainRequest, backend_name, train_and_evaluate_resumable};
+use crate::experiment::{Evaluation, Placement, PoisonConfig, TaskData, TrainRequest, backend_name, train_and_evaluate_resumable};
 use crate::model::{Arch, Head, ModelSpec, Task};
 use crate::report::figures::{figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
 use crate::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
@@ -36,12 +36,8 @@ pub struct Job {
     /// The dataset (archive or folder); `None`: the embedded demo subset.
     pub data: Option<PathBuf>,
     /// Also evaluate every epoch's weights (`traces/job-<id>.csv`, `--trace`).
-    #[serde(default, skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "crate::train::is_false")]
     pub trace: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 impl Job {
@@ -159,7 +155,7 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
 }
 
 /// What one job produced: one row per test position of the finished model, and with
-/// [`Job::trace`] the same for the weights after every epoch ([`trace_rows`]).
+/// [`Job::trace`] the same for the weights after every epoch.
 pub struct JobRows {
     pub rows: Vec<ResultRow>,
     pub trace: Vec<ResultRow>,
@@ -199,15 +195,11 @@ pub fn run_job(job: &Job, data: &TaskData, device: &Device) -> Result<JobRows> {
             .collect()
     };
     let rows = row(&trained.evaluation, summary.epochs_trained, summary.best_val_loss, summary.seconds);
-    let trace = trace_rows(&trained.trace, &row);
+    // The per-epoch rows of `traces.csv`: results.csv's columns read per epoch — `epochs` is the
+    // epoch whose weights were evaluated, `best_val_loss` its validation loss, `train_seconds`
+    // its training time.
+    let trace = trained.trace.iter().flat_map(|t| row(&t.evaluation, t.stats.epoch, t.stats.val_loss, t.stats.seconds)).collect();
     Ok(JobRows { rows, trace })
-}
-
-/// The per-epoch rows of `traces.csv`: the same columns as `results.csv`, read per epoch —
-/// `epochs` is the epoch whose weights were evaluated, `best_val_loss` that epoch's validation
-/// loss, `train_seconds` that epoch's training time.
-fn trace_rows(trace: &[TracedEpoch], row: &dyn Fn(&Evaluation, usize, f64, f64) -> Vec<ResultRow>) -> Vec<ResultRow> {
-    trace.iter().flat_map(|t| row(&t.evaluation, t.stats.epoch, t.stats.val_loss, t.stats.seconds)).collect()
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GapError + '_ {
@@ -368,10 +360,7 @@ pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
     std::fs::create_dir_all(&figures).map_err(io_err(&figures))?;
     for (task, arch, classes) in figure_groups(&rows) {
         let stem = figures.join(format!("{task}-{arch}-{classes}"));
-        let svg = stem.with_extension("svg");
-        std::fs::write(&svg, figure_svg(&rows, &task, &arch, classes)?).map_err(io_err(&svg))?;
-        let png = stem.with_extension("png");
-        std::fs::write(&png, figure_png(&rows, &task, &arch, classes)?).map_err(io_err(&png))?;
+        write_figure(&stem, figure_svg(&rows, &task, &arch, classes)?, figure_png(&rows, &task, &arch, classes)?)?;
     }
     // Per-epoch traces (`--trace`): every job's file in one `traces.csv`, and a figure of the
     // attack against the epoch per training position.
@@ -382,11 +371,15 @@ pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
         std::fs::write(&path, write_csv(&trace)).map_err(io_err(&path))?;
         for (task, arch, classes, train) in trace_groups(&trace) {
             let stem = figures.join(format!("{task}-{arch}-{classes}-trained-{train}-epochs"));
-            let svg = stem.with_extension("svg");
-            std::fs::write(&svg, trace_svg(&trace, &task, &arch, classes, &train)?).map_err(io_err(&svg))?;
-            let png = stem.with_extension("png");
-            std::fs::write(&png, trace_png(&trace, &task, &arch, classes, &train)?).map_err(io_err(&png))?;
+            write_figure(&stem, trace_svg(&trace, &task, &arch, classes, &train)?, trace_png(&trace, &task, &arch, classes, &train)?)?;
         }
     }
     Ok(rows)
+}
+
+/// Writes one figure as `<stem>.svg` and `<stem>.png`.
+fn write_figure(stem: &Path, svg: String, png: Vec<u8>) -> Result<()> {
+    let (svg_path, png_path) = (stem.with_extension("svg"), stem.with_extension("png"));
+    std::fs::write(&svg_path, svg).map_err(io_err(&svg_path))?;
+    std::fs::write(&png_path, png).map_err(io_err(&png_path))
 }

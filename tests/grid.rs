@@ -143,8 +143,20 @@ fn a_traced_grid_past_early_stopping_evaluates_every_epoch_and_keeps_the_last() 
         let svg = read(&dir.join(format!("figures/text-bag-2-trained-{train}-epochs.svg")));
         assert!(svg.contains("trained at") && svg.contains("epoch"), "{train}");
     }
-    // Without --trace nothing of it is written (the other test's grid checks its files).
+    // Observing draws nothing random and changes no weight: the same grid without --trace
+    // (whose models are evaluated once, at the end) gives the very same results.
+    let plain = scratch("untraced");
+    let plain_out = plain.display().to_string();
+    let untraced: Vec<&str> = args.iter().copied().filter(|a| *a != "--trace").map(|a| if a == out { plain_out.as_str() } else { a }).collect();
+    let (ok, _, err) = gaplab(&untraced);
+    assert!(ok, "{err}");
+    let plain_rows = parse_csv("results.csv", &read(&plain.join("results.csv"))).unwrap();
+    let figures = |rows: &[gaplab::report::results::ResultRow]| -> Vec<(String, String, f64, f64, f64)> {
+        rows.iter().map(|r| (format!("{:?}", r.job_key()), r.test_position.clone(), r.clean_accuracy, r.attack_accuracy, r.best_val_loss)).collect()
+    };
+    assert_eq!(figures(&plain_rows), figures(&rows), "a traced run trains and evaluates as an untraced one");
     std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&plain).ok();
 }
 
 #[test]

@@ -101,15 +101,18 @@ pub async fn train_and_evaluate_resumable(
     let read_back = ReadBack::for_device(device);
     let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
     let mut tracer = Tracer { sets: &sets, target: request.poison.target, batch_size: request.settings.batch_size, device, epochs: Vec::new() };
-    let fitted = if trace {
-        // The caller's checkpointing, borrowed for this run, with the tracer added.
+    let fitted = {
+        // The caller's checkpointing, borrowed for this run, with the tracer added if asked for.
         let save = checkpoints.save.as_deref_mut().map(|f| f as &mut dyn FnMut(&[u8]) -> Result<()>);
-        let mut observed = Checkpointing { resume: checkpoints.resume, save, observe: Some(&mut tracer) };
-        fit_resumable(&request.spec, train, val, &request.settings, device, read_back, &mut observed, progress).await?
-    } else {
-        fit_resumable(&request.spec, train, val, &request.settings, device, read_back, checkpoints, progress).await?
+        let observe = trace.then_some(&mut tracer as &mut dyn EpochObserver);
+        let mut run = Checkpointing { resume: checkpoints.resume, save, observe };
+        fit_resumable(&request.spec, train, val, &request.settings, device, read_back, &mut run, progress).await?
     };
-    let evaluation = evaluate_model(&fitted.net, &sets, request.poison.target, request.settings.batch_size, device).await?;
+    // A traced run has already evaluated the kept weights, at the epoch they are from.
+    let evaluation = match tracer.epochs.iter().find(|t| t.stats.epoch == fitted.best_epoch) {
+        Some(t) => t.evaluation.clone(),
+        None => evaluate_model(&fitted.net, &sets, request.poison.target, request.settings.batch_size, device).await?,
+    };
     let header = ModelHeader {
         spec: request.spec,
         classes: prepared.classes,

@@ -184,9 +184,7 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
     let mut trains: Vec<&str> = jobs.iter().map(|j| j.key.train_position.as_str()).collect();
     trains.sort_by(|a, b| position_cmp(a, b));
     trains.dedup();
-    let mut heads: Vec<&str> = jobs.iter().map(|j| j.key.head.as_str()).collect();
-    heads.sort_by_key(|h| (*h != "gap", *h != "fc", h.to_string()));
-    heads.dedup();
+    let heads = head_order(jobs.iter().map(|j| j.key.head.as_str()));
 
     let mut others = 0;
     let mut series = Vec::new();
@@ -212,7 +210,7 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
     // Each head's clean-trained models: the share of triggered samples a model without a
     // backdoor already sends to the target class, the floor an attack line is read against.
     for head in &heads {
-        let color = if *head == "gap" { BASELINE_GAP } else { BASELINE_FC };
+        let color = baseline_color(head);
         let clean: Vec<&Job> = all_jobs
             .iter()
             .filter(|j| j.is_clean() && j.key.head == *head && j.key.task == task && j.key.arch == arch && j.key.classes == classes)
@@ -241,14 +239,31 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
 fn attack_points(xs: &[(String, f64, &str)], runs: &[&Job]) -> Vec<Option<(f64, f64)>> {
     xs.iter()
         .map(|(_, _, test)| {
-            let values: Vec<f64> =
-                runs.iter().filter(|j| !j.failed).filter_map(|j| j.attack_at(test)).filter(|a| a.is_finite()).map(|a| a * 100.0).collect();
-            // Parsed rows are in [0, 1]; rows built in code might not be, and a point far
-            // outside the axes would be drawn over the title or legend.
-            let (m, s) = mean_std(&values);
-            m.is_finite().then_some((m.clamp(0.0, 100.0), s))
+            percent_point(runs.iter().filter(|j| !j.failed).filter_map(|j| j.attack_at(test)))
         })
         .collect()
+}
+
+/// Mean and std in percent of the finite accuracies (fractions) given; `None` if there are none.
+fn percent_point(fractions: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let values: Vec<f64> = fractions.filter(|a| a.is_finite()).map(|a| a * 100.0).collect();
+    // Parsed rows are in [0, 1]; rows built in code might not be, and a point far outside the
+    // axes would be drawn over the title or legend.
+    let (m, s) = mean_std(&values);
+    m.is_finite().then_some((m.clamp(0.0, 100.0), s))
+}
+
+/// The heads present, each once: GAP first, then FC, then any other by name.
+fn head_order<'a>(heads: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut heads: Vec<&str> = heads.collect();
+    heads.sort_by_key(|h| (*h != "gap", *h != "fc", h.to_string()));
+    heads.dedup();
+    heads
+}
+
+/// The grey of a head's clean-model line (dotted).
+fn baseline_color(head: &str) -> RGBColor {
+    if head == "gap" { BASELINE_GAP } else { BASELINE_FC }
 }
 
 /// How a head's line is drawn: GAP solid, FC dashed (as the paper), anything else dotted.
@@ -687,18 +702,12 @@ fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train:
     let mut tests: Vec<&str> = rows.iter().map(|r| r.test_position.as_str()).collect();
     tests.sort_by(|a, b| position_cmp(a, b));
     tests.dedup();
-    let mut heads: Vec<&str> = rows.iter().map(|r| r.head.as_str()).collect();
-    heads.sort_by_key(|h| (*h != "gap", *h != "fc", h.to_string()));
-    heads.dedup();
+    let heads = head_order(rows.iter().map(|r| r.head.as_str()));
     // Per epoch, the mean and std over the kept runs of `value` of the matching rows.
     let per_epoch = |pick: &dyn Fn(&ResultRow) -> Option<f64>| -> Vec<Option<(f64, f64)>> {
         epochs
             .iter()
-            .map(|&e| {
-                let values: Vec<f64> = kept.iter().filter(|r| r.epochs == e).filter_map(|r| pick(r)).filter(|v| v.is_finite()).map(|v| v * 100.0).collect();
-                let (m, s) = mean_std(&values);
-                m.is_finite().then_some((m.clamp(0.0, 100.0), s))
-            })
+            .map(|&e| percent_point(kept.iter().filter(|r| r.epochs == e).filter_map(|r| pick(r))))
             .collect()
     };
     let mut series = Vec::new();
@@ -713,7 +722,7 @@ fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train:
     // Clean accuracy once per (run, epoch): every test position's row carries the same value.
     let first_test = tests[0];
     for head in &heads {
-        let color = if *head == "gap" { BASELINE_GAP } else { BASELINE_FC };
+        let color = baseline_color(head);
         let points = per_epoch(&|r: &ResultRow| (r.head == *head && r.test_position == first_test).then_some(r.clean_accuracy));
         series.push(Series { head: head.to_string(), train: "clean accuracy".into(), color, stroke: Stroke::Dotted, points });
     }

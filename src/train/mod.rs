@@ -86,7 +86,8 @@ pub struct TrainSettings {
     pub recalibrate_bn: bool,
 }
 
-fn is_false(b: &bool) -> bool {
+/// For `skip_serializing_if` on flags that default to false.
+pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 
