@@ -363,8 +363,11 @@ const HINTS = {
 };
 
 // ---------- the main loop: the sample with the trigger, both models' view of it ----------
+// The task's models as they are now: a copy, so that a reply to a request made with them is
+// drawn under the models that computed it, not under ones loaded while it was in flight (a
+// model uploaded during a look would otherwise lend its name to the old model's prediction).
 function slotsOf(task) {
-  return state.tasks[task]?.slots ?? {};
+  return { ...state.tasks[task]?.slots };
 }
 
 function lookRequest() {

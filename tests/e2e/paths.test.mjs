@@ -247,7 +247,7 @@ test('evidence maps on WebGPU are drawn, and are the ones Flex draws', async (t)
   }
 });
 
-test('a GPU device lost while the page trains: the page says so, goes on on Flex with every model, and predicts as before', async () => {
+test('a GPU device lost while the page trains: the page says so, goes on on Flex with every model, and predicts as before', async (t) => {
   const { page, errors } = await lab.open('task=text&backend=webgpu&trigger=start&sample=4');
   assert.equal(await page.getByTestId('backend').textContent(), 'webgpu', 'this Chromium offers WebGPU (SwiftShader)');
   await prediction(page, 'fc');
@@ -279,6 +279,7 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
   assert.match(await page.locator('#progress-text').textContent(), /^stopped: the GPU device was lost/);
   assert.equal(await page.getByTestId('train').isDisabled(), false, 'the form can train again');
   const after = await predictionsAt(page, 'start', 4);
+  t.diagnostic(`before the loss (WebGPU): ${JSON.stringify(before)}; after (Flex): ${JSON.stringify(after)}`);
   for (const h of ['fc', 'gap']) assertSamePrediction(after[h], before[h], `${h}: Flex after the loss vs WebGPU before`, 1e-4);
   assert.match(await page.locator('#model-list').textContent(), /FC: text-bag-fc-start-seed\d+\.gaplab[^]*GAP: text-bag-gap\.gaplab/);
   assert.match(await page.locator('#pred-gap .body').textContent(), /text bag gap/);
