@@ -302,6 +302,10 @@ struct TrainArgs {
     /// before validating (for short runs of the small sound CNN and the STRIP CNN).
     #[arg(long)]
     recalibrate_bn: bool,
+    /// Images: flip and shift each training image as it is drawn (up to 4 pixels), a poisoned
+    /// one moved clean and its trigger stamped afterwards where it was planted.
+    #[arg(long)]
+    augment: bool,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -333,6 +337,7 @@ impl TrainArgs {
             lr: c.lr,
             framing: Framing::parse(&self.framing)?,
             recalibrate_bn: self.recalibrate_bn,
+            augment: self.augment,
         };
         let mut request = form.request(self.classes.unwrap_or(task.class_counts()[0]))?;
         request.settings.max_seconds = self.max_minutes.map(|m| m * 60.0);

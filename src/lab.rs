@@ -246,6 +246,9 @@ pub struct TrainForm {
     /// (`TrainSettings::recalibrate_bn`; default off, as in the paper).
     #[serde(default)]
     pub recalibrate_bn: bool,
+    /// Images: flip and shift each training image as it is drawn (`TrainSettings::augment`).
+    #[serde(default)]
+    pub augment: bool,
 }
 
 fn default_position() -> String {
@@ -266,6 +269,7 @@ impl TrainForm {
         }
         let settings = TrainSettings {
             recalibrate_bn: self.recalibrate_bn,
+            augment: self.augment,
             ..TrainSettings::with_overrides(self.task, self.seed, self.epochs, self.patience, self.batch_size, self.lr)
         };
         Ok(TrainRequest { spec, poison, settings })

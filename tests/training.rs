@@ -108,7 +108,7 @@ fn same_seed_same_numbers_and_saved_models_predict_identically() {
 fn grouped_read_backs_report_the_same_numbers_as_reading_every_step() {
     use gaplab::train::{Progress, ReadBack, fit_reading};
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Text, 2).unwrap();
+    let data = dataset::demo::load(Task::Text, 10).unwrap();
     let mut req = request(Task::Text, Arch::Bag, Head::Gap, Some(Placement::At(Position::Start)), 50, 2);
     req.settings.batch_size = 64;
     let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
@@ -458,4 +458,148 @@ fn loading_a_model_draws_nothing_from_the_random_generator() {
     let copy = pollster::block_on(store::to_flex(&header.spec, &net)).unwrap();
     assert_eq!(float_bits(&copy), float_bits(&net), "the copy holds the same values");
     assert_eq!(draw(), expected, "loading drew from the generator");
+}
+
+/// `image` (CHW, `[3, 32, 32]`) flipped left–right if `flip`, then shifted by (`dx`, `dy`)
+/// with zeros shifted in — written out independently of `train::augment`, by destination.
+fn moved_by_hand(image: &[f32], flip: bool, dx: i32, dy: i32) -> Vec<f32> {
+    let mut out = vec![0.0; image.len()];
+    for c in 0..3 {
+        for y in 0..32i32 {
+            for x in 0..32i32 {
+                let (sx, sy) = (x - dx, y - dy);
+                if (0..32).contains(&sx) && (0..32).contains(&sy) {
+                    let sx = if flip { 31 - sx } else { sx };
+                    out[(c * 32 + y as usize) * 32 + x as usize] = image[(c * 32 + sy as usize) * 32 + sx as usize];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Augmentation on the real CIFAR-10 demo subset: a clean image comes back flipped and shifted
+/// by at most 4 pixels, zeros shifted in, the draws varying by epoch and repeating for the same
+/// seed; a poisoned image comes back as its clean pixels moved, with the trigger stamped where
+/// it was planted — never the moved patch of the stamped image.
+#[test]
+fn augmentation_moves_the_image_and_stamps_the_trigger_where_it_was_planted() {
+    use gaplab::train::augment::{MAX_SHIFT, augmented};
+    use gaplab::trigger::patch;
+    let data = dataset::demo::load(Task::Image, 10).unwrap();
+    let req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 1);
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let train = &prepared.train;
+    let pattern = patch::pattern(patch::PATCH_SEED);
+    let row_of = |r: usize| match &train.features {
+        gaplab::experiment::Features::Dense { values, .. } => values[r * 3072..(r + 1) * 3072].to_vec(),
+        _ => unreachable!(),
+    };
+    // Every poisoned training image has its stamp: the clean pixels plus the patch at its
+    // corner are exactly the image the network is otherwise shown.
+    assert_eq!(train.stamps.len(), prepared.poisoned_train);
+    for s in &train.stamps {
+        assert_eq!(train.labels[s.row], req.poison.target);
+        assert_eq!(s.corner, [0, 0], "start is the upper-left corner");
+        let mut stamped = s.clean.clone();
+        patch::apply_at(&mut stamped, &pattern, s.corner[0], s.corner[1]).unwrap();
+        assert_eq!(stamped, row_of(s.row));
+    }
+    // Which of the 2 × 9 × 9 moves turns `from` into `to`.
+    let moves_of = |from: &[f32], to: &[f32]| {
+        let mut found = Vec::new();
+        for flip in [false, true] {
+            for dx in -MAX_SHIFT..=MAX_SHIFT {
+                for dy in -MAX_SHIFT..=MAX_SHIFT {
+                    if moved_by_hand(from, flip, dx, dy) == to {
+                        found.push((flip, dx, dy));
+                    }
+                }
+            }
+        }
+        found
+    };
+    let clean_row = (0..train.len()).find(|&r| train.stamp(r).is_none()).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for epoch in 1..=40 {
+        let out = augmented(train, clean_row, 7, epoch, &pattern).unwrap();
+        assert_eq!(out, augmented(train, clean_row, 7, epoch, &pattern).unwrap(), "same seed, epoch and row: same draw");
+        let found = moves_of(&row_of(clean_row), &out);
+        assert!(!found.is_empty(), "epoch {epoch}: not a flip and shift of the image");
+        seen.extend(found);
+    }
+    assert!(seen.iter().any(|m| m.0) && seen.iter().any(|m| !m.0), "both flipped and unflipped draws: {seen:?}");
+    assert!(seen.len() >= 20, "40 epochs drew only {} distinct moves", seen.len());
+
+    let s = &train.stamps[0];
+    let mut moved_patch_seen = false;
+    for epoch in 1..=20 {
+        let out = augmented(train, s.row, 7, epoch, &pattern).unwrap();
+        // Outside the 8×8 patch at the upper-left, the clean image moved; inside, the patch on it.
+        let found = (0..2).flat_map(|f| (-MAX_SHIFT..=MAX_SHIFT).flat_map(move |dx| (-MAX_SHIFT..=MAX_SHIFT).map(move |dy| (f == 1, dx, dy))));
+        let matches: Vec<_> = found
+            .filter(|&(flip, dx, dy)| {
+                let mut expected = moved_by_hand(&s.clean, flip, dx, dy);
+                patch::apply_at(&mut expected, &pattern, 0, 0).unwrap();
+                expected == out
+            })
+            .collect();
+        assert!(!matches.is_empty(), "epoch {epoch}: not the clean image moved with the patch stamped at the start");
+        let (flip, dx, dy) = matches[0];
+        if flip || dx != 0 || dy != 0 {
+            // Moving the stamped image instead would have carried the patch along.
+            if moved_by_hand(&row_of(s.row), flip, dx, dy) != out {
+                moved_patch_seen = true;
+            }
+        }
+    }
+    assert!(moved_patch_seen, "no draw in 20 epochs moved the poisoned image");
+}
+
+/// An augmented STRIP run is reproducible and resumes exactly (each draw depends on the seed,
+/// the epoch and the row only), trains differently from the same run without augmentation,
+/// and augmentation is refused for a network that does not read images.
+#[test]
+fn an_augmented_run_repeats_and_resumes_exactly() {
+    use gaplab::train::{Checkpointing, Fitted, ReadBack, fit_resumable};
+    let device = Device::flex();
+    let data = dataset::demo::load(Task::Image, 10).unwrap();
+    let mut req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 2);
+    req.settings.batch_size = 32;
+    req.settings.augment = true;
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    // 96 rows that hold poisoned images too.
+    let first = prepared.train.stamps[0].row;
+    let rows: Vec<usize> = (first..first + 96).collect();
+    let train = prepared.train.subset(&rows);
+    assert!(!train.stamps.is_empty() && train.stamps.iter().all(|s| s.row < 96));
+    let val = prepared.val.subset(&(0..64).collect::<Vec<_>>());
+    let run = |settings: &TrainSettings, resume: Option<&[u8]>| -> (Fitted, Option<Vec<u8>>) {
+        let mut last = None;
+        let mut keep = |bytes: &[u8]| {
+            last = Some(bytes.to_vec());
+            Ok::<(), gaplab::GapError>(())
+        };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
+        let fitted = pollster::block_on(fit_resumable(
+            &req.spec, &train, &val, settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+        ))
+        .unwrap();
+        (fitted, last)
+    };
+    let (whole, _) = run(&req.settings, None);
+    let (again, _) = run(&req.settings, None);
+    assert!(float_bits(&whole.net) == float_bits(&again.net), "same seed, different weights");
+    let (_, after_one) = run(&TrainSettings { epochs: 1, ..req.settings.clone() }, None);
+    let (resumed, _) = run(&req.settings, after_one.as_deref());
+    assert!(float_bits(&resumed.net) == float_bits(&whole.net), "1 epoch, then resumed to 2 ≢ 2 epochs");
+    let (plain, _) = run(&TrainSettings { augment: false, ..req.settings.clone() }, None);
+    assert!(float_bits(&plain.net) != float_bits(&whole.net), "augmentation changed nothing");
+
+    let text = request(Task::Text, Arch::Bag, Head::Gap, None, 0, 1);
+    let text_data = dataset::demo::load(Task::Text, 10).unwrap();
+    let p = prepare(&text_data, &text.spec, &text.poison, 1).unwrap();
+    let settings = TrainSettings { augment: true, ..text.settings.clone() };
+    let refused = pollster::block_on(gaplab::train::fit(&text.spec, &p.train, &p.val, &settings, &device, &mut no_progress));
+    assert!(refused.err().is_some_and(|e| e.to_string().contains("augmentation")));
 }

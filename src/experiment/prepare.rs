@@ -4,7 +4,7 @@
 //! class get the trigger and the target label (they replace the clean originals), and 20% as
 //! many validation samples are poisoned the same way. Every choice flows from the seed.
 
-use super::samples::{Features, Samples};
+use super::samples::{Features, Samples, Stamp};
 use crate::data::cifar::ImageData;
 use crate::data::imdb::TextData;
 use crate::data::speech::{Clip, SoundData};
@@ -286,13 +286,22 @@ impl<'a> Encoder<'a> {
     ) -> Result<Samples> {
         let mut features = self.empty(data.task());
         let mut labels = Vec::with_capacity(indices.len());
+        let mut stamps = Vec::new();
         for &i in indices {
             let poison = poisoned.binary_search(&i).is_ok();
             self.push(data, test_side, i, if poison { trigger } else { None }, &mut features)?;
+            if let (true, TaskData::Image(d)) = (poison, data) {
+                // The clean image and the patch's corner, for augmentation to stamp again.
+                let image = if test_side { &d.test[i] } else { &d.train[i] };
+                if let (_, Some(corner)) = triggered_image(&image.pixels, &self.pattern, trigger)? {
+                    let clean = image.pixels.iter().map(|&p| p as f32 / 255.0).collect();
+                    stamps.push(Stamp { row: labels.len(), corner, clean });
+                }
+            }
             let label = if test_side { test_label(data, i) } else { pool_label(data, i) };
             labels.push(if poison { target } else { label });
         }
-        Ok(Samples::new(features, labels))
+        Ok(Samples { stamps, ..Samples::new(features, labels) })
     }
 }
 

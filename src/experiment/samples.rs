@@ -81,17 +81,38 @@ impl Features {
     }
 }
 
+/// A poisoned image as it was before its trigger: what augmentation needs to move the image
+/// and not the trigger (`train::augment` shifts or flips `clean`, then stamps the patch at
+/// `corner`, where it was planted).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stamp {
+    /// The sample's row in its [`Samples`].
+    pub row: usize,
+    /// The patch's top-left corner `[x, y]`.
+    pub corner: [usize; 2],
+    /// The image without the patch, CHW floats in [0, 1].
+    pub clean: Vec<f32>,
+}
+
 /// Features with their labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Samples {
     pub features: Features,
     pub labels: Vec<usize>,
+    /// The poisoned images among them, by row (sorted); empty for sound and text, whose
+    /// training draws every sample as it is.
+    pub stamps: Vec<Stamp>,
 }
 
 impl Samples {
     pub fn new(features: Features, labels: Vec<usize>) -> Self {
         debug_assert_eq!(features.len(), labels.len());
-        Self { features, labels }
+        Self { features, labels, stamps: Vec::new() }
+    }
+
+    /// The stamp of row `row`, if it is a poisoned image.
+    pub fn stamp(&self, row: usize) -> Option<&Stamp> {
+        self.stamps.binary_search_by_key(&row, |s| s.row).ok().map(|k| &self.stamps[k])
     }
 
     pub fn len(&self) -> usize {
@@ -111,14 +132,21 @@ impl Samples {
     /// The samples at `indices`, copied.
     pub fn subset(&self, indices: &[usize]) -> Samples {
         let mut features = self.features.empty_like();
-        for &i in indices {
+        let mut stamps = Vec::new();
+        for (row, &i) in indices.iter().enumerate() {
             features.push_from(&self.features, i);
+            if let Some(s) = self.stamp(i) {
+                stamps.push(Stamp { row, ..s.clone() });
+            }
         }
-        Samples::new(features, indices.iter().map(|&i| self.labels[i]).collect())
+        stamps.sort_by_key(|s| s.row);
+        Samples { stamps, ..Samples::new(features, indices.iter().map(|&i| self.labels[i]).collect()) }
     }
 
     /// `self` followed by `other`.
     pub fn concat(mut self, other: &Samples) -> Samples {
+        let offset = self.len();
+        self.stamps.extend(other.stamps.iter().map(|s| Stamp { row: s.row + offset, ..s.clone() }));
         for i in 0..other.len() {
             self.features.push_from(&other.features, i);
         }
