@@ -158,9 +158,11 @@ struct GridArgs {
 /// Settings shared by `train`, `compare` and `grid`; unset ones keep the paper's values.
 #[derive(Args, Debug, Clone)]
 struct CommonArgs {
-    /// Poisoned training samples (default: the paper's — sound 80, text 100, image 100).
+    /// Poisoned training samples (default: the paper's — sound 80, text 100, image 100). The
+    /// grid takes a list (`--poisoned 10,20,40,80`): every poisoned configuration is trained
+    /// with each budget, and a figure shows the attack against the budget.
     #[arg(long)]
-    poisoned: Option<usize>,
+    poisoned: Option<String>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Maximum epochs (default: the paper's — sound 300, text 30, image 150).
@@ -180,6 +182,27 @@ struct CommonArgs {
 
 fn list<T>(s: &str, parse: impl Fn(&str) -> Result<T>) -> Result<Vec<T>> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(parse).collect()
+}
+
+impl CommonArgs {
+    /// `--poisoned` as a list of counts (empty: the paper's count).
+    fn poisoned_counts(&self) -> Result<Vec<usize>> {
+        let Some(s) = &self.poisoned else { return Ok(Vec::new()) };
+        let counts = list(s, |p| p.parse::<usize>().map_err(|_| GapError::Invalid(format!("--poisoned: '{p}' is not a number"))))?;
+        if counts.is_empty() {
+            return Err(GapError::Invalid("--poisoned: give a number of samples".into()));
+        }
+        Ok(counts)
+    }
+
+    /// `--poisoned` where one model is trained: at most one count.
+    fn poisoned_count(&self) -> Result<Option<usize>> {
+        match self.poisoned_counts()?.as_slice() {
+            [] => Ok(None),
+            [n] => Ok(Some(*n)),
+            _ => Err(GapError::Invalid("--poisoned takes one number here (a list is for `gaplab grid`)".into())),
+        }
+    }
 }
 
 impl GridArgs {
@@ -227,7 +250,7 @@ impl GridArgs {
             epochs: self.common.epochs,
             patience: self.common.patience,
             batch_size: self.common.batch_size,
-            poisoned: self.common.poisoned,
+            poisoned: self.common.poisoned_counts()?,
             lr: self.common.lr,
             data,
             trace: self.trace,
@@ -328,7 +351,7 @@ impl TrainArgs {
             },
             head,
             poison_at: self.poison_at.clone(),
-            poisoned: c.poisoned,
+            poisoned: c.poisoned_count()?,
             epochs: c.epochs,
             patience: c.patience,
             batch_size: c.batch_size,

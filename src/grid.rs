@@ -11,7 +11,7 @@ use crate::dataset;
 use crate::error::{GapError, Result};
 use crate::experiment::{Evaluation, Placement, PoisonConfig, TaskData, TrainRequest, backend_name, train_and_evaluate_resumable};
 use crate::model::{Arch, Head, ModelSpec, Task};
-use crate::report::figures::{figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
+use crate::report::figures::{budget_groups, budget_png, budget_svg, figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
 use crate::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
 use crate::report::tables::tables_markdown;
 use crate::train::{Checkpointing, Progress, TrainSettings};
@@ -53,6 +53,7 @@ impl Job {
             head: self.spec.head.name().into(),
             classes: self.spec.classes,
             train_position: self.train_label(),
+            poisoned: if self.train_position.is_some() { self.poison.count } else { 0 },
             run: self.run,
             seed: self.seed,
         }
@@ -76,7 +77,9 @@ pub struct GridConfig {
     pub epochs: Option<usize>,
     pub patience: Option<usize>,
     pub batch_size: Option<usize>,
-    pub poisoned: Option<usize>,
+    /// Poisoned training samples: every poisoned configuration is trained once per count
+    /// (the poison-budget experiment); empty: the paper's count for the task.
+    pub poisoned: Vec<usize>,
     /// Learning rate of the task's optimiser (default: the paper's).
     pub lr: Option<f64>,
     pub data: BTreeMap<Task, PathBuf>,
@@ -117,14 +120,15 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
             for &classes in &class_counts {
                 for &head in &cfg.heads {
                     let spec = ModelSpec::new(task, arch, head, classes)?;
-                    let positions = std::iter::once(None).chain(cfg.train_positions.iter().map(|&p| Some(p)));
-                    for train_position in positions {
+                    // The clean baseline once, then every training position with every budget.
+                    let paper_count = PoisonConfig::paper(task, None).count;
+                    let budgets = if cfg.poisoned.is_empty() { vec![paper_count] } else { cfg.poisoned.clone() };
+                    let poisoned = cfg.train_positions.iter().flat_map(|&p| budgets.iter().map(move |&n| (Some(p), n)));
+                    for (train_position, count) in std::iter::once((None, budgets[0])).chain(poisoned) {
                         for run in 0..cfg.runs {
                             let seed = run_seed(cfg.seed, run);
                             let mut poison = PoisonConfig::paper(task, train_position);
-                            if let Some(n) = cfg.poisoned {
-                                poison.count = n;
-                            }
+                            poison.count = count;
                             let settings = TrainSettings::with_overrides(
                                 task,
                                 seed,
@@ -361,6 +365,12 @@ pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
     for (task, arch, classes) in figure_groups(&rows) {
         let stem = figures.join(format!("{task}-{arch}-{classes}"));
         write_figure(&stem, figure_svg(&rows, &task, &arch, classes)?, figure_png(&rows, &task, &arch, classes)?)?;
+    }
+    // The poison-budget experiment (`--poisoned 10,20,…`): the attack against the number of
+    // poisoned samples, per training position.
+    for (task, arch, classes, train) in budget_groups(&rows) {
+        let stem = figures.join(format!("{task}-{arch}-{classes}-trained-{train}-budget"));
+        write_figure(&stem, budget_svg(&rows, &task, &arch, classes, &train)?, budget_png(&rows, &task, &arch, classes, &train)?)?;
     }
     // Per-epoch traces (`--trace`): every job's file in one `traces.csv`, and a figure of the
     // attack against the epoch per training position.

@@ -224,3 +224,47 @@ fn the_30_word_path_runs_end_to_end_on_a_synthetic_stand_in() {
     assert!(read(&out.join("figures/sound-small-30.svg")).contains("sound small (30 classes)"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The poison-budget experiment: `--poisoned 10,40` trains every poisoned configuration once per
+/// budget (the clean baseline once), keeps the budgets apart in results, tables and the
+/// Figure-1 panel (which shows the largest budget and says so), and draws the attack against
+/// the budget per training position; a single training refuses a list.
+#[test]
+fn a_poison_budget_grid_trains_each_budget_and_plots_attack_against_it() {
+    let dir = scratch("budget");
+    let out = dir.display().to_string();
+    let args = [
+        "grid", "--task", "text", "--arch", "bag", "--positions", "start", "--runs", "1", "--epochs", "1",
+        "--batch-size", "64", "--poisoned", "10,40", "--quiet", "--out", &out,
+    ];
+    let (ok, stdout, err) = gaplab(&args);
+    assert!(ok, "{err}");
+    // 2 heads × (clean + start at 10 + start at 40) × 1 run.
+    assert!(stdout.contains("6 jobs run (0 already done)"), "{stdout}");
+    let rows = parse_csv("results.csv", &read(&dir.join("results.csv"))).unwrap();
+    assert_eq!(rows.len(), 18);
+    for head in ["fc", "gap"] {
+        for (train, poisoned) in [("clean", 0), ("start", 10), ("start", 40)] {
+            let n = rows.iter().filter(|r| r.head == head && r.train_position == train && r.poisoned == poisoned).count();
+            assert_eq!(n, 3, "{head} {train} {poisoned}: one row per test position");
+        }
+    }
+    let tables = read(&dir.join("tables.md"));
+    assert!(tables.contains("| start, 10 poisoned |") && tables.contains("| start, 40 poisoned |"), "{tables}");
+    let svg = read(&dir.join("figures/text-bag-2-trained-start-budget.svg"));
+    // The x axis is the budget (10 is no tick of the percent axis, which counts in twenties).
+    assert!(svg.contains("poisoned training samples") && svg.contains("\n10\n"), "{svg}");
+    assert!(svg.contains("clean model"), "the clean-model baseline is drawn");
+    let png = std::fs::read(dir.join("figures/text-bag-2-trained-start-budget.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(read(&dir.join("figures/text-bag-2.svg")).contains("40 poisoned"));
+
+    // Resume: both budgets are done.
+    let (ok, stdout, err) = gaplab(&args);
+    assert!(ok && stdout.contains("0 jobs run (6 already done)"), "{stdout}{err}");
+
+    let (ok, _, err) = gaplab(&["grid", "--task", "text", "--poisoned", "10,x", "--out", &out]);
+    assert!(!ok && err.contains("'x' is not a number"), "{err}");
+    let (ok, _, err) = gaplab(&["train", "--task", "text", "--arch", "bag", "--poisoned", "10,20", "--save", &format!("{out}/m.gaplab")]);
+    assert!(!ok && err.contains("takes one number"), "{err}");
+}

@@ -278,6 +278,7 @@ fn job_key_ignores_test_position_and_metrics() {
             head: "gap".into(),
             classes: 10,
             train_position: "start".into(),
+            poisoned: 80,
             run: 3,
             seed: 1003,
         }

@@ -146,7 +146,7 @@ fn fraction_label(x: f64) -> String {
 
 fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<Figure> {
     let all_jobs = jobs(rows);
-    let jobs: Vec<Job> = all_jobs
+    let mut jobs: Vec<Job> = all_jobs
         .iter()
         .filter(|j| {
             j.key.task == task && j.key.arch == arch && j.key.classes == classes && !j.is_clean()
@@ -157,6 +157,15 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         return Err(GapError::Invalid(format!(
             "no poisoned-trained runs of {task} {arch} ({classes} classes) in the results: nothing to plot"
         )));
+    }
+    // A grid of several poison budgets (`--poisoned 10,20,…`) has its own figures against the
+    // budget; this one shows the largest budget's runs, and says so.
+    let budgets: BTreeSet<usize> = jobs.iter().map(|j| j.key.poisoned).collect();
+    let mut title = format!("{task} {arch} ({classes} classes)");
+    if budgets.len() > 1 {
+        let largest = *budgets.last().expect("not empty");
+        jobs.retain(|j| j.key.poisoned == largest);
+        title = format!("{title}, {largest} poisoned");
     }
 
     let mut tests: Vec<&str> = jobs
@@ -222,7 +231,7 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         series.push(Series { head: head.to_string(), train: "clean model".into(), color, stroke: Stroke::Dotted, points });
     }
     Ok(Figure {
-        title: format!("{task} {arch} ({classes} classes)"),
+        title,
         x_desc: if sweep { "test trigger position (fraction of the input)" } else { "test trigger position" }.into(),
         y_desc: "attack accuracy (%)".into(),
         legend_title: "head, trained at".into(),
@@ -656,6 +665,79 @@ pub fn figure_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize) ->
 /// into a buffer, so this returns an error there; the page uses [`figure_svg`].
 pub fn figure_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Result<Vec<u8>> {
     render_png(&figure_data(rows, task, arch, classes)?)
+}
+
+/// The (task, arch, classes, training position) groups trained with more than one poison
+/// budget (`gaplab grid --poisoned 10,20,…`), sorted: each can be passed to [`budget_svg`].
+pub fn budget_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String)> {
+    let mut budgets: BTreeMap<(String, String, usize, String), BTreeSet<usize>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.train_position != "clean") {
+        budgets.entry((r.task.clone(), r.arch.clone(), r.classes, r.train_position.clone())).or_default().insert(r.poisoned);
+    }
+    budgets.into_iter().filter(|(_, b)| b.len() > 1).map(|(g, _)| g).collect()
+}
+
+/// The poison-budget experiment: attack accuracy against the number of poisoned training
+/// samples (equally spaced, so a doubling series reads as a log axis) for one (task, arch,
+/// classes, training position): one line per (head, test position), mean ± std over runs — GAP
+/// solid, FC dashed, colour by test position — and each head's clean-model attack rate (over
+/// every test position) dotted in grey: where GAP's backdoor starts to fire away from where it
+/// was planted, and whether it needs more poison than FC's. Failed runs are left out.
+pub fn budget_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<String> {
+    render_svg(&budget_data(rows, task, arch, classes, train)?)
+}
+
+/// [`budget_svg`] as PNG bytes (native only, as [`figure_png`]).
+pub fn budget_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<Vec<u8>> {
+    render_png(&budget_data(rows, task, arch, classes, train)?)
+}
+
+fn budget_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<Figure> {
+    let all_jobs = jobs(rows);
+    let of_group = |j: &&Job| j.key.task == task && j.key.arch == arch && j.key.classes == classes;
+    let runs: Vec<&Job> = all_jobs.iter().filter(of_group).filter(|j| j.key.train_position == train).collect();
+    if runs.is_empty() {
+        return Err(GapError::Invalid(format!("no runs of {task} {arch} ({classes} classes) trained at {train}: nothing to plot")));
+    }
+    let budgets: Vec<usize> = runs.iter().map(|j| j.key.poisoned).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut tests: Vec<&str> = runs.iter().flat_map(|j| j.attack.iter().map(|(p, _)| p.as_str())).collect();
+    tests.sort_by(|a, b| position_cmp(a, b));
+    tests.dedup();
+    let heads = head_order(runs.iter().map(|j| j.key.head.as_str()));
+    let mut series = Vec::new();
+    let mut others = 0;
+    for test in &tests {
+        let color = color_of(test, &mut others);
+        for head in &heads {
+            let points = budgets
+                .iter()
+                .map(|&b| {
+                    let kept = runs.iter().filter(|j| !j.failed && j.key.head == *head && j.key.poisoned == b);
+                    percent_point(kept.filter_map(|j| j.attack_at(test)))
+                })
+                .collect();
+            series.push(Series { head: head.to_string(), train: format!("attack @ {test}"), color, stroke: stroke_of(head), points });
+        }
+    }
+    for head in &heads {
+        let clean: Vec<&Job> = all_jobs.iter().filter(of_group).filter(|j| j.is_clean() && !j.failed && j.key.head == *head).collect();
+        let level = percent_point(clean.iter().flat_map(|j| j.attack.iter().map(|(_, a)| *a)));
+        if level.is_some() {
+            let points = vec![level; budgets.len()];
+            series.push(Series { head: head.to_string(), train: "clean model".into(), color: baseline_color(head), stroke: Stroke::Dotted, points });
+        }
+    }
+    Ok(Figure {
+        title: format!("{task} {arch} ({classes} classes), trained at {train}"),
+        sweep: false,
+        x_desc: "poisoned training samples".into(),
+        y_desc: "attack accuracy (%)".into(),
+        legend_title: "head, measured".into(),
+        xs: budgets.iter().enumerate().map(|(i, b)| (b.to_string(), i as f64)).collect(),
+        series,
+        failed: runs.iter().filter(|j| j.failed).count(),
+        total: runs.len(),
+    })
 }
 
 /// The (task, arch, classes, training position) groups of per-epoch rows (`traces.csv`), sorted.

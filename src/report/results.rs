@@ -85,6 +85,9 @@ pub struct JobKey {
     pub head: String,
     pub classes: usize,
     pub train_position: String,
+    /// Poisoned training samples (0 for the clean baseline): one grid may train a
+    /// configuration with several budgets.
+    pub poisoned: usize,
     pub run: usize,
     pub seed: u64,
 }
@@ -98,6 +101,7 @@ impl ResultRow {
             head: self.head.clone(),
             classes: self.classes,
             train_position: self.train_position.clone(),
+            poisoned: self.poisoned,
             run: self.run,
             seed: self.seed,
         }
@@ -444,6 +448,7 @@ fn row_cmp(a: &ResultRow, b: &ResultRow) -> Ordering {
         .then_with(|| a.head.cmp(&b.head))
         .then(a.classes.cmp(&b.classes))
         .then_with(|| position_cmp(&a.train_position, &b.train_position))
+        .then(a.poisoned.cmp(&b.poisoned))
         .then(a.run.cmp(&b.run))
         .then(a.seed.cmp(&b.seed))
         .then_with(|| position_cmp(&a.test_position, &b.test_position))

@@ -149,7 +149,7 @@ fn cell(s: &str) -> String {
 ///    (clean-trained mean − poisoned-trained mean, percentage points), with the number of
 ///    runs of each. Each trained model counts once.
 /// 2. Per (task, arch, head, classes), the attack-accuracy matrix: rows = training positions
-///    (not clean), columns = test positions (start, middle, end, spread, then sweep points
+///    (not clean; per poison budget when there are several), columns = test positions (start, middle, end, spread, then sweep points
 ///    ascending), cells "mean ± std" in percent over runs; the last column is the number of
 ///    runs behind the row. An unmeasured (NaN) attack accuracy is left out of its cell.
 /// 3. A line per group saying how many runs were left out as failed (clean accuracy
@@ -222,12 +222,15 @@ pub fn tables_markdown(title: &str, rows: &[ResultRow]) -> String {
             continue;
         }
         any_matrix = true;
-        let mut train: Vec<&str> = poisoned
+        // A row per training position and, where the group was trained with several poison
+        // budgets (`--poisoned 10,20,…`), per budget.
+        let mut train: Vec<(&str, usize)> = poisoned
             .iter()
-            .map(|j| j.key.train_position.as_str())
+            .map(|j| (j.key.train_position.as_str(), j.key.poisoned))
             .collect();
-        train.sort_by(|a, b| position_cmp(a, b));
+        train.sort_by(|a, b| position_cmp(a.0, b.0).then(a.1.cmp(&b.1)));
         train.dedup();
+        let budgets = poisoned.iter().map(|j| j.key.poisoned).collect::<std::collections::BTreeSet<_>>().len();
         let mut test: Vec<&str> = poisoned
             .iter()
             .flat_map(|j| j.attack.iter().map(|(p, _)| p.as_str()))
@@ -243,13 +246,14 @@ pub fn tables_markdown(title: &str, rows: &[ResultRow]) -> String {
         md.push_str(" n |\n|---|");
         md.push_str(&"---:|".repeat(test.len() + 1));
         md.push('\n');
-        for tr in &train {
+        for &(tr, count) in &train {
             let runs: Vec<&Job> = poisoned
                 .iter()
                 .copied()
-                .filter(|j| !j.failed && j.key.train_position == *tr)
+                .filter(|j| !j.failed && j.key.train_position == tr && j.key.poisoned == count)
                 .collect();
-            let _ = write!(md, "| {} |", cell(tr));
+            let label = if budgets > 1 { format!("{tr}, {count} poisoned") } else { tr.to_string() };
+            let _ = write!(md, "| {} |", cell(&label));
             for te in &test {
                 let values: Vec<f64> = runs
                     .iter()
