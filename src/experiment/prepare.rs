@@ -292,9 +292,9 @@ impl<'a> Encoder<'a> {
             self.push(data, test_side, i, if poison { trigger } else { None }, &mut features)?;
             if let (true, TaskData::Image(d)) = (poison, data) {
                 // The clean image and the patch's corner, for augmentation to stamp again.
-                let image = if test_side { &d.test[i] } else { &d.train[i] };
-                if let (_, Some(corner)) = triggered_image(&image.pixels, &self.pattern, trigger)? {
-                    let clean = image.pixels.iter().map(|&p| p as f32 / 255.0).collect();
+                if let Some(corner) = patch_corner(trigger)? {
+                    let image = if test_side { &d.test[i] } else { &d.train[i] };
+                    let (clean, _) = triggered_image(&image.pixels, &self.pattern, None)?;
                     stamps.push(Stamp { row: labels.len(), corner, clean });
                 }
             }
@@ -334,21 +334,29 @@ pub fn triggered_clip(samples: &[f32], trigger: Option<Placement>) -> Result<(Ve
 /// top-left corner `[x, y]` (none without a trigger).
 pub fn triggered_image(pixels: &[u8], pattern: &[f32], trigger: Option<Placement>) -> Result<(Vec<f32>, Option<[usize; 2]>)> {
     let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
-    let corner = match trigger {
-        Some(Placement::At(p)) => Some(patch::corner(p)?),
+    let corner = patch_corner(trigger)?;
+    if let Some([x, y]) = corner {
+        patch::apply_at(&mut image, pattern, x, y)?;
+    }
+    Ok((image, corner))
+}
+
+/// The image patch's top-left corner `[x, y]` for `trigger` (none without a trigger).
+fn patch_corner(trigger: Option<Placement>) -> Result<Option<[usize; 2]>> {
+    Ok(match trigger {
+        Some(Placement::At(p)) => {
+            let (x, y) = patch::corner(p)?;
+            Some([x, y])
+        }
         Some(Placement::Along(ppm)) => {
             let xy = Placement::along(ppm, patch::IMAGE - patch::PATCH);
-            Some((xy, xy))
+            Some([xy, xy])
         }
         Some(Placement::Spread) => {
             return Err(GapError::Invalid("the image trigger has no spread variant".into()));
         }
         None => None,
-    };
-    if let Some((x, y)) = corner {
-        patch::apply_at(&mut image, pattern, x, y)?;
-    }
-    Ok((image, corner.map(|(x, y)| [x, y])))
+    })
 }
 
 /// The review with the trigger sentence placed, and the indices (among the new review's

@@ -168,12 +168,7 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         title = format!("{title}, {largest} poisoned");
     }
 
-    let mut tests: Vec<&str> = jobs
-        .iter()
-        .flat_map(|j| j.attack.iter().map(|(p, _)| p.as_str()))
-        .collect();
-    tests.sort_by(|a, b| position_cmp(a, b));
-    tests.dedup();
+    let tests = tested_positions(jobs.iter());
     // With a sweep, x is the trigger's fraction of the input; the named positions measure
     // something else (a fixed placement rule), so they are not mixed into that axis.
     let sweep = tests.iter().any(|t| sweep_fraction(t).is_some());
@@ -251,6 +246,14 @@ fn attack_points(xs: &[(String, f64, &str)], runs: &[&Job]) -> Vec<Option<(f64, 
             percent_point(runs.iter().filter(|j| !j.failed).filter_map(|j| j.attack_at(test)))
         })
         .collect()
+}
+
+/// The test positions the jobs were evaluated at, each once, in report order.
+fn tested_positions<'a>(jobs: impl Iterator<Item = &'a Job>) -> Vec<&'a str> {
+    let mut tests: Vec<&str> = jobs.flat_map(|j| j.attack.iter().map(|(p, _)| p.as_str())).collect();
+    tests.sort_by(|a, b| position_cmp(a, b));
+    tests.dedup();
+    tests
 }
 
 /// Mean and std in percent of the finite accuracies (fractions) given; `None` if there are none.
@@ -700,9 +703,7 @@ fn budget_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train
         return Err(GapError::Invalid(format!("no runs of {task} {arch} ({classes} classes) trained at {train}: nothing to plot")));
     }
     let budgets: Vec<usize> = runs.iter().map(|j| j.key.poisoned).collect::<BTreeSet<_>>().into_iter().collect();
-    let mut tests: Vec<&str> = runs.iter().flat_map(|j| j.attack.iter().map(|(p, _)| p.as_str())).collect();
-    tests.sort_by(|a, b| position_cmp(a, b));
-    tests.dedup();
+    let tests = tested_positions(runs.iter().copied());
     let heads = head_order(runs.iter().map(|j| j.key.head.as_str()));
     let mut series = Vec::new();
     let mut others = 0;

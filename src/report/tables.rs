@@ -149,8 +149,8 @@ fn cell(s: &str) -> String {
 ///    (clean-trained mean − poisoned-trained mean, percentage points), with the number of
 ///    runs of each. Each trained model counts once.
 /// 2. Per (task, arch, head, classes), the attack-accuracy matrix: rows = training positions
-///    (not clean; per poison budget when there are several), columns = test positions (start, middle, end, spread, then sweep points
-///    ascending), cells "mean ± std" in percent over runs; the last column is the number of
+///    (not clean; per poison budget when there are several), columns = test positions (start,
+///    middle, end, spread, then sweep points ascending), cells "mean ± std" in percent over runs; the last column is the number of
 ///    runs behind the row. An unmeasured (NaN) attack accuracy is left out of its cell.
 /// 3. A line per group saying how many runs were left out as failed (clean accuracy
 ///    < 1.2 / classes), as the reference code does. Failed runs are in neither table above.

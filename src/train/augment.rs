@@ -65,29 +65,33 @@ impl Move {
     }
 }
 
+/// The samples' per-sample shape and values: augmentation moves dense maps only.
+fn dense(samples: &Samples) -> Result<([usize; 3], &[f32])> {
+    match &samples.features {
+        Features::Dense { dims, values } => Ok((*dims, values)),
+        Features::Tokens { .. } => Err(GapError::Invalid("augmentation moves images: token sequences cannot be augmented".into())),
+    }
+}
+
 /// Training row `row` of `samples` as `epoch`'s draw shows it: moved, and a poisoned image's
 /// patch stamped afterwards at its corner. `pattern` is the trigger's ([`patch::pattern`]).
 pub fn augmented(samples: &Samples, row: usize, seed: u64, epoch: usize, pattern: &[f32]) -> Result<Vec<f32>> {
-    let Features::Dense { dims, values } = &samples.features else {
-        return Err(GapError::Invalid("augmentation moves images: token sequences cannot be augmented".into()));
-    };
+    let (dims, values) = dense(samples)?;
     let width: usize = dims.iter().product();
     let moved = Move::draw(seed, epoch, row);
     Ok(match samples.stamp(row) {
         Some(Stamp { corner, clean, .. }) => {
-            let mut image = moved.apply(clean, *dims);
+            let mut image = moved.apply(clean, dims);
             patch::apply_at(&mut image, pattern, corner[0], corner[1])?;
             image
         }
-        None => moved.apply(&values[row * width..(row + 1) * width], *dims),
+        None => moved.apply(&values[row * width..(row + 1) * width], dims),
     })
 }
 
 /// The training samples at `indices` as one batch, each as [`augmented`] draws it for `epoch`.
 pub fn batch(samples: &Samples, indices: &[usize], seed: u64, epoch: usize, device: &Device) -> Result<Input> {
-    let Features::Dense { dims, .. } = &samples.features else {
-        return Err(GapError::Invalid("augmentation moves images: token sequences cannot be augmented".into()));
-    };
+    let (dims, _) = dense(samples)?;
     let pattern = patch::pattern(patch::PATCH_SEED);
     let mut data = Vec::with_capacity(indices.len() * dims.iter().product::<usize>());
     for &row in indices {
