@@ -325,8 +325,9 @@ struct TrainArgs {
     /// before validating (for short runs of the small sound CNN and the STRIP CNN).
     #[arg(long)]
     recalibrate_bn: bool,
-    /// Images: flip and shift each training image as it is drawn (up to 4 pixels), a poisoned
-    /// one moved clean and its trigger stamped afterwards where it was planted.
+    /// Vary each training sample as it is drawn: images flipped and shifted (up to 4 pixels),
+    /// clips shifted in time (up to 100 ms); a poisoned one is moved clean and its trigger added
+    /// afterwards where it was planted. Not for text.
     #[arg(long)]
     augment: bool,
     /// Hide the progress bar.

@@ -91,7 +91,7 @@ pub fn sample(data: &TaskData, index: usize) -> Result<SampleView> {
     match data {
         TaskData::Sound(d) => {
             view.label = d.clips[index].label;
-            view.clip = Some(d.clips[index].samples.clone());
+            view.clip = Some(d.clips[index].samples.to_vec());
         }
         TaskData::Text(d) => {
             view.label = d.test[index].label;
@@ -246,7 +246,7 @@ pub struct TrainForm {
     /// (`TrainSettings::recalibrate_bn`; default off, as in the paper).
     #[serde(default)]
     pub recalibrate_bn: bool,
-    /// Images: flip and shift each training image as it is drawn (`TrainSettings::augment`).
+    /// Vary each training image or clip as it is drawn (`TrainSettings::augment`).
     #[serde(default)]
     pub augment: bool,
 }

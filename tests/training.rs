@@ -556,24 +556,88 @@ fn augmentation_moves_the_image_and_stamps_the_trigger_where_it_was_planted() {
     assert!(moved_patch_seen, "no draw in 20 epochs moved the poisoned image");
 }
 
-/// An augmented STRIP run is reproducible and resumes exactly (each draw depends on the seed,
-/// the epoch and the row only), trains differently from the same run without augmentation,
-/// and augmentation is refused for a network that does not read images.
+/// `clip` shifted by `shift` samples with zeros shifted in, written out independently of
+/// `train::augment`: sample `t` of the result is sample `t - shift` of the clip.
+fn shifted_by_hand(clip: &[f32], shift: i32) -> Vec<f32> {
+    let mut out = vec![0.0; clip.len()];
+    for (t, o) in out.iter_mut().enumerate() {
+        let source = t as i64 - shift as i64;
+        if source >= 0 && (source as usize) < clip.len() {
+            *o = clip[source as usize];
+        }
+    }
+    out
+}
+
+/// Sound augmentation on the real Speech Commands demo clips: every training row keeps its
+/// waveform and tone (re-encoding them gives exactly the row's features); a draw is the MFCC of
+/// the clean waveform shifted by at most 100 ms with zeros in, shifts varying by epoch and
+/// repeating for the same seed; a poisoned clip gets its tone at the planted start *after* the
+/// shift — never the shifted tone of the triggered clip.
 #[test]
-fn an_augmented_run_repeats_and_resumes_exactly() {
+fn sound_augmentation_shifts_the_speech_and_keeps_the_tone_where_it_was_planted() {
+    use gaplab::features::mfcc::MfccPlan;
+    use gaplab::train::augment::{MAX_CLIP_SHIFT, augmented_clip, clip_shift};
+    use gaplab::trigger::tone;
+    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::Start)), 40, 1);
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let train = &prepared.train;
+    let plan = MfccPlan::with_framing(req.spec.framing);
+    let width = train.features.width();
+    let row_of = |r: usize| match &train.features {
+        gaplab::experiment::Features::Dense { values, .. } => values[r * width..(r + 1) * width].to_vec(),
+        _ => unreachable!(),
+    };
+    assert_eq!(train.clips.len(), train.len(), "one waveform per training row");
+    let poisoned: Vec<usize> = (0..train.len()).filter(|&r| train.clips[r].tone.is_some()).collect();
+    assert_eq!(poisoned.len(), prepared.poisoned_train);
+    for r in (0..train.len()).step_by(7).chain(poisoned.iter().copied()) {
+        let raw = &train.clips[r];
+        let mut clip = raw.clip.to_vec();
+        if raw.tone.is_some() {
+            assert_eq!(train.labels[r], req.poison.target);
+            tone::add_tone(&mut clip, Position::Start).unwrap();
+        }
+        assert_eq!(plan.mfcc(&clip).unwrap(), row_of(r), "row {r}: the kept waveform is not the row's");
+    }
+
+    let clean = (0..train.len()).find(|&r| train.clips[r].tone.is_none()).unwrap();
+    let mut shifts = std::collections::BTreeSet::new();
+    for epoch in 1..=12 {
+        let shift = clip_shift(7, epoch, clean);
+        assert!(shift.abs() <= MAX_CLIP_SHIFT, "shift {shift} beyond 100 ms");
+        let out = augmented_clip(train, clean, 7, epoch, &plan).unwrap();
+        assert_eq!(out, augmented_clip(train, clean, 7, epoch, &plan).unwrap(), "same seed, epoch and row: same draw");
+        assert_eq!(out, plan.mfcc(&shifted_by_hand(&train.clips[clean].clip, shift)).unwrap(), "epoch {epoch}");
+        shifts.insert(shift);
+    }
+    assert!(shifts.len() >= 10, "12 epochs drew only {} distinct shifts: {shifts:?}", shifts.len());
+    assert!(shifts.iter().any(|&s| s < 0) && shifts.iter().any(|&s| s > 0), "shifts one way only: {shifts:?}");
+
+    let p = poisoned[0];
+    let mut moved_tone_differs = false;
+    for epoch in 1..=6 {
+        let shift = clip_shift(7, epoch, p);
+        let mut expected = shifted_by_hand(&train.clips[p].clip, shift);
+        tone::add_tone(&mut expected, Position::Start).unwrap();
+        let out = augmented_clip(train, p, 7, epoch, &plan).unwrap();
+        assert_eq!(out, plan.mfcc(&expected).unwrap(), "epoch {epoch}: not the shifted speech with the tone at the start");
+        // Shifting the triggered clip instead would have carried the tone along.
+        let mut triggered = train.clips[p].clip.to_vec();
+        tone::add_tone(&mut triggered, Position::Start).unwrap();
+        if shift != 0 && out != plan.mfcc(&shifted_by_hand(&triggered, shift)).unwrap() {
+            moved_tone_differs = true;
+        }
+    }
+    assert!(moved_tone_differs, "no draw in 6 epochs shifted the poisoned clip");
+}
+
+/// Trains `train` twice, once for one epoch and resumed, and once without augmentation: the
+/// augmented run repeats bit for bit, resumes exactly, and differs from the plain one.
+fn augmented_runs_repeat_and_resume(req: &TrainRequest, train: &gaplab::experiment::Samples, val: &gaplab::experiment::Samples) {
     use gaplab::train::{Checkpointing, Fitted, ReadBack, fit_resumable};
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Image, 10).unwrap();
-    let mut req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 2);
-    req.settings.batch_size = 32;
-    req.settings.augment = true;
-    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
-    // 96 rows that hold poisoned images too.
-    let first = prepared.train.stamps[0].row;
-    let rows: Vec<usize> = (first..first + 96).collect();
-    let train = prepared.train.subset(&rows);
-    assert!(!train.stamps.is_empty() && train.stamps.iter().all(|s| s.row < 96));
-    let val = prepared.val.subset(&(0..64).collect::<Vec<_>>());
     let run = |settings: &TrainSettings, resume: Option<&[u8]>| -> (Fitted, Option<Vec<u8>>) {
         let mut last = None;
         let mut keep = |bytes: &[u8]| {
@@ -582,7 +646,7 @@ fn an_augmented_run_repeats_and_resumes_exactly() {
         };
         let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
         let fitted = pollster::block_on(fit_resumable(
-            &req.spec, &train, &val, settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+            &req.spec, train, val, settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
         ))
         .unwrap();
         (fitted, last)
@@ -595,6 +659,36 @@ fn an_augmented_run_repeats_and_resumes_exactly() {
     assert!(float_bits(&resumed.net) == float_bits(&whole.net), "1 epoch, then resumed to 2 ≢ 2 epochs");
     let (plain, _) = run(&TrainSettings { augment: false, ..req.settings.clone() }, None);
     assert!(float_bits(&plain.net) != float_bits(&whole.net), "augmentation changed nothing");
+}
+
+/// An augmented STRIP run and an augmented small sound CNN run are reproducible and resume
+/// exactly (each draw depends on the seed, the epoch and the row only), train differently
+/// from the same runs without augmentation, and augmentation is refused for text.
+#[test]
+fn an_augmented_run_repeats_and_resumes_exactly() {
+    let device = Device::flex();
+    let data = dataset::demo::load(Task::Image, 10).unwrap();
+    let mut req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 2);
+    req.settings.batch_size = 32;
+    req.settings.augment = true;
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    // 96 rows that hold poisoned images too.
+    let first = prepared.train.stamps[0].row;
+    let rows: Vec<usize> = (first..first + 96).collect();
+    let train = prepared.train.subset(&rows);
+    assert!(!train.stamps.is_empty() && train.stamps.iter().all(|s| s.row < 96));
+    let val = prepared.val.subset(&(0..64).collect::<Vec<_>>());
+    augmented_runs_repeat_and_resume(&req, &train, &val);
+
+    let sound = dataset::demo::load(Task::Sound, 10).unwrap();
+    let mut req = request(Task::Sound, Arch::Small, Head::Fc, Some(Placement::At(Position::Start)), 40, 2);
+    req.settings.batch_size = 32;
+    req.settings.augment = true;
+    let prepared = prepare(&sound, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let train = prepared.train.subset(&(0..96).collect::<Vec<_>>());
+    assert_eq!(train.clips.len(), 96, "the subset keeps its waveforms");
+    let val = prepared.val.subset(&(0..32).collect::<Vec<_>>());
+    augmented_runs_repeat_and_resume(&req, &train, &val);
 
     let text = request(Task::Text, Arch::Bag, Head::Gap, None, 0, 1);
     let text_data = dataset::demo::load(Task::Text, 10).unwrap();

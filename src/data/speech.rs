@@ -4,6 +4,8 @@
 //! the word's index in a fixed list, not in whatever folders an archive happens to hold, so a
 //! model trained on one copy of the dataset keeps its meaning on another.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::archive::{Entry, qualified};
@@ -53,7 +55,8 @@ impl ClassSet {
 /// One labelled clip: exactly [`super::wav::CLIP_SAMPLES`] samples.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Clip {
-    pub samples: Vec<f32>,
+    /// The waveform, shared (not copied) by the training samples that keep it for augmentation.
+    pub samples: Arc<[f32]>,
     pub label: usize,
     /// The speaker hash from the file name, e.g. `0a7c2a8d` for `0a7c2a8d_nohash_0.wav`.
     pub speaker: String,
@@ -176,7 +179,7 @@ pub fn from_entries(dataset: &str, entries: Vec<Entry>, set: ClassSet) -> Result
         };
         let samples = decode_clip(&qualified(dataset, &entry.path), &entry.bytes)?;
         clips.push(Clip {
-            samples,
+            samples: samples.into(),
             label,
             speaker: speaker_of(&entry.path),
             path: entry.path,

@@ -12,4 +12,4 @@ pub use prepare::{
     triggered_image, triggered_text,
 };
 pub use run::{TracedEpoch, TrainRequest, Trained, backend_name, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
-pub use samples::{Features, Samples, Stamp};
+pub use samples::{Features, RawClip, Samples, Stamp};

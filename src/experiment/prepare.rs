@@ -4,7 +4,7 @@
 //! class get the trigger and the target label (they replace the clean originals), and 20% as
 //! many validation samples are poisoned the same way. Every choice flows from the seed.
 
-use super::samples::{Features, Samples, Stamp};
+use super::samples::{Features, RawClip, Samples, Stamp};
 use crate::data::cifar::ImageData;
 use crate::data::imdb::TextData;
 use crate::data::speech::{Clip, SoundData};
@@ -287,9 +287,15 @@ impl<'a> Encoder<'a> {
         let mut features = self.empty(data.task());
         let mut labels = Vec::with_capacity(indices.len());
         let mut stamps = Vec::new();
+        let mut clips = Vec::new();
         for &i in indices {
             let poison = poisoned.binary_search(&i).is_ok();
-            self.push(data, test_side, i, if poison { trigger } else { None }, &mut features)?;
+            let tone = if poison { trigger } else { None };
+            self.push(data, test_side, i, tone, &mut features)?;
+            if let TaskData::Sound(d) = data {
+                // The waveform (shared, not copied), for augmentation to shift and tone again.
+                clips.push(RawClip { clip: d.clips[i].samples.clone(), tone });
+            }
             if let (true, TaskData::Image(d)) = (poison, data) {
                 // The clean image and the patch's corner, for augmentation to stamp again.
                 if let Some(corner) = patch_corner(trigger)? {
@@ -301,7 +307,7 @@ impl<'a> Encoder<'a> {
             let label = if test_side { test_label(data, i) } else { pool_label(data, i) };
             labels.push(if poison { target } else { label });
         }
-        Ok(Samples { stamps, ..Samples::new(features, labels) })
+        Ok(Samples { stamps, clips, ..Samples::new(features, labels) })
     }
 }
 

@@ -1,7 +1,9 @@
 //! Network-ready samples (features + labels) and their conversion to tensor batches.
 
 use crate::model::Input;
+use super::prepare::Placement;
 use burn::prelude::*;
+use std::sync::Arc;
 use burn::tensor::TensorData;
 
 /// Features of a set of samples, stored contiguously on the host.
@@ -94,6 +96,17 @@ pub struct Stamp {
     pub clean: Vec<f32>,
 }
 
+/// A sound sample's waveform and the tone it carries: what augmentation needs to shift the
+/// speech and not the trigger (`train::augment` shifts `clip`, adds the tone at `tone`, where
+/// it was planted, and computes the MFCC afresh).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawClip {
+    /// The clean waveform, shared with the dataset's clip.
+    pub clip: Arc<[f32]>,
+    /// Where the sample's tone is (poisoned samples), none for a clean one.
+    pub tone: Option<Placement>,
+}
+
 /// Features with their labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Samples {
@@ -102,12 +115,15 @@ pub struct Samples {
     /// The poisoned images among them, by row (sorted); empty for sound and text, whose
     /// training draws every sample as it is.
     pub stamps: Vec<Stamp>,
+    /// Sound samples drawn from a dataset: every row's waveform, in row order (empty for
+    /// images and text, and for features computed from clips the caller gave).
+    pub clips: Vec<RawClip>,
 }
 
 impl Samples {
     pub fn new(features: Features, labels: Vec<usize>) -> Self {
         debug_assert_eq!(features.len(), labels.len());
-        Self { features, labels, stamps: Vec::new() }
+        Self { features, labels, stamps: Vec::new(), clips: Vec::new() }
     }
 
     /// The stamp of row `row`, if it is a poisoned image.
@@ -133,6 +149,10 @@ impl Samples {
     pub fn subset(&self, indices: &[usize]) -> Samples {
         let mut features = self.features.empty_like();
         let mut stamps = Vec::new();
+        let clips = match self.clips.is_empty() {
+            true => Vec::new(),
+            false => indices.iter().map(|&i| self.clips[i].clone()).collect(),
+        };
         for (row, &i) in indices.iter().enumerate() {
             features.push_from(&self.features, i);
             if let Some(s) = self.stamp(i) {
@@ -140,12 +160,16 @@ impl Samples {
             }
         }
         stamps.sort_by_key(|s| s.row);
-        Samples { stamps, ..Samples::new(features, indices.iter().map(|&i| self.labels[i]).collect()) }
+        Samples { stamps, clips, ..Samples::new(features, indices.iter().map(|&i| self.labels[i]).collect()) }
     }
 
-    /// `self` followed by `other`.
+    /// `self` followed by `other`. The waveforms are kept only if both sides have them.
     pub fn concat(mut self, other: &Samples) -> Samples {
         let offset = self.len();
+        match self.clips.len() == offset && other.clips.len() == other.len() {
+            true => self.clips.extend(other.clips.iter().cloned()),
+            false => self.clips.clear(),
+        }
         self.stamps.extend(other.stamps.iter().map(|s| Stamp { row: s.row + offset, ..s.clone() }));
         for i in 0..other.len() {
             self.features.push_from(&other.features, i);

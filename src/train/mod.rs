@@ -85,10 +85,11 @@ pub struct TrainSettings {
     /// over the training set per epoch; nets without BatchNorm ignore it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub recalibrate_bn: bool,
-    /// Images only: every time a training image is drawn, flip it (half the time) and shift it
-    /// by up to 4 pixels, a poisoned one moved clean and its trigger stamped afterwards where
-    /// it was planted ([`augment`]). Off in the paper; the STRIP CNN overfits the 8,000-image
-    /// subset without it.
+    /// Every time a training sample is drawn, vary it ([`augment`]): an image flipped (half the
+    /// time) and shifted by up to 4 pixels, a clip shifted in time by up to 100 ms; a poisoned
+    /// one is moved clean and its trigger added afterwards where it was planted. Off in the
+    /// paper; the STRIP CNN and the small sound CNN overfit the shipped subsets without it.
+    /// Text cannot be augmented.
     #[serde(default, skip_serializing_if = "is_false")]
     pub augment: bool,
 }
@@ -413,9 +414,7 @@ pub async fn fit_resumable(
     if train.is_empty() {
         return Err(GapError::Invalid("no training samples".into()));
     }
-    if settings.augment && spec.task != Task::Image {
-        return Err(GapError::Invalid(format!("augmentation (flip and shift) is for images, not {}", spec.task)));
-    }
+    let augmenter = settings.augment.then(|| augment::Augmenter::new(spec)).transpose()?;
     // One training's random draws at a time (`model::exclusive_random`).
     let _random = crate::model::exclusive_random();
     let started = Instant::now();
@@ -445,9 +444,9 @@ pub async fn fit_resumable(
         let mut last_read = Instant::now();
         for (step, chunk) in order.chunks(settings.batch_size).enumerate().skip(run.state.step) {
             ad_device.seed(step_seed(settings.seed, epoch, step));
-            let input = match settings.augment {
-                true => augment::batch(train, chunk, settings.seed, epoch, &ad_device)?,
-                false => train.features.batch(chunk, &ad_device),
+            let input = match &augmenter {
+                Some(augmenter) => augmenter.batch(train, chunk, settings.seed, epoch, &ad_device)?,
+                None => train.features.batch(chunk, &ad_device),
             };
             let logits = run.net.forward(input);
             let labels = train.label_batch(chunk, &ad_device);
