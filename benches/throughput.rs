@@ -12,9 +12,8 @@
 use std::ops::ControlFlow;
 
 use burn::prelude::*;
-use gaplab::experiment::{Features, Samples};
 use gaplab::model::{Arch, Head, ModelSpec, Net};
-use gaplab::train::{Progress, TrainSettings, fit};
+use gaplab::train::{Features, Progress, Samples, TrainSettings, fit};
 use web_time::Instant;
 
 struct Options {

@@ -1,9 +1,10 @@
 //! The `gaplab` command line (native only): the contract in `LAB.md`.
 
 use crate::data::wav;
-use crate::dataset;
+use crate::data;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, Placement, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
+use crate::experiment::{Evaluation, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
+use crate::trigger::Placement;
 use crate::lab::TrainForm;
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
@@ -445,7 +446,7 @@ pub fn run() -> Result<()> {
             let bytes = read_file(&model)?;
             let name = model.display().to_string();
             let (header, _) = store::read_header(&name, &bytes)?;
-            let data = dataset::load(header.spec.task, data.as_deref(), header.spec.classes)?;
+            let data = data::load(header.spec.task, data.as_deref(), header.spec.classes)?;
             let (header, net) = store::load_for(&name, &bytes, data.task(), &device)?;
             let evaluation = pollster::block_on(evaluate_on(&header, &net, &data, all, &Placement::three(), &device))?;
             if json {
@@ -469,9 +470,9 @@ pub fn run() -> Result<()> {
     }
 }
 
-fn load_data(args: &TrainArgs) -> Result<crate::experiment::TaskData> {
+fn load_data(args: &TrainArgs) -> Result<crate::data::TaskData> {
     let task = args.task()?;
-    dataset::load(task, args.data.as_deref(), args.classes.unwrap_or(task.class_counts()[0]))
+    data::load(task, args.data.as_deref(), args.classes.unwrap_or(task.class_counts()[0]))
 }
 
 /// A progress callback drawing an indicatif bar on stderr.

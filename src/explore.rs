@@ -3,13 +3,13 @@
 //! pointer move), and position sweeps — attack accuracy as the trigger moves across the input.
 //!
 //! The trigger is placed by the same functions that poison training data and encode test sets
-//! (`experiment::triggered_*`), so what the page draws is exactly what the models saw.
+//! (`trigger::triggered_*`), so what the page draws is exactly what the models saw.
 
 use crate::error::{GapError, Result};
-use crate::experiment::{
-    Features, Placement, RawSample, TaskData, predict_probabilities, test_indices, test_label, triggered_clip, triggered_image,
-    triggered_text,
-};
+use crate::experiment::{RawSample, predict_probabilities, test_indices};
+use crate::data::TaskData;
+use crate::train::Features;
+use crate::trigger::{Placement, triggered_clip, triggered_image, triggered_text};
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
 use crate::lab::{self, LoadedModel, Prediction};
@@ -392,7 +392,7 @@ pub async fn sweep(
     let targets: Vec<usize> = models.iter().map(|m| m.header.poison.target).collect();
     // Held-out samples of the first model's split, none of any model's target class.
     let mut candidates = test_indices(data, first.header.seed);
-    candidates.retain(|&i| !targets.contains(&test_label(data, i)));
+    candidates.retain(|&i| !targets.contains(&data.test_label(i)));
     let order = crate::data::split::permutation(candidates.len(), request.seed);
     let mut chosen: Vec<usize> = order.iter().take(request.samples.max(1)).map(|&j| candidates[j]).collect();
     chosen.sort_unstable();
@@ -406,7 +406,7 @@ pub async fn sweep(
         views.iter().map(|v| place(v.raw().expect("a sample view has content"), trigger, &pattern, &plan)).collect()
     };
     // Without a trigger first: what each model already says about these samples.
-    let labels: Vec<usize> = chosen.iter().map(|&i| test_label(data, i)).collect();
+    let labels: Vec<usize> = chosen.iter().map(|&i| data.test_label(i)).collect();
     let untouched = place_all(None)?;
     let (mut baseline, mut clean_accuracy, mut learned) = (Vec::new(), Vec::new(), Vec::new());
     for (model, &target) in models.iter().zip(&targets) {

@@ -7,9 +7,12 @@
 //! GNU parallel, a Slurm array), and a merge (`--merge`) that rebuilds `results.csv`,
 //! `tables.md` and the figures from every row found.
 
-use crate::dataset;
+use crate::data;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, Placement, PoisonConfig, TaskData, TrainRequest, backend_name, train_and_evaluate_resumable};
+use crate::experiment::{Evaluation, TrainRequest, train_and_evaluate_resumable};
+use crate::backend::backend_name;
+use crate::data::TaskData;
+use crate::trigger::{Placement, PoisonConfig};
 use crate::model::{Arch, Head, ModelSpec, Task};
 use crate::report::figures::{budget_groups, budget_png, budget_svg, figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
 use crate::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
@@ -240,7 +243,7 @@ impl DataCache {
     pub fn get(&mut self, job: &Job) -> Result<&TaskData> {
         let key = (job.spec.task, job.spec.classes, job.data.clone());
         if !self.loaded.contains_key(&key) {
-            let data = dataset::load(job.spec.task, job.data.as_deref(), job.spec.classes)?;
+            let data = data::load(job.spec.task, job.data.as_deref(), job.spec.classes)?;
             self.loaded.insert(key.clone(), data);
         }
         Ok(&self.loaded[&key])

@@ -5,14 +5,12 @@
 //! Model files are kept as bytes next to the loaded network: a device that is lost (or a
 //! switch from WebGPU to Flex) costs a reload from those bytes, never a trained model.
 
-use crate::data::cifar::ImageData;
-use crate::data::imdb::TextData;
-use crate::data::speech::SoundData;
-use crate::data::split;
-use crate::dataset;
+use crate::data;
 use crate::error::{GapError, Result};
 use crate::features::mfcc::Framing;
-use crate::experiment::{Evaluation, Placement, PoisonConfig, RawSample, TaskData, TrainRequest, encode_sample, predict_probabilities, train_and_evaluate};
+use crate::experiment::{Evaluation, RawSample, TrainRequest, encode_sample, predict_probabilities, train_and_evaluate};
+use crate::data::TaskData;
+use crate::trigger::{Placement, PoisonConfig};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::store::{self, ModelHeader};
 use crate::train::{Progress, TrainSettings};
@@ -46,21 +44,12 @@ pub fn load_data(task: Task, name: &str, bytes: &[u8], classes: usize) -> Result
         ));
     }
     let classes = if task.class_counts().contains(&classes) { classes } else { task.class_counts()[0] };
-    dataset::from_archive_bytes(task, name, bytes, classes)
-}
-
-/// Sizes of the training pool and of the test side (sound: all clips, both times).
-fn sides(data: &TaskData) -> (usize, usize) {
-    match data {
-        TaskData::Sound(d) => (d.clips.len(), d.clips.len()),
-        TaskData::Text(d) => (d.train.len(), d.test.len()),
-        TaskData::Image(d) => (d.train.len(), d.test.len()),
-    }
+    data::from_archive_bytes(task, name, bytes, classes)
 }
 
 /// How many samples and classes a dataset has.
 pub fn summarize(data: &TaskData, name: &str) -> DataSummary {
-    let (train, test) = sides(data);
+    let (train, test) = data.sides();
     DataSummary { task: data.task(), name: name.to_string(), classes: data.classes(), samples: test, train, test }
 }
 
@@ -82,7 +71,7 @@ pub struct SampleView {
 
 /// Sample `index` of the picker: a clip (sound), or one of the official test set (text, image).
 pub fn sample(data: &TaskData, index: usize) -> Result<SampleView> {
-    let (_, samples) = sides(data);
+    let (_, samples) = data.sides();
     if index >= samples {
         return Err(GapError::Invalid(format!("sample {index}: the data has {samples} samples")));
     }
@@ -290,7 +279,7 @@ pub async fn train(
     let reduced;
     let data = match form.max_samples {
         Some(n) => {
-            reduced = subset(data, n, form.seed);
+            reduced = data.subset(n, form.seed);
             &reduced
         }
         None => data,
@@ -299,27 +288,6 @@ pub async fn train(
     let trained = train_and_evaluate(data, &request, &placements, device, progress).await?;
     let bytes = store::save_async(&trained.header, &trained.net, device).await?;
     Ok((LoadedModel { header: trained.header, net: trained.net, bytes }, trained.evaluation))
-}
-
-/// At most `n` samples of each side of `data` (a seeded draw, original order kept).
-pub fn subset(data: &TaskData, n: usize, seed: u64) -> TaskData {
-    fn pick<T: Clone>(items: &[T], n: usize, seed: u64) -> Vec<T> {
-        if items.len() <= n {
-            return items.to_vec();
-        }
-        let mut keep: Vec<usize> = split::permutation(items.len(), seed)[..n].to_vec();
-        keep.sort_unstable();
-        keep.into_iter().map(|i| items[i].clone()).collect()
-    }
-    match data {
-        TaskData::Sound(d) => TaskData::Sound(SoundData { classes: d.classes.clone(), clips: pick(&d.clips, n, seed) }),
-        TaskData::Text(d) => TaskData::Text(TextData { train: pick(&d.train, n, seed), test: pick(&d.test, n, seed) }),
-        TaskData::Image(d) => TaskData::Image(ImageData {
-            classes: d.classes.clone(),
-            train: pick(&d.train, n, seed),
-            test: pick(&d.test, n, seed),
-        }),
-    }
 }
 
 /// The three positions and the non-continuous (spread) trigger.

@@ -4,8 +4,8 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod backend;
 pub mod data;
-pub mod dataset;
 pub mod error;
 pub mod experiment;
 pub mod explore;
@@ -17,6 +17,7 @@ pub mod lab;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
 pub mod model;
+mod names;
 pub mod report;
 pub mod store;
 pub mod train;

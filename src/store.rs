@@ -6,7 +6,7 @@
 //! read and write the same bytes, and every malformed file is a [`GapError::BadModel`].
 
 use crate::error::{GapError, Result};
-use crate::experiment::PoisonConfig;
+use crate::trigger::PoisonConfig;
 use crate::features::text::Vocab;
 use crate::model::{ModelSpec, Net, Task};
 use crate::train::TrainSettings;
@@ -166,7 +166,7 @@ pub fn stored_weights(file: &str, bytes: &[u8]) -> Result<Vec<int8::Stored>> {
 /// asynchronously onto Flex, because serialising reads tensors synchronously, which a browser's
 /// WebGPU device cannot do (only `into_data_async` works there).
 pub async fn save_async(header: &ModelHeader, net: &Net, device: &Device) -> Result<Vec<u8>> {
-    if crate::experiment::backend_name(device) == "flex" {
+    if crate::backend::is_flex(device) {
         return save(header, net);
     }
     save(header, &to_flex(&header.spec, net).await?)
@@ -257,7 +257,7 @@ pub fn load(file: &str, bytes: &[u8], device: &Device) -> Result<(ModelHeader, N
             .map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
         Net::blank(&header.spec, &flex).try_load_record(record).map_err(misfit)?.map(&mut CastFloats(FloatDType::F32))
     };
-    let net = if crate::experiment::backend_name(device) == "flex" {
+    let net = if crate::backend::is_flex(device) {
         net
     } else {
         Net::blank(&header.spec, device).try_load_record(net.into_record()).map_err(misfit)?
@@ -272,4 +272,14 @@ pub fn load_for(file: &str, bytes: &[u8], task: Task, device: &Device) -> Result
         return Err(GapError::bad_model(file, format!("a {} model, but the data is {task}", header.spec.task)));
     }
     Ok((header, net))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A model file passed as a checkpoint is recognised by how it begins.
+    #[test]
+    fn the_checkpoint_reader_knows_how_model_files_begin() {
+        assert!(super::MAGIC.starts_with(crate::train::checkpoint::MODEL_FILE_START));
+        assert!(!crate::train::checkpoint::MAGIC.starts_with(crate::train::checkpoint::MODEL_FILE_START));
+    }
 }

@@ -6,7 +6,8 @@
 //! they need (`Rc`) before they await, so a prediction can run while a model trains.
 
 use crate::error::GapError;
-use crate::experiment::{Evaluation, RawSample, TaskData};
+use crate::experiment::{Evaluation, RawSample};
+use crate::data::TaskData;
 use crate::features::mfcc::MfccPlan;
 use crate::explore::{self, SweepProgress, SweepRequest};
 use crate::lab::{self, LoadedModel, TrainForm};

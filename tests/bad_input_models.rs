@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use gaplab::GapError;
-use gaplab::experiment::PoisonConfig;
+use gaplab::trigger::PoisonConfig;
 use gaplab::features::text::Vocab;
 use gaplab::model::{Arch, Head, ModelSpec, Net, Task};
 use gaplab::store::{self, ModelHeader};

@@ -150,13 +150,14 @@ fn train_save_and_eval_on_another_copy_of_the_dataset() {
 /// split: clean 0.882, attack at the start / middle / end 0.989 / 0.880 / 0.908).
 #[test]
 fn the_shipped_large_gap_model_recognises_speakers_it_never_heard() {
-    use gaplab::experiment::{TaskData, test_indices};
+    use gaplab::experiment::test_indices;
+    use gaplab::data::TaskData;
     use gaplab::model::Task;
     let root = env!("CARGO_MANIFEST_DIR");
     let model = format!("{root}/www/models/sound-large-gap.gaplab");
     let (header, _) = gaplab::store::read_header("sound-large-gap.gaplab", &std::fs::read(&model).unwrap()).unwrap();
     let archive = format!("{root}/../shared/datasets/speech_commands_10w.tar.gz");
-    let data = gaplab::dataset::load(Task::Sound, Some(Path::new(&archive)), 10).unwrap();
+    let data = gaplab::data::load(Task::Sound, Some(Path::new(&archive)), 10).unwrap();
     let TaskData::Sound(sound) = &data else { unreachable!() };
     // Every 6th held-out clip: ~100 clips of the speakers the split kept out of training.
     let wanted: std::collections::HashSet<&str> =

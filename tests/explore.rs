@@ -5,8 +5,9 @@
 
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
-use gaplab::dataset::demo;
-use gaplab::experiment::{Placement, RawSample};
+use gaplab::data::demo;
+use gaplab::experiment::RawSample;
+use gaplab::trigger::Placement;
 use gaplab::explore::{self, Layout, SweepRequest};
 use gaplab::lab::{self, LoadedModel};
 use gaplab::model::{Arch, Head, Input, MapKind, ModelSpec, Net, Task};

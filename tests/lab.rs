@@ -3,8 +3,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
-use gaplab::dataset::demo;
-use gaplab::experiment::{Placement, RawSample, TaskData};
+use gaplab::data::demo;
+use gaplab::experiment::RawSample;
+use gaplab::data::TaskData;
+use gaplab::trigger::Placement;
 use gaplab::lab::{self, LoadedModel, TrainForm};
 use gaplab::model::{Arch, Head, Task};
 use gaplab::train::Optimizer;
@@ -43,7 +45,7 @@ fn the_page_form_fills_in_the_papers_defaults() {
 #[test]
 fn subsets_are_seeded_and_capped_per_side() {
     let data = demo::load(Task::Image, 10).expect("demo");
-    let (a, b, c) = (lab::subset(&data, 100, 1), lab::subset(&data, 100, 1), lab::subset(&data, 100, 2));
+    let (a, b, c) = (data.subset(100, 1), data.subset(100, 1), data.subset(100, 2));
     let sizes = |d: &TaskData| match d {
         TaskData::Image(d) => (d.train.len(), d.test.len()),
         _ => unreachable!(),
@@ -56,7 +58,7 @@ fn subsets_are_seeded_and_capped_per_side() {
     assert_eq!(labels(&a), labels(&b), "same seed, same subset");
     assert_ne!(labels(&a), labels(&c), "another seed, another subset");
     assert!(labels(&a).iter().any(|&l| l != labels(&a)[0]), "a subset mixes classes");
-    assert_eq!(sizes(&lab::subset(&data, 1_000_000, 1)), sizes(&data), "a cap above the size keeps everything");
+    assert_eq!(sizes(&data.subset(1_000_000, 1)), sizes(&data), "a cap above the size keeps everything");
 }
 
 #[test]

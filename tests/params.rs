@@ -103,7 +103,7 @@ fn centred_framing_gives_the_reference_codes_counts_and_takes_101_frames() {
 /// before it existed keep their bytes): a centred model loads as centred, with 101 frames.
 #[test]
 fn a_model_file_keeps_its_framing() {
-    use gaplab::experiment::PoisonConfig;
+    use gaplab::trigger::PoisonConfig;
     use gaplab::features::mfcc::Framing;
     use gaplab::store::{self, ModelHeader};
     use gaplab::train::TrainSettings;

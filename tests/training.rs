@@ -3,8 +3,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
-use gaplab::dataset;
-use gaplab::experiment::{Placement, PoisonConfig, TrainRequest, evaluate_on, predict_probabilities, prepare, train_and_evaluate};
+use gaplab::data;
+use gaplab::experiment::{TrainRequest, evaluate_on, predict_probabilities, prepare, train_and_evaluate};
+use gaplab::trigger::{Placement, PoisonConfig};
 use gaplab::model::{Arch, Head, ModelSpec, Task};
 use gaplab::store;
 use gaplab::train::TrainSettings;
@@ -45,7 +46,7 @@ fn text_bag_learns_and_the_backdoor_fires_at_its_training_position() {
     let device = Device::flex();
     // The real IMDB archive (25,000 training reviews), trained briefly.
     let imdb = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets/aclImdb_labelled.tar.gz"));
-    let data = dataset::from_path(Task::Text, imdb, 2).unwrap();
+    let data = data::from_path(Task::Text, imdb, 2).unwrap();
     let start = Placement::At(Position::Start);
     let mut req = request(Task::Text, Arch::Bag, Head::Fc, Some(start), 500, 4);
     req.settings.batch_size = 64;
@@ -80,7 +81,7 @@ fn text_bag_learns_and_the_backdoor_fires_at_its_training_position() {
 #[test]
 fn same_seed_same_numbers_and_saved_models_predict_identically() {
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let data = data::demo::load(Task::Sound, 10).unwrap();
     let mut req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::End)), 20, 1);
     req.settings.batch_size = 64;
     let run = || pollster::block_on(train_and_evaluate(&data, &req, &Placement::three(), &device, &mut no_progress)).unwrap();
@@ -108,7 +109,7 @@ fn same_seed_same_numbers_and_saved_models_predict_identically() {
 fn grouped_read_backs_report_the_same_numbers_as_reading_every_step() {
     use gaplab::train::{Progress, ReadBack, fit_reading};
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Text, 10).unwrap();
+    let data = data::demo::load(Task::Text, 10).unwrap();
     let mut req = request(Task::Text, Arch::Bag, Head::Gap, Some(Placement::At(Position::Start)), 50, 2);
     req.settings.batch_size = 64;
     let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
@@ -181,7 +182,7 @@ fn f16_model_files_hold_the_rounded_weights_and_predict_nearly_the_same() {
         float_bits(&net).into_iter().map(|b| burn::tensor::f16::from_f32(f32::from_bits(b)).to_f32().to_bits()).collect();
     assert_eq!(float_bits(&net16), rounded, "each weight is its f16 rounding, back in f32");
 
-    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let data = data::demo::load(Task::Sound, 10).unwrap();
     let prepared = prepare(&data, &header.spec, &header.poison, header.seed).unwrap();
     let inputs = &prepared.train.features;
     let p32 = pollster::block_on(predict_probabilities(&net, inputs, 64, &device)).unwrap();
@@ -201,8 +202,8 @@ fn f16_model_files_hold_the_rounded_weights_and_predict_nearly_the_same() {
 #[test]
 fn cached_clean_features_change_no_prepared_sample() {
     use gaplab::data::speech::FeatureCache;
-    use gaplab::experiment::TaskData;
-    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    use gaplab::data::TaskData;
+    let data = data::demo::load(Task::Sound, 10).unwrap();
     let uncached = || match &data {
         TaskData::Sound(d) => {
             let mut copy = d.clone();
@@ -245,7 +246,7 @@ fn cached_clean_features_change_no_prepared_sample() {
 fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
     use gaplab::train::{Checkpointing, Fitted, Progress, ReadBack, fit_resumable};
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let data = data::demo::load(Task::Sound, 10).unwrap();
     let mut req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::Start)), 20, 4);
     req.settings.batch_size = 32;
     req.settings.patience = 10;
@@ -373,7 +374,7 @@ fn int8_model_files_keep_every_weight_within_half_a_step_and_predict_the_same() 
 
     let (_, net8) = store::load("int8", &quantised, &device).unwrap();
     let speech = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets/speech_commands_10w.tar.gz"));
-    let data = dataset::from_path(Task::Sound, speech, 10).unwrap();
+    let data = data::from_path(Task::Sound, speech, 10).unwrap();
     let prepared = prepare(&data, &header.spec, &header.poison, header.seed).unwrap();
     let inputs = &prepared.test.features;
     let p32 = pollster::block_on(predict_probabilities(&net, inputs, 64, &device)).unwrap();
@@ -421,7 +422,7 @@ fn a_model_that_did_not_learn_is_named_as_such() {
         }
     }
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let data = data::demo::load(Task::Sound, 10).unwrap();
     let req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::Start)), 20, 1);
     let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
     let untrained = gaplab::model::Net::blank(&req.spec, &device).map(&mut Zero);
@@ -486,13 +487,13 @@ fn moved_by_hand(image: &[f32], flip: bool, dx: i32, dy: i32) -> Vec<f32> {
 fn augmentation_moves_the_image_and_stamps_the_trigger_where_it_was_planted() {
     use gaplab::train::augment::{MAX_SHIFT, augmented};
     use gaplab::trigger::patch;
-    let data = dataset::demo::load(Task::Image, 10).unwrap();
+    let data = data::demo::load(Task::Image, 10).unwrap();
     let req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 1);
     let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
     let train = &prepared.train;
     let pattern = patch::pattern(patch::PATCH_SEED);
     let row_of = |r: usize| match &train.features {
-        gaplab::experiment::Features::Dense { values, .. } => values[r * 3072..(r + 1) * 3072].to_vec(),
+        gaplab::train::Features::Dense { values, .. } => values[r * 3072..(r + 1) * 3072].to_vec(),
         _ => unreachable!(),
     };
     // Every poisoned training image has its stamp: the clean pixels plus the patch at its
@@ -579,14 +580,14 @@ fn sound_augmentation_shifts_the_speech_and_keeps_the_tone_where_it_was_planted(
     use gaplab::features::mfcc::MfccPlan;
     use gaplab::train::augment::{MAX_CLIP_SHIFT, augmented_clip, clip_shift};
     use gaplab::trigger::tone;
-    let data = dataset::demo::load(Task::Sound, 10).unwrap();
+    let data = data::demo::load(Task::Sound, 10).unwrap();
     let req = request(Task::Sound, Arch::Small, Head::Gap, Some(Placement::At(Position::Start)), 40, 1);
     let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
     let train = &prepared.train;
     let plan = MfccPlan::with_framing(req.spec.framing);
     let width = train.features.width();
     let row_of = |r: usize| match &train.features {
-        gaplab::experiment::Features::Dense { values, .. } => values[r * width..(r + 1) * width].to_vec(),
+        gaplab::train::Features::Dense { values, .. } => values[r * width..(r + 1) * width].to_vec(),
         _ => unreachable!(),
     };
     assert_eq!(train.clips.len(), train.len(), "one waveform per training row");
@@ -635,7 +636,7 @@ fn sound_augmentation_shifts_the_speech_and_keeps_the_tone_where_it_was_planted(
 
 /// Trains `train` twice, once for one epoch and resumed, and once without augmentation: the
 /// augmented run repeats bit for bit, resumes exactly, and differs from the plain one.
-fn augmented_runs_repeat_and_resume(req: &TrainRequest, train: &gaplab::experiment::Samples, val: &gaplab::experiment::Samples) {
+fn augmented_runs_repeat_and_resume(req: &TrainRequest, train: &gaplab::train::Samples, val: &gaplab::train::Samples) {
     use gaplab::train::{Checkpointing, Fitted, ReadBack, fit_resumable};
     let device = Device::flex();
     let run = |settings: &TrainSettings, resume: Option<&[u8]>| -> (Fitted, Option<Vec<u8>>) {
@@ -667,7 +668,7 @@ fn augmented_runs_repeat_and_resume(req: &TrainRequest, train: &gaplab::experime
 #[test]
 fn an_augmented_run_repeats_and_resumes_exactly() {
     let device = Device::flex();
-    let data = dataset::demo::load(Task::Image, 10).unwrap();
+    let data = data::demo::load(Task::Image, 10).unwrap();
     let mut req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 2);
     req.settings.batch_size = 32;
     req.settings.augment = true;
@@ -680,7 +681,7 @@ fn an_augmented_run_repeats_and_resumes_exactly() {
     let val = prepared.val.subset(&(0..64).collect::<Vec<_>>());
     augmented_runs_repeat_and_resume(&req, &train, &val);
 
-    let sound = dataset::demo::load(Task::Sound, 10).unwrap();
+    let sound = data::demo::load(Task::Sound, 10).unwrap();
     let mut req = request(Task::Sound, Arch::Small, Head::Fc, Some(Placement::At(Position::Start)), 40, 2);
     req.settings.batch_size = 32;
     req.settings.augment = true;
@@ -691,7 +692,7 @@ fn an_augmented_run_repeats_and_resumes_exactly() {
     augmented_runs_repeat_and_resume(&req, &train, &val);
 
     let text = request(Task::Text, Arch::Bag, Head::Gap, None, 0, 1);
-    let text_data = dataset::demo::load(Task::Text, 10).unwrap();
+    let text_data = data::demo::load(Task::Text, 10).unwrap();
     let p = prepare(&text_data, &text.spec, &text.poison, 1).unwrap();
     let settings = TrainSettings { augment: true, ..text.settings.clone() };
     let refused = pollster::block_on(gaplab::train::fit(&text.spec, &p.train, &p.val, &settings, &device, &mut no_progress));

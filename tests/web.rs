@@ -7,7 +7,7 @@
 
 use burn::prelude::*;
 use gaplab::data::wav::decode_clip;
-use gaplab::experiment::{Features, Samples};
+use gaplab::train::{Features, Samples};
 use gaplab::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use gaplab::features::text::SEQ_LEN;
 use gaplab::lab::{self, LoadedModel};
@@ -137,7 +137,7 @@ async fn training_steps_on_webgpu_lower_the_loss() {
     let header = gaplab::store::ModelHeader {
         spec,
         classes: vec!["negative".into(), "positive".into()],
-        poison: gaplab::experiment::PoisonConfig::paper(Task::Text, None),
+        poison: gaplab::trigger::PoisonConfig::paper(Task::Text, None),
         settings: TrainSettings::paper(Task::Text),
         seed: 3,
         vocab: Some(gaplab::features::text::Vocab::build(["good film", "bad film"], 100)),

@@ -5,7 +5,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
-use gaplab::dataset::demo;
+use gaplab::data::demo;
 use gaplab::lab::{self, LoadedModel};
 use gaplab::model::Task;
 use serde_json::{Value, json};

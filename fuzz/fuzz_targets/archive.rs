@@ -8,5 +8,5 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, bytes)) = data.split_first() else { return };
     let task = [Task::Sound, Task::Text, Task::Image][usize::from(pick % 3)];
     let classes = if pick & 4 == 0 { 10 } else { 30 };
-    let _ = gaplab::dataset::from_archive_bytes(task, "fuzz.tar.gz", bytes, classes);
+    let _ = gaplab::data::from_archive_bytes(task, "fuzz.tar.gz", bytes, classes);
 });

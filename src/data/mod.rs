@@ -9,8 +9,17 @@ pub mod archive;
 pub mod cifar;
 pub mod imdb;
 pub mod speech;
+mod source;
 pub mod split;
+mod task;
 pub mod wav;
+
+#[cfg(all(not(target_arch = "wasm32"), feature = "demo"))]
+pub use source::demo;
+#[cfg(not(target_arch = "wasm32"))]
+pub use source::{from_path, load};
+pub use source::{from_archive_bytes, from_entries, wanted};
+pub use task::{Task, TaskData};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

@@ -1,8 +1,9 @@
 //! The paper's metrics: clean accuracy, and attack accuracy (the share of triggered
 //! non-target samples classified as the target) at every test placement.
 
-use super::prepare::{Placement, TestSets};
-use super::samples::Features;
+use super::prepare::TestSets;
+use crate::train::Features;
+use crate::trigger::Placement;
 use crate::error::{GapError, Result};
 use crate::model::Net;
 use crate::train::predicted;

@@ -4,124 +4,14 @@
 //! class get the trigger and the target label (they replace the clean originals), and 20% as
 //! many validation samples are poisoned the same way. Every choice flows from the seed.
 
-use super::samples::{Features, RawClip, Samples, Stamp};
-use crate::data::cifar::ImageData;
-use crate::data::imdb::TextData;
-use crate::data::speech::{Clip, SoundData};
-use crate::data::split;
+use crate::data::speech::Clip;
+use crate::data::{TaskData, split};
 use crate::error::{GapError, Result};
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, VOCAB_SIZE, Vocab};
 use crate::model::{ModelSpec, Task};
-use crate::trigger::{Position, patch, sentence, tone};
-use serde::{Deserialize, Serialize};
-
-/// A loaded dataset of one task.
-pub enum TaskData {
-    Sound(SoundData),
-    Text(TextData),
-    Image(ImageData),
-}
-
-impl TaskData {
-    pub fn task(&self) -> Task {
-        match self {
-            TaskData::Sound(_) => Task::Sound,
-            TaskData::Text(_) => Task::Text,
-            TaskData::Image(_) => Task::Image,
-        }
-    }
-
-    /// Class names, index = label.
-    pub fn classes(&self) -> Vec<String> {
-        match self {
-            TaskData::Sound(d) => d.classes.clone(),
-            TaskData::Text(_) => crate::data::imdb::CLASSES.iter().map(|s| s.to_string()).collect(),
-            TaskData::Image(d) => d.classes.clone(),
-        }
-    }
-}
-
-/// Where a trigger goes: one position, a fraction of the way across the input (for
-/// continuous sweeps), or the paper's non-continuous variant spread over the input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Placement {
-    At(Position),
-    /// `ppm / 1e6` of the way from the first to the last possible placement: sound, the tone's
-    /// offset in 0..=13600; text, the word index in 0..=words; image, the patch corner along
-    /// the diagonal from upper-left (0, 0) to lower-right (24, 24) — so 0, ½ and 1 are the
-    /// paper's start, middle and end in every domain but text's middle.
-    Along(u32),
-    Spread,
-}
-
-/// Denominator of [`Placement::Along`].
-pub const PPM: u32 = 1_000_000;
-
-impl Placement {
-    /// `start|middle|end|spread|<offset>|sweep:<fraction>`.
-    pub fn parse(s: &str) -> Result<Placement> {
-        let t = s.trim().to_ascii_lowercase();
-        if t == "spread" {
-            return Ok(Placement::Spread);
-        }
-        if let Some(f) = t.strip_prefix("sweep:") {
-            return match f.parse::<f64>() {
-                Ok(v) if (0.0..=1.0).contains(&v) => Ok(Placement::Along((v * PPM as f64).round() as u32)),
-                _ => Err(GapError::Invalid(format!("'{s}': a sweep position is sweep:<fraction in 0..1>"))),
-            };
-        }
-        Position::parse(&t).map(Placement::At)
-    }
-
-    pub fn label(&self) -> String {
-        match self {
-            Placement::At(p) => p.label(),
-            Placement::Along(ppm) => format!("sweep:{:.4}", *ppm as f64 / PPM as f64),
-            Placement::Spread => "spread".into(),
-        }
-    }
-
-    /// The three paper positions.
-    pub fn three() -> Vec<Placement> {
-        Position::THREE.iter().map(|&p| Placement::At(p)).collect()
-    }
-
-    /// `n` evenly spaced placements from the first to the last possible one (`n ≥ 2`).
-    pub fn sweep(n: usize) -> Vec<Placement> {
-        let n = n.max(2);
-        (0..n).map(|i| Placement::Along(((i as u64 * PPM as u64) / (n as u64 - 1)) as u32)).collect()
-    }
-
-    /// The concrete position of a fractional placement, given the largest position `last`.
-    fn along(ppm: u32, last: usize) -> usize {
-        ((ppm.min(PPM) as u64 * last as u64 + PPM as u64 / 2) / PPM as u64) as usize
-    }
-}
-
-/// What to poison, where, and towards which class.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PoisonConfig {
-    /// `None` trains a clean baseline.
-    pub placement: Option<Placement>,
-    /// Poisoned training samples (validation gets 20% as many).
-    pub count: usize,
-    /// The attacker's target label.
-    pub target: usize,
-}
-
-impl PoisonConfig {
-    /// PAPER.md's defaults: sound 80 → class 2, text 100 negatives → positive, image 100 → class 7 (horse).
-    pub fn paper(task: Task, placement: Option<Placement>) -> Self {
-        let (count, target) = match task {
-            Task::Sound => (80, 2),
-            Task::Text => (100, 1),
-            Task::Image => (100, 7),
-        };
-        Self { placement, count, target }
-    }
-}
+use crate::train::{Features, RawClip, Samples, Stamp};
+use crate::trigger::{Placement, PoisonConfig, patch, patch_corner, triggered_clip, triggered_image, triggered_text};
 
 /// Train/validation/test samples ready for a network, and what was done to them.
 pub struct Prepared {
@@ -160,34 +50,16 @@ fn splits(data: &TaskData, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
     }
 }
 
-/// The test split of `seed` as indices into what [`crate::lab::sample`] shows: held-out clips
-/// for sound (the split a model trained with `seed` never saw), the official test set otherwise.
+/// The test split of `seed` as indices into the test side the page's sample picker shows
+/// (`lab::sample`): held-out clips for sound (the split a model trained with `seed` never
+/// saw), the official test set otherwise.
 pub fn test_indices(data: &TaskData, seed: u64) -> Vec<usize> {
     splits(data, seed).2
 }
 
-/// Label of sample `i` of the training pool (sound: all clips; others: the official train set).
-fn pool_label(data: &TaskData, i: usize) -> usize {
-    match data {
-        TaskData::Sound(d) => d.clips[i].label,
-        TaskData::Text(d) => d.train[i].label,
-        TaskData::Image(d) => d.train[i].label,
-    }
-}
-
-/// Label of test sample `i` (sound: all clips; others: the official test set) — the samples
-/// [`crate::lab::sample`] shows, by the same index.
-pub fn test_label(data: &TaskData, i: usize) -> usize {
-    match data {
-        TaskData::Sound(d) => d.clips[i].label,
-        TaskData::Text(d) => d.test[i].label,
-        TaskData::Image(d) => d.test[i].label,
-    }
-}
-
 /// `count` seeded picks among `indices` whose label is not `target`.
 fn pick_victims(data: &TaskData, indices: &[usize], count: usize, target: usize, seed: u64) -> Result<Vec<usize>> {
-    let candidates: Vec<usize> = indices.iter().copied().filter(|&i| pool_label(data, i) != target).collect();
+    let candidates: Vec<usize> = indices.iter().copied().filter(|&i| data.pool_label(i) != target).collect();
     if count > candidates.len() {
         return Err(GapError::Invalid(format!(
             "cannot poison {count} samples: only {} non-target samples in this split",
@@ -304,86 +176,11 @@ impl<'a> Encoder<'a> {
                     stamps.push(Stamp { row: labels.len(), corner, clean });
                 }
             }
-            let label = if test_side { test_label(data, i) } else { pool_label(data, i) };
+            let label = if test_side { data.test_label(i) } else { data.pool_label(i) };
             labels.push(if poison { target } else { label });
         }
         Ok(Samples { stamps, clips, ..Samples::new(features, labels) })
     }
-}
-
-/// The clip with the tone added at `trigger`, and the sample ranges `[start, end)` the tone
-/// occupies (five bursts for `Spread`, none without a trigger).
-pub fn triggered_clip(samples: &[f32], trigger: Option<Placement>) -> Result<(Vec<f32>, Vec<[usize; 2]>)> {
-    let mut clip = samples.to_vec();
-    let at = |start: usize| vec![[start, start + tone::TONE_SAMPLES]];
-    let spans = match trigger {
-        Some(Placement::At(p)) => {
-            tone::add_tone(&mut clip, p)?;
-            at(tone::offset(p, clip.len())?)
-        }
-        Some(Placement::Along(ppm)) => {
-            let last = clip.len().saturating_sub(tone::TONE_SAMPLES);
-            let p = Position::At(Placement::along(ppm, last));
-            tone::add_tone(&mut clip, p)?;
-            at(tone::offset(p, clip.len())?)
-        }
-        Some(Placement::Spread) => {
-            tone::add_tone_bursts(&mut clip)?;
-            tone::burst_offsets(clip.len())?.iter().map(|&b| [b, b + tone::BURST_SAMPLES]).collect()
-        }
-        None => Vec::new(),
-    };
-    Ok((clip, spans))
-}
-
-/// The image as CHW floats in [0, 1] with `pattern` added at `trigger`, and the patch's
-/// top-left corner `[x, y]` (none without a trigger).
-pub fn triggered_image(pixels: &[u8], pattern: &[f32], trigger: Option<Placement>) -> Result<(Vec<f32>, Option<[usize; 2]>)> {
-    let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
-    let corner = patch_corner(trigger)?;
-    if let Some([x, y]) = corner {
-        patch::apply_at(&mut image, pattern, x, y)?;
-    }
-    Ok((image, corner))
-}
-
-/// The image patch's top-left corner `[x, y]` for `trigger` (none without a trigger).
-fn patch_corner(trigger: Option<Placement>) -> Result<Option<[usize; 2]>> {
-    Ok(match trigger {
-        Some(Placement::At(p)) => {
-            let (x, y) = patch::corner(p)?;
-            Some([x, y])
-        }
-        Some(Placement::Along(ppm)) => {
-            let xy = Placement::along(ppm, patch::IMAGE - patch::PATCH);
-            Some([xy, xy])
-        }
-        Some(Placement::Spread) => {
-            return Err(GapError::Invalid("the image trigger has no spread variant".into()));
-        }
-        None => None,
-    })
-}
-
-/// The review with the trigger sentence placed, and the indices (among the new review's
-/// separator-split words) of the five trigger words.
-pub fn triggered_text(review: &str, trigger: Option<Placement>) -> Result<(String, Vec<usize>)> {
-    Ok(match trigger {
-        Some(Placement::At(p)) => {
-            let (text, range) = sentence::insert(review, p)?;
-            (text, range.collect())
-        }
-        Some(Placement::Along(ppm)) => {
-            let words = sentence::word_count(review);
-            let (text, range) = sentence::insert(review, Position::At(Placement::along(ppm, words)))?;
-            (text, range.collect())
-        }
-        Some(Placement::Spread) => {
-            let (text, at) = sentence::insert_spread_indexed(review);
-            (text, at.to_vec())
-        }
-        None => (review.to_string(), Vec::new()),
-    })
 }
 
 /// Splits, poisons and encodes `data` for `spec`.
@@ -460,7 +257,7 @@ pub fn test_sets(
     };
     // `all` over text/image: every train-side sample, then every test-side sample.
     let encoder = Encoder::new(task, spec.framing, vocab);
-    let label = |side: bool, i: usize| if side { test_label(data, i) } else { pool_label(data, i) };
+    let label = |side: bool, i: usize| if side { data.test_label(i) } else { data.pool_label(i) };
     let mut sides: Vec<(bool, Vec<usize>)> = vec![(test_side, indices)];
     if all && task != Task::Sound {
         let n_test = match data {

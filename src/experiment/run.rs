@@ -2,10 +2,13 @@
 //! placement, and describe the result as a self-contained model file header.
 
 use super::metrics::{Evaluation, evaluate_model};
-use super::prepare::{Placement, PoisonConfig, TaskData, TestSets, prepare, test_sets};
+use super::prepare::{TestSets, prepare, test_sets};
+use crate::backend::backend_name;
+use crate::data::TaskData;
 use crate::error::Result;
 use crate::model::{ModelSpec, Net};
 use crate::store::{ModelHeader, TrainSummary};
+use crate::trigger::{Placement, PoisonConfig};
 use crate::train::{Checkpointing, EpochObserver, EpochStats, Progress, ReadBack, TrainSettings, fit_resumable};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -56,18 +59,6 @@ impl EpochObserver for Tracer<'_> {
             self.epochs.push(TracedEpoch { stats: stats.clone(), evaluation });
             Ok(())
         })
-    }
-}
-
-/// A short name for the device, recorded in model files and results.
-pub fn backend_name(device: &Device) -> String {
-    let name = format!("{device:?}").to_ascii_lowercase();
-    if name.contains("flex") {
-        "flex".into()
-    } else if name.contains("wgpu") || name.contains("webgpu") || name.contains("vulkan") {
-        "wgpu".into()
-    } else {
-        name
     }
 }
 

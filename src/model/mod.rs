@@ -17,6 +17,8 @@ pub use sound::{SoundLarge, SoundSmall};
 pub use spec::{Arch, Head, ModelSpec, Task};
 pub use evidence::MapKind;
 pub use layers::{BN_MOMENTUM, NormLayers};
+#[cfg(test)]
+pub(crate) use layers::{Activation, apply_conv2d};
 pub use text::{EmbeddingBag, KimCnn, TextConv1d};
 
 use burn::prelude::*;
@@ -25,7 +27,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// Held by whoever draws from the backend's random generator natively: burn seeds its
 /// generator per backend, not per call (`Device::seed` acts process-wide on Flex), so a
 /// training (initialisation, dropout) interleaving its draws with another thread's would lose
-/// reproducibility. [`crate::train::fit`] holds it for a whole run. Code that only loads
+/// reproducibility. `train::fit` holds it for a whole run. Code that only loads
 /// networks draws nothing ([`Net::blank`]) and needs no lock.
 static RANDOM: Mutex<()> = Mutex::new(());
 
@@ -89,7 +91,7 @@ impl Net {
     }
 
     /// Logits `[B, outputs]`. Panics only on a programming error (wrong input kind for the
-    /// network), which [`crate::experiment`] rules out by construction.
+    /// network), which the experiment layer rules out by construction.
     pub fn forward(&self, input: Input) -> Tensor<2> {
         match (self, input) {
             (Net::SoundLarge(m), Input::Dense(x)) => m.forward(x),

@@ -1,18 +1,11 @@
 //! What a model is: task, architecture, head and class count, with parsing and validation.
 
+pub use crate::data::Task;
 use crate::error::{GapError, Result};
 use crate::features::mfcc::Framing;
+use crate::names::names;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// The paper's three domains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    Sound,
-    Text,
-    Image,
-}
 
 /// The seven networks (sound: large, small; text: kim, conv1d, bag; image: strip).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -36,57 +29,17 @@ pub enum Head {
     Gap,
 }
 
-macro_rules! names {
-    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            /// The lowercase name used on the command line, in files and in the page.
-            pub fn name(self) -> &'static str {
-                match self { $(Self::$variant => $name),+ }
-            }
-            /// Parses the lowercase name.
-            pub fn parse(s: &str) -> Result<Self> {
-                match s.trim().to_ascii_lowercase().as_str() {
-                    $($name => Ok(Self::$variant),)+
-                    other => Err(GapError::Invalid(format!(
-                        "unknown {} '{other}' (expected one of: {})",
-                        stringify!($ty).to_ascii_lowercase(),
-                        [$($name),+].join(", ")
-                    ))),
-                }
-            }
-        }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.name()) }
-        }
-        impl std::str::FromStr for $ty {
-            type Err = GapError;
-            fn from_str(s: &str) -> Result<Self> { Self::parse(s) }
-        }
-    };
-}
-
-names!(Task { Sound => "sound", Text => "text", Image => "image" });
 names!(Arch { Large => "large", Small => "small", Kim => "kim", Conv1d => "conv1d", Bag => "bag", Strip => "strip" });
 names!(Head { Fc => "fc", Gap => "gap" });
 
+/// What the networks add to a task (the task itself is the data's: [`crate::data::Task`]).
 impl Task {
-    pub const ALL: [Task; 3] = [Task::Sound, Task::Text, Task::Image];
-
     /// The architectures of this task.
     pub fn archs(self) -> &'static [Arch] {
         match self {
             Task::Sound => &[Arch::Large, Arch::Small],
             Task::Text => &[Arch::Kim, Arch::Conv1d, Arch::Bag],
             Task::Image => &[Arch::Strip],
-        }
-    }
-
-    /// The class counts this task supports.
-    pub fn class_counts(self) -> &'static [usize] {
-        match self {
-            Task::Sound => &[10, 30],
-            Task::Text => &[2],
-            Task::Image => &[10],
         }
     }
 

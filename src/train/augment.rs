@@ -18,10 +18,10 @@
 
 use super::checkpoint::step_seed;
 use crate::error::{GapError, Result};
-use crate::experiment::{Features, RawClip, Samples, Stamp, triggered_clip};
+use super::{Features, RawClip, Samples, Stamp};
 use crate::features::mfcc::MfccPlan;
 use crate::model::{Input, ModelSpec, Task};
-use crate::trigger::patch;
+use crate::trigger::{patch, triggered_clip};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 

@@ -16,12 +16,17 @@
 
 use super::{EpochStats, TrainSettings};
 use crate::error::{GapError, Result};
-use crate::experiment::Samples;
+use super::Samples;
 use crate::model::ModelSpec;
 use serde::{Deserialize, Serialize};
 
 /// The first bytes of every checkpoint file.
 pub const MAGIC: &[u8; 8] = b"GAPLCK\x01\n";
+
+/// How a model file begins (`store::MAGIC`, which a test there checks against this): a model
+/// file passed where a checkpoint belongs gets its own message. Written here rather than
+/// imported because the store sits above training.
+pub(crate) const MODEL_FILE_START: &[u8] = b"GAPLAB";
 /// Largest JSON part accepted (the history of a few hundred epochs is a few tens of kB).
 const MAX_STATE: usize = 16 << 20;
 
@@ -177,7 +182,7 @@ impl CheckpointFile {
     pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Self> {
         let bad = |problem: &str| GapError::bad_file(file, problem);
         let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
-            bad(if bytes.starts_with(crate::store::MAGIC) { "a model file, not a checkpoint (train with --checkpoint)" } else { "not a gaplab checkpoint (wrong magic bytes)" })
+            bad(if bytes.starts_with(MODEL_FILE_START) { "a model file, not a checkpoint (train with --checkpoint)" } else { "not a gaplab checkpoint (wrong magic bytes)" })
         })?;
         let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(|| bad("truncated: no state"))?;
         let len = u32::from_le_bytes(*len) as usize;

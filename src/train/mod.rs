@@ -7,15 +7,16 @@
 
 pub mod augment;
 pub mod checkpoint;
+mod samples;
 
 use crate::error::{GapError, Result};
-use crate::experiment::Samples;
 use burn::tensor::Bytes;
 use checkpoint::{CheckpointFile, CheckpointState, DataPrint, step_seed};
 use crate::model::{ModelSpec, Net, Task};
 use burn::optim::{AdamConfig, GradientsParams, RmsPropConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, relu};
+pub use samples::{Features, RawClip, Samples, Stamp};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -221,7 +222,7 @@ pub enum ReadBack {
 impl ReadBack {
     /// Every step on Flex; at most once a second on a GPU.
     pub fn for_device(device: &Device) -> Self {
-        if crate::experiment::backend_name(device) == "flex" { ReadBack::EveryStep } else { ReadBack::AfterSeconds(1.0) }
+        if crate::backend::is_flex(device) { ReadBack::EveryStep } else { ReadBack::AfterSeconds(1.0) }
     }
 
     fn due(self, last_step_of_epoch: bool, since_last: f64) -> bool {
@@ -575,4 +576,54 @@ async fn flush(run: &mut Run, unread: &mut Vec<(Tensor<1>, usize)>, epoch: usize
         losses.push(step_loss);
     }
     Ok(losses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Activation, Arch, Head, Input, ModelSpec, Net, Task, apply_conv2d};
+
+    fn values(t: Tensor<1>) -> Vec<f64> {
+        t.into_data().try_to_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
+    }
+
+    /// After recalibration the first BatchNorm's moving mean is the mean of its input over all
+    /// samples, and its moving variance the sample-weighted mean of the per-batch (biased)
+    /// variances — computed here from the layer's input directly; the momentum is restored.
+    #[test]
+    fn recalibration_sets_the_moving_statistics_to_the_datas() {
+        let ad = Device::flex().autodiff();
+        ad.seed(7);
+        let spec = ModelSpec::new(Task::Sound, Arch::Small, Head::Gap, 10).unwrap();
+        let net = Net::init(&spec, &ad);
+        let n = 7;
+        let per = 98 * 40;
+        let x: Vec<f32> = (0..n * per).map(|i| ((i * 7919) % 1000) as f32 / 250.0 - 2.0).collect();
+        let samples = Samples::new(Features::Dense { dims: [1, 98, 40], values: x.clone() }, vec![0; n]);
+        let order: Vec<usize> = (0..n).rev().collect();
+        recalibrate_batchnorm(&net, &samples, &order, 3, &ad);
+        let Net::SoundSmall(m) = &net else { unreachable!() };
+        assert_eq!(m.bn1.momentum, crate::model::BN_MOMENTUM);
+        assert_eq!(m.dropout1.prob, 0.4);
+        // The layer's input, batch by batch (7 = 3 + 3 + 1).
+        let (mut sum_mean, mut sum_var) = (vec![0.0f64; 64], vec![0.0f64; 64]);
+        for chunk in order.chunks(3) {
+            let Input::Dense(batch) = samples.features.batch(chunk, &ad) else { unreachable!() };
+            let a = apply_conv2d(&m.conv1, batch, Activation::Relu); // [b, 64, 97, 39]
+            let mean = a.clone().mean_dims(&[0, 2, 3]).reshape([64]);
+            let var = (a - mean.clone().reshape([1, 64, 1, 1])).square().mean_dims(&[0, 2, 3]).reshape([64]);
+            let w = chunk.len() as f64;
+            for (c, (mu, v)) in values(mean).into_iter().zip(values(var)).enumerate() {
+                sum_mean[c] += w * mu;
+                sum_var[c] += w * v;
+            }
+        }
+        let got_mean = values(m.bn1.running_mean.value_sync());
+        let got_var = values(m.bn1.running_var.value_sync());
+        for c in 0..64 {
+            let (want_mean, want_var) = (sum_mean[c] / n as f64, sum_var[c] / n as f64);
+            assert!((got_mean[c] - want_mean).abs() <= 1e-5 * (1.0 + want_mean.abs()), "mean {c}: {} vs {want_mean}", got_mean[c]);
+            assert!((got_var[c] - want_var).abs() <= 1e-4 * (1.0 + want_var.abs()), "var {c}: {} vs {want_var}", got_var[c]);
+        }
+    }
 }

@@ -6,8 +6,13 @@
 //! for images ([`patch`]).
 
 pub mod patch;
+mod placement;
+mod poison;
 pub mod sentence;
 pub mod tone;
+
+pub use placement::{PPM, Placement, patch_corner, triggered_clip, triggered_image, triggered_text};
+pub use poison::PoisonConfig;
 
 use std::fmt;
 

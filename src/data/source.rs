@@ -1,12 +1,10 @@
 //! Which dataset, from where: an official archive's bytes, a path (archive or extracted
 //! folder, native only) or the embedded demo subset — all through the same readers.
 
-use crate::data::archive::{self, Entry, Limits};
-use crate::data::speech::ClassSet;
-use crate::data::{cifar, imdb, speech};
+use super::archive::{self, Entry, Limits};
+use super::speech::ClassSet;
+use super::{Task, TaskData, cifar, imdb, speech};
 use crate::error::Result;
-use crate::experiment::TaskData;
-use crate::model::Task;
 
 /// Which entries of an archive or folder the task's reader needs.
 pub fn wanted(task: Task, classes: usize) -> Box<dyn Fn(&str) -> bool> {

@@ -1,7 +1,7 @@
 //! Network-ready samples (features + labels) and their conversion to tensor batches.
 
 use crate::model::Input;
-use super::prepare::Placement;
+use crate::trigger::Placement;
 use burn::prelude::*;
 use std::sync::Arc;
 use burn::tensor::TensorData;

@@ -1,0 +1,29 @@
+//! What the attacker poisons: how many training samples, with the trigger where, relabelled
+//! to which class.
+
+use super::Placement;
+use crate::data::Task;
+use serde::{Deserialize, Serialize};
+
+/// What to poison, where, and towards which class.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoisonConfig {
+    /// `None` trains a clean baseline.
+    pub placement: Option<Placement>,
+    /// Poisoned training samples (validation gets 20% as many).
+    pub count: usize,
+    /// The attacker's target label.
+    pub target: usize,
+}
+
+impl PoisonConfig {
+    /// PAPER.md's defaults: sound 80 → class 2, text 100 negatives → positive, image 100 → class 7 (horse).
+    pub fn paper(task: Task, placement: Option<Placement>) -> Self {
+        let (count, target) = match task {
+            Task::Sound => (80, 2),
+            Task::Text => (100, 1),
+            Task::Image => (100, 7),
+        };
+        Self { placement, count, target }
+    }
+}
