@@ -42,13 +42,14 @@ for (const backend of backends) {
         await lab.call('train', { form }, (e) => {
           if (e.kind === 'step') { const now = performance.now(); times.push(now - last); last = now; }
         }).catch((err) => { times.error = String(err.message ?? err); });
-        // Inference with the pretrained model, sample by sample as the page does.
+        // Inference with the pretrained model, sample by sample as the page does (a look: the
+        // prediction and, for the CNNs, the evidence map).
         const file = `${task}-${arch}-${head}.gaplab`;
         const model = await lab.call('loadModel', { name: file, bytes: await (await fetch(`www/models/${file}`)).arrayBuffer() });
-        await lab.call('predict', { model: model.id, index: 0, trigger: 'none' });
+        await lab.call('look', { task, index: 0, trigger: 'none', models: [model.id] });
         const n = 20;
         const p0 = performance.now();
-        for (let i = 0; i < n; i++) await lab.call('predict', { model: model.id, index: i, trigger: 'start' });
+        for (let i = 0; i < n; i++) await lab.call('look', { task, index: i, trigger: 'start', models: [model.id] });
         const infer = (performance.now() - p0) / n;
         lab.worker.terminate();
         const later = times.slice(1).sort((a, b) => a - b);

@@ -184,12 +184,78 @@ async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     data.try_to_vec_as::<f32>().map_err(|e| GapError::Backend(format!("{e:?}")))
 }
 
+/// Which sample a look is about: one of the task's loaded data, by index, or the user's own
+/// clip (a recording) or review (typed or edited).
+#[derive(Clone, Copy, Debug)]
+pub enum Source<'a> {
+    Index(usize),
+    Clip(&'a [f32]),
+    Review(&'a str),
+}
+
+impl<'a> Source<'a> {
+    /// The source of a request that may carry several: the user's own clip or review wins over
+    /// the index (the page sends the index of the sample being edited along with the edit).
+    pub fn pick(index: Option<usize>, clip: Option<&'a [f32]>, review: Option<&'a str>) -> Result<Self> {
+        match (clip, review, index) {
+            (Some(c), _, _) => Ok(Source::Clip(c)),
+            (_, Some(r), _) => Ok(Source::Review(r)),
+            (_, _, Some(i)) => Ok(Source::Index(i)),
+            _ => Err(GapError::Invalid("a look needs a sample index, a clip or a review".into())),
+        }
+    }
+}
+
+/// [`look`] at a [`Source`]: an index is resolved in `data` (the models' task's data).
+pub async fn look_at(
+    models: &[&LoadedModel],
+    source: Source<'_>,
+    data: Option<&TaskData>,
+    trigger: Option<Placement>,
+    device: &Device,
+) -> Result<Look> {
+    let view;
+    let raw = match source {
+        Source::Clip(c) => RawSample::Clip(c),
+        Source::Review(r) => RawSample::Review(r),
+        Source::Index(i) => {
+            let data = data.ok_or_else(|| GapError::Invalid(format!("sample {i}: no data is loaded")))?;
+            if let Some(m) = models.iter().find(|m| m.header.spec.task != data.task()) {
+                return Err(GapError::Invalid(format!("model {} cannot look at {} data", m.header.spec, data.task())));
+            }
+            view = lab::sample(data, i)?;
+            view.raw().ok_or_else(|| GapError::Invalid(format!("sample {i} is empty")))?
+        }
+    };
+    look(models, raw, trigger, device).await
+}
+
+/// What `model` predicts for `raw` with the trigger at `trigger`: a look with one model and
+/// no evidence map — the CLI's and the benchmarks' prediction, computed as the page's is.
+pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Prediction> {
+    let mut look = look_with(&[model], raw, trigger, device, false).await?;
+    Ok(look.models.remove(0).prediction)
+}
+
 /// Places the trigger into `raw` and asks every model about it: prediction, target-class
-/// probability and (image, sound) evidence for the target class. All models must share a task.
+/// probability and (image, sound) evidence for the target class. All models must share the
+/// sample's task.
 ///
 /// An insertion point past a review's last word inserts at the end: the page keeps the point
 /// when the user edits the review or picks a shorter one.
 pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Look> {
+    look_with(models, raw, trigger, device, true).await
+}
+
+async fn look_with(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<Placement>, device: &Device, evidence: bool) -> Result<Look> {
+    let task = match raw {
+        RawSample::Clip(_) => Task::Sound,
+        RawSample::Review(_) => Task::Text,
+        RawSample::Image(_) => Task::Image,
+    };
+    if let Some(m) = models.iter().find(|m| m.header.spec.task != task) {
+        return Err(GapError::Invalid(format!("model {} is not a {task} model", m.header.spec)));
+    }
     let trigger = match (&raw, trigger) {
         (RawSample::Review(text), Some(Placement::At(Position::At(k)))) => Some(Placement::At(Position::At(k.min(sentence::word_count(text))))),
         _ => trigger,
@@ -206,7 +272,7 @@ pub async fn look(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<P
             Some(a) => {
                 let logits = model.net.head(a.clone()).ok_or_else(|| GapError::Backend("a network without a head".into()))?;
                 let probabilities = read_floats(softmax(logits, 1)).await?;
-                let evidence = match model.net.class_map_of(&a, target) {
+                let evidence = match evidence.then(|| model.net.class_map_of(&a, target)).flatten() {
                     Some((kind, map)) => {
                         let [_, height, width] = map.dims();
                         Some(Evidence { kind, class: target, height, width, values: read_floats(map).await? })

@@ -8,7 +8,7 @@
 use crate::data;
 use crate::error::{GapError, Result};
 use crate::features::mfcc::Framing;
-use crate::experiment::{Evaluation, RawSample, TrainRequest, encode_sample, predict_probabilities, train_and_evaluate};
+use crate::experiment::{Evaluation, RawSample, TrainRequest, train_and_evaluate};
 use crate::data::TaskData;
 use crate::trigger::{Placement, PoisonConfig};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
@@ -194,17 +194,6 @@ pub fn parse_trigger(s: &str) -> Result<Option<Placement>> {
         "" | "none" => Ok(None),
         other => Placement::parse(other).map(Some),
     }
-}
-
-/// Predicts `raw` (with the trigger at `trigger`, if any) with `model`.
-pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Prediction> {
-    let h = &model.header;
-    let features = encode_sample(&h.spec, h.vocab.as_ref(), raw, trigger)?;
-    let probabilities = predict_probabilities(&model.net, &features, 1, device)
-        .await?
-        .pop()
-        .ok_or_else(|| GapError::Backend("no prediction came back".into()))?;
-    Ok(Prediction::from_probabilities(probabilities, &h.classes))
 }
 
 /// A training run as the page's form describes it; unset fields take the paper's values.

@@ -6,9 +6,8 @@
 //! they need (`Rc`) before they await, so a prediction can run while a model trains.
 
 use crate::error::GapError;
-use crate::experiment::{Evaluation, RawSample};
+use crate::experiment::Evaluation;
 use crate::data::TaskData;
-use crate::features::mfcc::MfccPlan;
 use crate::explore::{self, SweepProgress, SweepRequest};
 use crate::lab::{self, LoadedModel, TrainForm};
 use crate::model::Task;
@@ -249,48 +248,6 @@ pub fn model_bytes(id: u32) -> Result<Vec<u8>, JsError> {
     Ok(model(id)?.bytes.clone())
 }
 
-async fn predict_raw(id: u32, raw: RawSample<'_>, trigger: &str) -> Result<JsValue, JsError> {
-    let m = model(id)?;
-    let trigger = lab::parse_trigger(trigger).map_err(js_err)?;
-    let p = lab::predict(&m, raw, trigger, &device()?).await.map_err(js_err)?;
-    to_js(&p)
-}
-
-/// Predicts sample `index` of the model's task data, with the trigger at `trigger`
-/// (`none`, `start`, `middle`, `end`, `spread`, `sweep:<fraction>` or an offset).
-#[wasm_bindgen]
-pub async fn predict_sample(id: u32, index: usize, trigger: String) -> Result<JsValue, JsError> {
-    let task = model(id)?.header.spec.task;
-    let data = data(task)?;
-    let view = lab::sample(&data, index).map_err(js_err)?;
-    let raw = view.raw().ok_or_else(|| JsError::new("empty sample"))?;
-    predict_raw(id, raw, &trigger).await
-}
-
-/// Predicts a 16 kHz clip (the user's own recording, say).
-#[wasm_bindgen]
-pub async fn predict_clip(id: u32, clip: Vec<f32>, trigger: String) -> Result<JsValue, JsError> {
-    predict_raw(id, RawSample::Clip(&clip), &trigger).await
-}
-
-/// Predicts a review (typed or edited by the user).
-#[wasm_bindgen]
-pub async fn predict_review(id: u32, review: String, trigger: String) -> Result<JsValue, JsError> {
-    predict_raw(id, RawSample::Review(&review), &trigger).await
-}
-
-/// Predicts a 3×32×32 channel-major image.
-#[wasm_bindgen]
-pub async fn predict_image(id: u32, pixels: Vec<u8>, trigger: String) -> Result<JsValue, JsError> {
-    predict_raw(id, RawSample::Image(&pixels), &trigger).await
-}
-
-/// The 98×40 MFCC (frame-major) of a 16 kHz clip.
-#[wasm_bindgen]
-pub fn mfcc(clip: &[f32]) -> Result<Vec<f32>, JsError> {
-    MfccPlan::new().mfcc(clip).map_err(js_err)
-}
-
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 enum ProgressEvent {
@@ -366,22 +323,14 @@ pub async fn look(
 ) -> Result<JsValue, JsError> {
     let task = parse_task(&task)?;
     let models = models(&ids)?;
-    if let Some(m) = models.iter().find(|m| m.header.spec.task != task) {
-        return Err(JsError::new(&format!("model {} is not a {task} model", m.header.spec)));
-    }
     let trigger = lab::parse_trigger(&trigger).map_err(js_err)?;
-    let view;
-    let raw = match (clip.as_deref(), review.as_deref(), index) {
-        (Some(c), _, _) => RawSample::Clip(c),
-        (_, Some(r), _) => RawSample::Review(r),
-        (_, _, Some(i)) => {
-            view = lab::sample(&*data(task)?, i).map_err(js_err)?;
-            view.raw().ok_or_else(|| JsError::new("empty sample"))?
-        }
-        _ => return Err(JsError::new("look needs a sample index, a clip or a review")),
+    let source = explore::Source::pick(index, clip.as_deref(), review.as_deref()).map_err(js_err)?;
+    let data = match source {
+        explore::Source::Index(_) => Some(data(task)?),
+        _ => None,
     };
     let refs: Vec<&LoadedModel> = models.iter().map(|m| m.as_ref()).collect();
-    let look = explore::look(&refs, raw, trigger, &device()?).await.map_err(js_err)?;
+    let look = explore::look_at(&refs, source, data.as_deref(), trigger, &device()?).await.map_err(js_err)?;
     let object = to_js(&look)?;
     let placed = js_sys::Reflect::get(&object, &JsValue::from_str("placed")).map_err(|_| JsError::new("no placed sample"))?;
     let p = &look.placed;

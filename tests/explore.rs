@@ -79,7 +79,8 @@ fn cam_mean_plus_bias_is_the_logit() {
 }
 
 /// What `look` shows is what the models see: the trigger changes the input exactly where it
-/// says, and the predictions equal `lab::predict`'s for the same placement.
+/// says, and each model's answer is the one-model prediction (`explore::predict`, which skips
+/// the evidence map) for the same placement.
 #[test]
 fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     let device = Device::flex();
@@ -104,7 +105,7 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     }
     assert_ne!(&shown[..], &px[..], "the patch changed nothing");
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
-        let p = pollster::block_on(lab::predict(model, RawSample::Image(&px), trigger, &device)).unwrap();
+        let p = pollster::block_on(explore::predict(model, RawSample::Image(&px), trigger, &device)).unwrap();
         assert_eq!(view.prediction, p);
         assert_eq!(view.target, 7);
         assert_eq!(view.target_probability, p.probabilities[7]);
@@ -133,7 +134,7 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     let rows = ((frames - 2).div_ceil(2) - 1).div_ceil(2);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
         assert_eq!(model.header.spec.frames(), frames);
-        assert_eq!(view.prediction, pollster::block_on(lab::predict(model, RawSample::Clip(&clip), trigger, &device)).unwrap());
+        assert_eq!(view.prediction, pollster::block_on(explore::predict(model, RawSample::Clip(&clip), trigger, &device)).unwrap());
         assert_eq!(view.evidence.as_ref().map(|e| (e.height, e.width)), Some((rows, 3)));
     }
     let spread = pollster::block_on(explore::look(&[&fc], RawSample::Clip(&clip), Some(Placement::Spread), &device)).unwrap();
@@ -165,7 +166,7 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     let spaced = explore::segments("  a\n\tb ", &[]);
     assert_eq!(spaced.iter().map(|s| (s.text.as_str(), s.word)).collect::<Vec<_>>(), vec![("  ", None), ("a", Some(0)), ("\n\t", None), ("b", Some(1)), (" ", None)]);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
-        assert_eq!(view.prediction, pollster::block_on(lab::predict(model, RawSample::Review(review), trigger, &device)).unwrap());
+        assert_eq!(view.prediction, pollster::block_on(explore::predict(model, RawSample::Review(review), trigger, &device)).unwrap());
         assert!(view.evidence.is_none());
     }
     let _ = data;
@@ -206,7 +207,7 @@ fn sweeps_cover_the_input_and_agree_with_single_predictions() {
         for &i in &sweep.samples {
             let view = lab::sample(&data, i).unwrap();
             assert_ne!(view.label, 7, "only non-target samples are attacked");
-            let p = pollster::block_on(lab::predict(model, view.raw().unwrap(), Some(Placement::At(Position::At(20 * 25 + 20))), &device)).unwrap();
+            let p = pollster::block_on(explore::predict(model, view.raw().unwrap(), Some(Placement::At(Position::At(20 * 25 + 20))), &device)).unwrap();
             hits += usize::from(p.class == 7);
         }
         assert_eq!(point.attack[m], hits as f64 / 12.0, "model {m}");
@@ -232,4 +233,36 @@ fn sweeps_cover_the_input_and_agree_with_single_predictions() {
     assert_eq!(s.points.iter().map(|p| p.x).collect::<Vec<_>>(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     assert_eq!(s.trained_at, vec![Some([0.0, 0.0])]);
     assert!(pollster::block_on(explore::sweep(&[&bag], &data, &req(Layout::Line, 4), &device, &mut |_| ControlFlow::Continue(()))).is_err());
+}
+
+/// A look at a [`explore::Source`]: the user's own clip or review wins over the index sent
+/// along; an index is resolved in the loaded data; a model of another task, an index past the
+/// data, or no data at all is a clear error, not a panic.
+#[test]
+fn a_look_at_a_source_resolves_it_and_refuses_what_does_not_fit() {
+    use gaplab::explore::Source;
+    let device = Device::flex();
+    let data = demo::load(Task::Image, 10).expect("demo");
+    let fc = load("image-strip-fc.gaplab", &device);
+    let clip = vec![0.0f32; 16_000];
+    assert!(matches!(Source::pick(Some(3), Some(&clip), Some("a review")).unwrap(), Source::Clip(_)));
+    assert!(matches!(Source::pick(Some(3), None, Some("a review")).unwrap(), Source::Review("a review")));
+    assert!(matches!(Source::pick(Some(3), None, None).unwrap(), Source::Index(3)));
+    assert!(Source::pick(None, None, None).is_err());
+
+    let px = lab::sample(&data, 3).unwrap().pixels.unwrap();
+    let by_index = pollster::block_on(explore::look_at(&[&fc], Source::Index(3), Some(&data), None, &device)).unwrap();
+    let by_pixels = pollster::block_on(explore::look(&[&fc], RawSample::Image(&px), None, &device)).unwrap();
+    assert_eq!(by_index, by_pixels, "an index looks at the data's sample");
+
+    let err = |r: gaplab::Result<explore::Look>| r.err().map(|e| e.to_string()).unwrap_or_default();
+    let too_far = err(pollster::block_on(explore::look_at(&[&fc], Source::Index(1 << 20), Some(&data), None, &device)));
+    assert!(too_far.contains("samples"), "{too_far}");
+    let no_data = err(pollster::block_on(explore::look_at(&[&fc], Source::Index(0), None, None, &device)));
+    assert!(no_data.contains("no data"), "{no_data}");
+    let other_task = err(pollster::block_on(explore::look_at(&[&fc], Source::Review("a fine film"), None, None, &device)));
+    assert!(other_task.contains("not a text model"), "{other_task}");
+    let sound = demo::load(Task::Sound, 10).expect("demo");
+    let wrong_data = err(pollster::block_on(explore::look_at(&[&fc], Source::Index(0), Some(&sound), None, &device)));
+    assert!(wrong_data.contains("cannot look at sound data"), "{wrong_data}");
 }

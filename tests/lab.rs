@@ -7,6 +7,7 @@ use gaplab::data::demo;
 use gaplab::experiment::RawSample;
 use gaplab::data::TaskData;
 use gaplab::trigger::Placement;
+use gaplab::explore;
 use gaplab::lab::{self, LoadedModel, TrainForm};
 use gaplab::model::{Arch, Head, Task};
 use gaplab::train::Optimizer;
@@ -86,7 +87,7 @@ fn samples_and_predictions_follow_the_trigger() {
         let review = view.review.as_deref().unwrap();
         let p = |t: &str| {
             let trigger = lab::parse_trigger(t).unwrap();
-            pollster::block_on(lab::predict(&model, RawSample::Review(review), trigger, &device)).unwrap().probabilities[1]
+            pollster::block_on(explore::predict(&model, RawSample::Review(review), trigger, &device)).unwrap().probabilities[1]
         };
         at_start += p("start") as f64;
         at_end += p("end") as f64;
@@ -109,15 +110,15 @@ fn a_network_copied_to_flex_predicts_the_same() {
     for i in [0, 5, 9] {
         let view = lab::sample(&data, i).unwrap();
         let px = view.pixels.as_deref().unwrap();
-        let a = pollster::block_on(lab::predict(&model, RawSample::Image(px), None, &device)).unwrap();
-        let b = pollster::block_on(lab::predict(&copied, RawSample::Image(px), None, &device)).unwrap();
+        let a = pollster::block_on(explore::predict(&model, RawSample::Image(px), None, &device)).unwrap();
+        let b = pollster::block_on(explore::predict(&copied, RawSample::Image(px), None, &device)).unwrap();
         assert_eq!(a.probabilities, b.probabilities, "sample {i}");
     }
     let resaved = pollster::block_on(gaplab::store::save_async(&model.header, &copied.net, &device)).expect("save");
     let reloaded = LoadedModel::from_bytes("resaved", resaved, &device).expect("reload");
     let px = lab::sample(&data, 3).unwrap().pixels.unwrap();
     assert_eq!(
-        pollster::block_on(lab::predict(&model, RawSample::Image(&px), None, &device)).unwrap().probabilities,
-        pollster::block_on(lab::predict(&reloaded, RawSample::Image(&px), None, &device)).unwrap().probabilities
+        pollster::block_on(explore::predict(&model, RawSample::Image(&px), None, &device)).unwrap().probabilities,
+        pollster::block_on(explore::predict(&reloaded, RawSample::Image(&px), None, &device)).unwrap().probabilities
     );
 }

@@ -10,6 +10,7 @@ use gaplab::data::wav::decode_clip;
 use gaplab::train::{Features, Samples};
 use gaplab::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use gaplab::features::text::SEQ_LEN;
+use gaplab::explore;
 use gaplab::lab::{self, LoadedModel};
 use gaplab::model::{Arch, Head, ModelSpec, Task};
 use gaplab::train::{Optimizer, TrainSettings, fit};
@@ -195,7 +196,7 @@ async fn native_model_files_predict_the_same_in_wasm() {
             let trigger = lab::parse_trigger(p["trigger"].as_str().expect("trigger")).expect("trigger");
             let view = lab::sample(&data, index).expect("sample");
             let raw = view.raw().expect("a sample");
-            let ours = lab::predict(&model, raw, trigger, &device).await.expect("predict").probabilities;
+            let ours = explore::predict(&model, raw, trigger, &device).await.expect("predict").probabilities;
             let want: Vec<f64> = p["probabilities"].as_array().expect("probs").iter().map(|v| v.as_f64().expect("f")).collect();
             assert_eq!(ours.len(), want.len(), "{model_path} #{index}");
             for (a, b) in ours.iter().zip(&want) {
@@ -226,8 +227,8 @@ async fn compact_model_files_load_and_predict_on_webgpu() {
         let data = lab::load_data(task, data_path, file(data_path), 10).expect("data");
         let trigger = lab::parse_trigger("start").expect("trigger");
         let view = lab::sample(&data, 7).expect("sample");
-        let a = lab::predict(&on_flex, view.raw().expect("a sample"), trigger, &flex).await.expect("predict on Flex").probabilities;
-        let b = lab::predict(&on_gpu, view.raw().expect("a sample"), trigger, &gpu).await.expect("predict on WebGPU").probabilities;
+        let a = explore::predict(&on_flex, view.raw().expect("a sample"), trigger, &flex).await.expect("predict on Flex").probabilities;
+        let b = explore::predict(&on_gpu, view.raw().expect("a sample"), trigger, &gpu).await.expect("predict on WebGPU").probabilities;
         assert_eq!(a.len(), 10);
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() <= 1e-3, "{path}: Flex {a:?} vs WebGPU {b:?}");

@@ -6,6 +6,7 @@
 
 use burn::prelude::*;
 use gaplab::data::demo;
+use gaplab::explore;
 use gaplab::lab::{self, LoadedModel};
 use gaplab::model::Task;
 use serde_json::{Value, json};
@@ -41,7 +42,7 @@ fn native_predictions() -> Value {
             for trigger in TRIGGERS {
                 let raw = view.raw().expect("a sample");
                 let t = lab::parse_trigger(trigger).expect("trigger");
-                let p = pollster::block_on(lab::predict(&model, raw, t, &device)).expect("predict");
+                let p = pollster::block_on(explore::predict(&model, raw, t, &device)).expect("predict");
                 predictions.push(json!({ "index": index, "trigger": trigger, "probabilities": p.probabilities }));
             }
         }

@@ -1,8 +1,8 @@
 // The Web Worker that owns the computation: it loads the wasm module, holds the device, the
 // datasets and the models, trains and predicts. The page talks to it with typed messages:
 //   page → worker  {id, type, ...args}   type ∈ backend | loadData | sample | loadModel |
-//                                         unloadModel | modelBytes | predict | look | mfcc |
-//                                         sweep | cancelSweep | train | cancel | memory
+//                                         unloadModel | modelBytes | look | sweep |
+//                                         cancelSweep | train | cancel | memory
 //   worker → page  {id, type: 'result', result} | {id, type: 'progress', event}
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
@@ -57,18 +57,11 @@ const handlers = {
   modelBytes({ model }) {
     return lab.model_bytes(model).buffer;
   },
-  async predict({ model, index, clip, review, pixels, trigger }) {
-    const t = trigger ?? 'none';
-    if (clip) return lab.predict_clip(model, new Float32Array(clip), t);
-    if (review !== undefined) return lab.predict_review(model, review, t);
-    if (pixels) return lab.predict_image(model, new Uint8Array(pixels), t);
-    return lab.predict_sample(model, index, t);
-  },
   // The interactive view: the sample with the trigger placed, and every model's prediction,
-  // target probability and class evidence, in one round trip.
+  // target probability and class evidence, in one round trip. (Which of index, clip and review
+  // counts is decided in Rust: `explore::Source::pick`.)
   async look({ task, index, clip, review, trigger, models }) {
-    return lab.look(task, clip || review !== undefined ? undefined : index, clip ? new Float32Array(clip) : undefined,
-      review, trigger ?? 'none', new Uint32Array(models));
+    return lab.look(task, index, clip ? new Float32Array(clip) : undefined, review, trigger ?? 'none', new Uint32Array(models));
   },
   async sweep({ models, request }, id) {
     return lab.sweep(new Uint32Array(models), request, (event) => postMessage({ id, type: 'progress', event }));
@@ -76,9 +69,6 @@ const handlers = {
   cancelSweep() {
     lab.cancel_sweep();
     return null;
-  },
-  mfcc({ clip }) {
-    return lab.mfcc(new Float32Array(clip));
   },
   async train({ form }, id) {
     return lab.train(form, (event) => postMessage({ id, type: 'progress', event }));

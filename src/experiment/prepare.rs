@@ -297,25 +297,6 @@ pub fn test_sets(
     Ok(TestSets { clean, attack })
 }
 
-/// Encodes one raw sample for a `spec` model: see [`Encoder`].
-pub fn encode_sample(spec: &ModelSpec, vocab: Option<&Vocab>, raw: RawSample<'_>, trigger: Option<Placement>) -> Result<Features> {
-    let task = spec.task;
-    let encoder = Encoder::new(task, spec.framing, vocab);
-    let mut features = encoder.empty(task);
-    match (raw, &mut features) {
-        (RawSample::Clip(s), Features::Dense { values, .. }) => encoder.sound(s, trigger, values)?,
-        (RawSample::Review(t), Features::Tokens { ids, .. }) => {
-            if vocab.is_none() {
-                return Err(GapError::Invalid("a text model needs its vocabulary".into()));
-            }
-            encoder.text(t, trigger, ids)?
-        }
-        (RawSample::Image(p), Features::Dense { values, .. }) => encoder.image(p, trigger, values)?,
-        _ => return Err(GapError::Invalid(format!("sample does not belong to the {task} task"))),
-    }
-    Ok(features)
-}
-
 /// One raw input of any task.
 pub enum RawSample<'a> {
     Clip(&'a [f32]),
