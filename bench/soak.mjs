@@ -49,7 +49,7 @@ const result = await page.evaluate(async ({ rounds, task, setup }) => {
     let steps = 0;
     const outcome = await lab.call('train', { form }, (e) => {
       if (e.kind === 'step' && ++steps === 1) lab.cancel();
-    }).then(() => 'finished', (err) => String(err.message ?? err));
+    }).then((r) => (r?.cancelled ? 'cancelled' : 'finished'), (err) => String(err.message ?? err));
     samples.push({ round, outcome, steps, ms: performance.now() - t0, ...(await measure()) });
   }
   const full = await lab.call('train', { form: { ...form, epochs: 1 } }).then(() => 'finished', (err) => String(err.message ?? err));

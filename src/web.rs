@@ -249,13 +249,6 @@ pub fn model_bytes(id: u32) -> Result<Vec<u8>, JsError> {
 }
 
 #[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-enum ProgressEvent {
-    Step { epoch: usize, epochs: usize, step: usize, steps: usize, losses: Vec<f64> },
-    Epoch { epoch: usize, train_loss: f64, train_accuracy: f64, val_loss: f64, val_accuracy: f64, seconds: f64 },
-}
-
-#[derive(Serialize)]
 struct TrainResult {
     id: u32,
     info: lab::ModelInfo,
@@ -266,7 +259,8 @@ struct TrainResult {
 
 /// Trains one model (`form`: task, arch, head, poison_at, poisoned, epochs, patience,
 /// batch_size, seed) on the task's loaded data, calling `on_progress` with every step and
-/// epoch. One training at a time; [`cancel`] stops it at the next step.
+/// epoch (a serialised [`Progress`]). One training at a time; [`cancel`] stops it at the next
+/// step, and the result is then `{cancelled: true}`.
 #[wasm_bindgen]
 pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsValue, JsError> {
     let form: TrainForm =
@@ -275,17 +269,6 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
     let device = device()?;
     start_job(|s| &mut s.training, "a training")?;
     let mut report = |event: Progress| {
-        let event = match event {
-            Progress::Step { epoch, epochs, step, steps, losses } => ProgressEvent::Step { epoch, epochs, step, steps, losses },
-            Progress::Epoch(e) => ProgressEvent::Epoch {
-                epoch: e.epoch,
-                train_loss: e.train_loss,
-                train_accuracy: e.train_accuracy,
-                val_loss: e.val_loss,
-                val_accuracy: e.val_accuracy,
-                seconds: e.seconds,
-            },
-        };
         if let Ok(value) = to_js(&event) {
             let _ = on_progress.call1(&JsValue::NULL, &value);
         }
@@ -293,7 +276,10 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
     };
     let outcome = lab::train(&data, &form, &device, &mut report).await;
     with(|s| s.training.running = false);
-    let (m, evaluation) = outcome.map_err(js_err)?;
+    let (m, evaluation) = match outcome {
+        Err(GapError::Cancelled) => return to_js(&serde_json::json!({ "cancelled": true })),
+        other => other.map_err(js_err)?,
+    };
     let failure = evaluation.failure(&m.header.classes);
     let Loaded { id, info } = register(m);
     to_js(&TrainResult { id, info, evaluation, failure })

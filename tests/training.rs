@@ -698,3 +698,18 @@ fn an_augmented_run_repeats_and_resumes_exactly() {
     let refused = pollster::block_on(gaplab::train::fit(&text.spec, &p.train, &p.val, &settings, &device, &mut no_progress));
     assert!(refused.err().is_some_and(|e| e.to_string().contains("augmentation")));
 }
+
+/// Progress reaches the page as it serialises itself: a step and an epoch, tagged by `kind`,
+/// with the field names `www/app.js` reads.
+#[test]
+fn progress_serialises_as_the_page_reads_it() {
+    use gaplab::train::{EpochStats, Progress};
+    let step = serde_json::to_value(Progress::Step { epoch: 2, epochs: 5, step: 3, steps: 9, losses: vec![0.5] }).unwrap();
+    assert_eq!(step, serde_json::json!({ "kind": "step", "epoch": 2, "epochs": 5, "step": 3, "steps": 9, "losses": [0.5] }));
+    let stats = EpochStats { epoch: 4, train_loss: 0.25, train_accuracy: 0.75, val_loss: 0.5, val_accuracy: 0.625, seconds: 2.0 };
+    let epoch = serde_json::to_value(Progress::Epoch(stats)).unwrap();
+    assert_eq!(
+        epoch,
+        serde_json::json!({ "kind": "epoch", "epoch": 4, "train_loss": 0.25, "train_accuracy": 0.75, "val_loss": 0.5, "val_accuracy": 0.625, "seconds": 2.0 })
+    );
+}

@@ -582,11 +582,11 @@ async function train(event) {
         drawCurves($('curves'), history);
       };
       const r = await client.call('train', { form: { ...base, head } }, onProgress).catch((err) => {
-        if (/cancel/i.test(err.message)) { $('progress-text').textContent = 'cancelled'; return null; }
         if (err.restarted) { $('progress-text').textContent = `stopped: ${err.message}`; return null; }
         throw err;
       });
-      if (!r) return;
+      if (r?.cancelled) $('progress-text').textContent = 'cancelled';
+      if (!r || r.cancelled) return;
       const bytes = await client.call('modelBytes', { model: r.id });
       const name = `${state.task}-${base.arch}-${head}-${base.poison_at}-seed${base.seed}.gaplab`;
       const t = state.tasks[state.task];

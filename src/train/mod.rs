@@ -151,8 +151,11 @@ pub struct EpochStats {
     pub seconds: f64,
 }
 
-/// What [`fit`] reports while it runs; returning `ControlFlow::Break` cancels.
-#[derive(Clone, Debug)]
+/// What [`fit`] reports while it runs; returning `ControlFlow::Break` cancels. Serialised as
+/// the page receives it: `{kind: "step", epoch, epochs, step, steps, losses}` or
+/// `{kind: "epoch", epoch, train_loss, train_accuracy, val_loss, val_accuracy, seconds}`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Progress {
     /// A step finished. `losses`: the training losses read back at this step, oldest first —
     /// this step's on the CPU; on a GPU every step's since the last read-back (often none).
