@@ -10,8 +10,8 @@ use crate::error::{GapError, Result};
 use crate::features::mfcc::Framing;
 use crate::experiment::{Evaluation, RawSample, TrainRequest, train_and_evaluate};
 use crate::data::TaskData;
-use crate::trigger::{Placement, PoisonConfig};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
+use crate::trigger::{Placement, PoisonConfig, patch, tone};
 use crate::store::{self, ModelHeader};
 use crate::train::{Progress, TrainSettings};
 use burn::prelude::*;
@@ -147,7 +147,19 @@ impl LoadedModel {
     }
 
     pub fn info(&self) -> ModelInfo {
-        let h = &self.header;
+        ModelInfo::new(&self.header, self.net.total_count(), self.bytes.len())
+    }
+}
+
+impl ModelInfo {
+    /// What a model file says about itself, from its header alone (no weights decoded): the
+    /// page reads it before deciding what a dropped file is for.
+    pub fn of_file(file: &str, bytes: &[u8]) -> Result<ModelInfo> {
+        let (h, _) = store::read_header(file, bytes)?;
+        Ok(ModelInfo::new(&h, Net::blank(&h.spec, &Device::flex()).total_count(), bytes.len()))
+    }
+
+    fn new(h: &ModelHeader, params: usize, bytes: usize) -> ModelInfo {
         ModelInfo {
             name: h.spec.to_string(),
             task: h.spec.task,
@@ -158,11 +170,66 @@ impl LoadedModel {
             poisoned_at: h.poison.placement.map(|p| p.label()),
             poisoned: if h.poison.placement.is_some() { h.poison.count } else { 0 },
             seed: h.seed,
-            params: self.net.total_count(),
+            params,
             backend: h.summary.as_ref().map(|s| s.backend.clone()),
             epochs_trained: h.summary.as_ref().map(|s| s.epochs_trained),
-            bytes: self.bytes.len(),
+            bytes,
         }
+    }
+}
+
+/// Every fact about the lab the page needs, so that it restates none of them.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LabInfo {
+    pub tasks: Vec<TaskInfo>,
+    /// Largest file the page reads ([`MAX_UPLOAD_BYTES`]).
+    pub max_upload_bytes: usize,
+    /// How a model file begins: a dropped file that starts so is a model, anything else data.
+    pub model_magic: String,
+    /// The image trigger: an `patch × patch` square on a `size × size` image.
+    pub image: ImageFacts,
+    /// The sound trigger: a `tone`-sample tone in clips sampled at `rate` Hz.
+    pub sound: SoundFacts,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ImageFacts {
+    pub size: usize,
+    pub patch: usize,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SoundFacts {
+    pub rate: usize,
+    pub tone: usize,
+}
+
+/// One task: its networks, class counts and named trigger placements (what the trigger menu
+/// and the training form's "poison at" offer).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TaskInfo {
+    pub task: Task,
+    pub archs: Vec<Arch>,
+    pub class_counts: Vec<usize>,
+    pub placements: Vec<String>,
+}
+
+/// The lab's facts ([`LabInfo`]).
+pub fn info() -> LabInfo {
+    LabInfo {
+        tasks: Task::ALL
+            .iter()
+            .map(|&task| TaskInfo {
+                task,
+                archs: task.archs().to_vec(),
+                class_counts: task.class_counts().to_vec(),
+                placements: Placement::named(task).iter().map(Placement::label).collect(),
+            })
+            .collect(),
+        max_upload_bytes: MAX_UPLOAD_BYTES,
+        model_magic: String::from_utf8_lossy(&store::MAGIC[..6]).into_owned(),
+        image: ImageFacts { size: patch::IMAGE, patch: patch::PATCH },
+        sound: SoundFacts { rate: tone::SAMPLE_RATE as usize, tone: tone::TONE_SAMPLES },
     }
 }
 
@@ -273,15 +340,9 @@ pub async fn train(
         }
         None => data,
     };
-    let placements = if form.task == Task::Image { Placement::three() } else { spread_too() };
+    let placements = Placement::named(form.task);
     let trained = train_and_evaluate(data, &request, &placements, device, progress).await?;
     let bytes = store::save_async(&trained.header, &trained.net, device).await?;
     Ok((LoadedModel { header: trained.header, net: trained.net, bytes }, trained.evaluation))
 }
 
-/// The three positions and the non-continuous (spread) trigger.
-fn spread_too() -> Vec<Placement> {
-    let mut p = Placement::three();
-    p.push(Placement::Spread);
-    p
-}

@@ -193,6 +193,19 @@ pub fn backend() -> String {
     with(|s| s.device.as_ref().map_or("none", |(_, n)| n)).to_string()
 }
 
+/// Every fact about the lab the page needs (tasks, their networks and trigger placements,
+/// trigger geometry, the upload limit, how a model file begins): see [`lab::LabInfo`].
+#[wasm_bindgen]
+pub fn lab_info() -> Result<JsValue, JsError> {
+    to_js(&lab::info())
+}
+
+/// What a model file says about itself, from its header (no weights decoded).
+#[wasm_bindgen]
+pub fn model_info(name: &str, bytes: &[u8]) -> Result<JsValue, JsError> {
+    to_js(&lab::ModelInfo::of_file(name, bytes).map_err(js_err)?)
+}
+
 /// Parses a dataset archive (`.tar.gz`) for `task` and makes it the task's data.
 #[wasm_bindgen]
 pub fn load_data(task: &str, name: &str, bytes: &[u8], classes: usize) -> Result<JsValue, JsError> {

@@ -122,3 +122,28 @@ fn a_network_copied_to_flex_predicts_the_same() {
         pollster::block_on(explore::predict(&reloaded, RawSample::Image(&px), None, &device)).unwrap().probabilities
     );
 }
+
+/// The facts the page asks for instead of restating them: every task with its networks and
+/// named placements (no spread for the image patch), the upload limit, the model files' first
+/// bytes; and a model file's header read without its weights says what loading it says.
+#[test]
+fn the_lab_states_its_facts_and_a_model_file_describes_itself() {
+    let info = lab::info();
+    assert_eq!(info.tasks.iter().map(|t| t.task).collect::<Vec<_>>(), Task::ALL);
+    for t in &info.tasks {
+        assert_eq!(t.archs, t.task.archs());
+        assert_eq!(t.placements.contains(&"spread".to_string()), t.task != Task::Image, "{:?}", t.task);
+        for p in &t.placements {
+            assert!(lab::parse_trigger(p).unwrap().is_some(), "{p} does not parse back");
+        }
+    }
+    assert_eq!(info.max_upload_bytes, lab::MAX_UPLOAD_BYTES);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/image-strip-gap.gaplab");
+    let bytes = std::fs::read(path).unwrap();
+    assert!(bytes.starts_with(info.model_magic.as_bytes()));
+    let from_header = lab::ModelInfo::of_file("image-strip-gap.gaplab", &bytes).unwrap();
+    let loaded = LoadedModel::from_bytes("image-strip-gap.gaplab", bytes, &Device::flex()).unwrap();
+    assert_eq!(from_header, loaded.info());
+    let err = lab::ModelInfo::of_file("data.tar.gz", b"\x1f\x8b not a model").unwrap_err().to_string();
+    assert!(err.contains("data.tar.gz"), "{err}");
+}

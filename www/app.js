@@ -5,12 +5,21 @@ import { drawCurves, drawAttackPlot, downloadBlob, downloadCanvas, toCsv } from 
 import { imageView, soundView, textView, drawEvidence } from './views.js';
 import { SweepPanel } from './sweep.js';
 
+// The page's own assets per task: the demo data it fetches.
 const TASKS = {
-  sound: { archs: ['small', 'large'], data: 'www/data/speech-demo.tar.gz', triggers: ['none', 'start', 'middle', 'end', 'spread'] },
-  text: { archs: ['bag', 'conv1d', 'kim'], data: 'www/data/imdb-demo.tar.gz', triggers: ['none', 'start', 'middle', 'end', 'spread'] },
-  image: { archs: ['strip'], data: 'www/data/cifar-demo.tar.gz', triggers: ['none', 'start', 'middle', 'end'] },
+  sound: { data: 'www/data/speech-demo.tar.gz' },
+  text: { data: 'www/data/imdb-demo.tar.gz' },
+  image: { data: 'www/data/cifar-demo.tar.gz' },
 };
-const MAX_UPLOAD = 256 * 1024 * 1024;
+// The lab's facts (networks and trigger placements per task, upload limit, how a model file
+// begins), as the wasm states them (`lab_info`): asked once the worker is up.
+let facts = null;
+async function labFacts() {
+  facts ??= await client.call('labInfo');
+  return facts;
+}
+const factsOf = (task) => facts.tasks.find((t) => t.task === task);
+const triggersOf = (task) => ['none', ...factsOf(task).placements];
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -428,8 +437,9 @@ function moveTrigger(trigger) {
 }
 
 function syncTriggerSelect() {
+  if (!facts) return;
   const sel = $('trigger');
-  const named = TASKS[state.task].triggers.includes(state.trigger);
+  const named = triggersOf(state.task).includes(state.trigger);
   sel.querySelector('option[value="custom"]').hidden = named;
   sel.value = named ? state.trigger : 'custom';
 }
@@ -499,15 +509,16 @@ async function selectTask(task) {
   }
   state.task = task;
   for (const b of document.querySelectorAll('.tasks button')) b.setAttribute('aria-pressed', b.dataset.task === task);
+  await labFacts();
   const triggerSel = $('trigger');
-  for (const o of triggerSel.options) o.hidden = o.value !== 'custom' && !TASKS[task].triggers.includes(o.value);
-  $('arch').replaceChildren(...TASKS[task].archs.map((a) => new Option(a, a)));
+  for (const o of triggerSel.options) o.hidden = o.value !== 'custom' && !triggersOf(task).includes(o.value);
+  $('arch').replaceChildren(...factsOf(task).archs.map((a) => new Option(a, a)));
   const form = $('train-form');
   const defaults = TRAIN_DEFAULTS[task];
   for (const f of ['arch', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr']) form[f].value = defaults[f];
   form.recalibrate_bn.checked = defaults.recalibrate_bn;
   $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
-  for (const o of form.poison_at.options) o.hidden = o.value === 'spread' && task === 'image';
+  for (const o of form.poison_at.options) o.hidden = o.value !== 'clean' && !factsOf(task).placements.includes(o.value);
   applyPendingForm();
   $('caption').textContent = CAPTIONS[task];
   $('hint').textContent = HINTS[task];
@@ -525,16 +536,15 @@ async function selectTask(task) {
 // ---------- uploads ----------
 async function useFile(file) {
   clearMessage();
-  if (file.size > MAX_UPLOAD) throw new Error(`${file.name} is ${(file.size / 2 ** 20).toFixed(0)} MB: the page reads files up to 256 MB.`);
+  const { max_upload_bytes: limit, model_magic: magic } = await labFacts();
+  if (file.size > limit) throw new Error(`${file.name} is ${(file.size / 2 ** 20).toFixed(0)} MB: the page reads files up to ${limit / 2 ** 20} MB.`);
   const bytes = await file.arrayBuffer();
-  const head = new Uint8Array(bytes.slice(0, 8));
-  const isModel = String.fromCharCode(...head).startsWith('GAPLAB');
-  if (isModel) {
-    const probe = await client.call('loadModel', { name: file.name, bytes });
-    await client.call('unloadModel', { model: probe.id });
-    if (probe.info.task !== state.task) await selectTask(probe.info.task);
-    await setModel(probe.info.task, probe.info.head, file.name, bytes);
-    showNote(`Loaded ${file.name} as the ${probe.info.head.toUpperCase()} model.`);
+  const head = new Uint8Array(bytes.slice(0, magic.length));
+  if (String.fromCharCode(...head) === magic) {
+    const info = await client.call('modelInfo', { name: file.name, bytes });
+    if (info.task !== state.task) await selectTask(info.task);
+    await setModel(info.task, info.head, file.name, bytes);
+    showNote(`Loaded ${file.name} as the ${info.head.toUpperCase()} model.`);
   } else {
     const summary = await loadData(state.task, file.name, bytes);
     showNote(`Loaded ${file.name}: ${summary.train} training and ${summary.test} test samples.`);

@@ -1,8 +1,8 @@
 // The Web Worker that owns the computation: it loads the wasm module, holds the device, the
 // datasets and the models, trains and predicts. The page talks to it with typed messages:
 //   page → worker  {id, type, ...args}   type ∈ backend | loadData | sample | loadModel |
-//                                         unloadModel | modelBytes | look | sweep |
-//                                         cancelSweep | train | cancel | memory
+//                                         unloadModel | modelBytes | modelInfo | labInfo |
+//                                         look | sweep | cancelSweep | train | cancel | memory
 //   worker → page  {id, type: 'result', result} | {id, type: 'progress', event}
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
@@ -49,6 +49,12 @@ const handlers = {
   },
   loadModel({ name, bytes }) {
     return lab.load_model(name, new Uint8Array(bytes));
+  },
+  modelInfo({ name, bytes }) {
+    return lab.model_info(name, new Uint8Array(bytes));
+  },
+  labInfo() {
+    return lab.lab_info();
   },
   unloadModel({ model }) {
     lab.unload_model(model);

@@ -2,6 +2,7 @@
 //! across (the page's sweeps) or spread — and each domain's sample with its trigger placed.
 
 use super::{Position, patch, sentence, tone};
+use crate::data::Task;
 use crate::error::{GapError, Result};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,16 @@ impl Placement {
     /// The three paper positions.
     pub fn three() -> Vec<Placement> {
         Position::THREE.iter().map(|&p| Placement::At(p)).collect()
+    }
+
+    /// The named placements of `task`'s trigger: the three positions, and the spread variant
+    /// for sound and text (the image patch has none).
+    pub fn named(task: Task) -> Vec<Placement> {
+        let mut p = Placement::three();
+        if task != Task::Image {
+            p.push(Placement::Spread);
+        }
+        p
     }
 
     /// `n` evenly spaced placements from the first to the last possible one (`n ≥ 2`).
