@@ -4,6 +4,7 @@ import { LabClient } from './client.js';
 import { drawCurves, drawAttackPlot, downloadBlob, downloadCanvas, toCsv } from './plots.js';
 import { imageView, soundView, textView, drawEvidence } from './views.js';
 import { SweepPanel } from './sweep.js';
+import * as urlState from './state.js';
 
 // The page's own assets per task: the demo data it fetches.
 const TASKS = {
@@ -36,8 +37,6 @@ const state = {
   base: null, // the sample as the dataset has it (no trigger)
   look: { busy: false, dirty: false, seq: 0 },
 };
-// Training-form fields kept in the URL.
-const FORM_FIELDS = ['arch', 'poison_at', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr', 'seed', 'max_samples'];
 // The training form's defaults per task, measured on the demo data with Flex in headless
 // Chromium on a 2-core machine (`node bench/page-train.mjs`; www/models/README.md, "Training
 // in the page"): FC and GAP one after the other in about `minutes`. The paper's own settings
@@ -73,51 +72,41 @@ window.addEventListener('error', (e) => { showError(`Unexpected error: ${e.messa
 window.addEventListener('unhandledrejection', (e) => { showError(`Unexpected error: ${e.reason?.message ?? e.reason}`); e.preventDefault(); });
 
 // ---------- URL state ----------
-// Everything a link should reproduce: task, sample (or the user's own review), trigger
-// position, backend, training form and sweep settings. Read once at start.
-let pendingForm = null, pendingSweep = null;
+// Everything a link should reproduce — task, sample (or the user's own review), trigger
+// position, backend, pair, training form and sweep settings — is declared once, in
+// www/state.js's table. The link is read once at start; the values of controls that do not
+// exist yet (the training form is filled per task) wait in `linked` until they do.
+let linked = {};
 function readHash() {
-  const p = new URLSearchParams(location.hash.slice(1));
-  if (TASKS[p.get('task')]) state.task = p.get('task');
-  const s = parseInt(p.get('sample') ?? '', 10);
-  if (Number.isInteger(s) && s >= 0) state.sample = s;
-  if (p.get('trigger')) state.trigger = p.get('trigger');
-  if (['webgpu', 'flex'].includes(p.get('backend'))) state.preferred = p.get('backend');
-  if (p.has('review')) state.review = p.get('review');
-  state.linkedOwnModels = p.get('models') === 'own';
-  if (p.get('pair')) state.pairs[state.task] = p.get('pair');
-  pendingForm = Object.fromEntries(FORM_FIELDS.filter((f) => p.has(f)).map((f) => [f, p.get(f)]));
-  if (p.has('heads')) pendingForm.heads = p.get('heads');
-  if (p.has('recal')) pendingForm.recal = p.get('recal');
-  pendingSweep = { sw: p.get('sw'), layout: p.get('layout'), stride: p.get('stride') };
+  const v = urlState.readHash(location.hash);
+  if (v.task) state.task = v.task;
+  if (v.sample !== undefined) state.sample = v.sample;
+  if (v.trigger) state.trigger = v.trigger;
+  if (v.backend) state.preferred = v.backend;
+  if (v.review !== undefined) state.review = v.review;
+  state.linkedOwnModels = v.models === 'own';
+  if (v.pair) state.pairs[state.task] = v.pair;
+  linked = v;
 }
 function writeHash() {
-  const p = new URLSearchParams({ task: state.task, sample: state.sample, trigger: state.trigger, backend: state.preferred });
-  if (state.review !== null && state.review.length <= 2000) p.set('review', state.review);
-  const form = $('train-form');
-  for (const f of FORM_FIELDS) if (form[f].value !== '') p.set(f, form[f].value);
-  p.set('heads', ['fc', 'gap'].filter((h) => form[h].checked).join(',') || 'none');
-  p.set('recal', form.recalibrate_bn.checked ? '1' : '0');
-  if (sweepPanel) for (const [k, v] of Object.entries(sweepPanel.settings)) p.set(k, v);
   // Which models the view shows: the committed pretrained pair, or models trained or uploaded
   // in this tab (those live only here; a link cannot carry them).
   const slots = Object.values(slotsOf(state.task));
-  p.set('models', slots.every((s) => s.pretrained) ? 'pretrained' : 'own');
-  const pair = state.tasks[state.task]?.pair;
-  if (pair) p.set('pair', pair);
-  history.replaceState(null, '', `#${p}`);
+  const values = {
+    task: state.task, sample: state.sample, trigger: state.trigger, backend: state.preferred, review: state.review,
+    models: slots.every((s) => s.pretrained) ? 'pretrained' : 'own', pair: state.tasks[state.task]?.pair,
+  };
+  for (const prop of urlState.controlled('form')) values[prop.name] = urlState.readControl(prop);
+  if (sweepPanel) for (const prop of urlState.controlled('sweep')) values[prop.name] = urlState.readControl(prop);
+  history.replaceState(null, '', `#${urlState.writeHash(values)}`);
 }
-function applyPendingForm() {
-  if (!pendingForm) return;
-  const form = $('train-form');
-  for (const f of FORM_FIELDS) {
-    if (pendingForm[f] === undefined) continue;
-    if (form[f].tagName === 'SELECT' && ![...form[f].options].some((o) => o.value === pendingForm[f])) continue;
-    form[f].value = pendingForm[f];
+// Shows the link's values in the controls `within` ('form' or 'sweep'), once.
+function applyLinked(within) {
+  for (const prop of urlState.controlled(within)) {
+    if (linked[prop.name] === undefined) continue;
+    urlState.writeControl(prop, linked[prop.name]);
+    delete linked[prop.name];
   }
-  if (pendingForm.heads) for (const h of ['fc', 'gap']) form[h].checked = pendingForm.heads.split(',').includes(h);
-  if (pendingForm.recal) form.recalibrate_bn.checked = pendingForm.recal === '1';
-  pendingForm = null;
 }
 
 // ---------- the worker ----------
@@ -519,7 +508,7 @@ async function selectTask(task) {
   form.recalibrate_bn.checked = defaults.recalibrate_bn;
   $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
   for (const o of form.poison_at.options) o.hidden = o.value !== 'clean' && !factsOf(task).placements.includes(o.value);
-  applyPendingForm();
+  applyLinked('form');
   $('caption').textContent = CAPTIONS[task];
   $('hint').textContent = HINTS[task];
   for (const head of ['fc', 'gap']) {
@@ -727,7 +716,8 @@ async function main() {
     showError,
     saveState: writeHash,
   });
-  sweepPanel.settings = pendingSweep;
+  applyLinked('sweep');
+  sweepPanel.syncControls();
   bind();
   $('backend-choice').value = state.preferred;
   prefetchTask(state.task);

@@ -19,18 +19,6 @@ export class SweepPanel {
     for (const id of ['sweep-samples', 'sweep-layout', 'sweep-stride']) $(id).addEventListener('change', () => { this.syncControls(); lab.saveState(); });
   }
 
-  // The settings as they go into the URL.
-  get settings() {
-    return { sw: $('sweep-samples').value, layout: $('sweep-layout').value, stride: $('sweep-stride').value };
-  }
-
-  set settings(s) {
-    if (s.sw) $('sweep-samples').value = s.sw;
-    if (['line', 'grid'].includes(s.layout)) $('sweep-layout').value = s.layout;
-    if (s.stride) $('sweep-stride').value = s.stride;
-    this.syncControls();
-  }
-
   syncControls() {
     const image = this.lab.task() === 'image';
     $('sweep-layout-label').hidden = !image;
