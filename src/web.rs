@@ -266,6 +266,8 @@ struct TrainResult {
     id: u32,
     info: lab::ModelInfo,
     evaluation: Evaluation,
+    /// The test positions of `evaluation.attack`, as the page names them.
+    positions: Vec<String>,
     /// Why the model's attack figures are not a backdoor, if it did not learn.
     failure: Option<String>,
 }
@@ -295,7 +297,8 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
     };
     let failure = evaluation.failure(&m.header.classes);
     let Loaded { id, info } = register(m);
-    to_js(&TrainResult { id, info, evaluation, failure })
+    let positions = evaluation.attack.iter().map(|a| a.placement.label()).collect();
+    to_js(&TrainResult { id, info, evaluation, positions, failure })
 }
 
 /// Asks the running training to stop at its next step.

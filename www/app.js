@@ -1,9 +1,10 @@
 // The page: state, rendering and the conversation with the worker (www/worker.js), which
 // does all of the computation in wasm. Nothing of the pipeline is written here.
 import { LabClient } from './client.js';
-import { drawCurves, drawAttackPlot, downloadBlob, downloadCanvas, toCsv } from './plots.js';
+import { downloadBlob } from './plots.js';
 import { imageView, soundView, textView, drawEvidence } from './views.js';
 import { SweepPanel } from './sweep.js';
+import { TrainPanel } from './train.js';
 import * as urlState from './state.js';
 
 // The page's own assets per task: the demo data it fetches.
@@ -37,17 +38,6 @@ const state = {
   base: null, // the sample as the dataset has it (no trigger)
   look: { busy: false, dirty: false, seq: 0 },
 };
-// The training form's defaults per task, measured on the demo data with Flex in headless
-// Chromium on a 2-core machine (`node bench/page-train.mjs`; www/models/README.md, "Training
-// in the page"): FC and GAP one after the other in about `minutes`. The paper's own settings
-// (Adam 1e-4, batch 256, hundreds of epochs) need hours here; these are chosen to show a model
-// that learned and an FC backdoor where it was planted within a few minutes.
-const TRAIN_DEFAULTS = {
-  sound: { arch: 'small', poisoned: 40, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
-  text: { arch: 'conv1d', poisoned: 40, epochs: 6, patience: 3, batch_size: 32, lr: 0.001, recalibrate_bn: false, minutes: 1 },
-  image: { arch: 'strip', poisoned: 160, epochs: 1, patience: 1, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
-};
-
 // ---------- messages ----------
 // Every error the page shows also goes to the console, so that nothing shown to a user can
 // pass unseen by whoever watches the console (the end-to-end tests fail on any they did not
@@ -501,13 +491,7 @@ async function selectTask(task) {
   await labFacts();
   const triggerSel = $('trigger');
   for (const o of triggerSel.options) o.hidden = o.value !== 'custom' && !triggersOf(task).includes(o.value);
-  $('arch').replaceChildren(...factsOf(task).archs.map((a) => new Option(a, a)));
-  const form = $('train-form');
-  const defaults = TRAIN_DEFAULTS[task];
-  for (const f of ['arch', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr']) form[f].value = defaults[f];
-  form.recalibrate_bn.checked = defaults.recalibrate_bn;
-  $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
-  for (const o of form.poison_at.options) o.hidden = o.value !== 'clean' && !factsOf(task).placements.includes(o.value);
+  trainPanel.showTask(task, factsOf(task));
   applyLinked('form');
   $('caption').textContent = CAPTIONS[task];
   $('hint').textContent = HINTS[task];
@@ -541,120 +525,6 @@ async function useFile(file) {
   await refresh();
 }
 
-// ---------- training ----------
-async function train(event) {
-  event.preventDefault();
-  clearMessage();
-  const form = $('train-form');
-  const heads = ['fc', 'gap'].filter((h) => form[h].checked);
-  if (!heads.length) throw new Error('Pick at least one head.');
-  const num = (name) => { const v = parseInt(form[name].value, 10); return Number.isFinite(v) ? v : undefined; };
-  const base = {
-    task: state.task, arch: form.arch.value, poison_at: form.poison_at.value,
-    poisoned: num('poisoned'), epochs: num('epochs'), patience: num('patience'), batch_size: num('batch_size'), seed: num('seed') ?? 0, max_samples: num('max_samples'),
-    lr: Number.isFinite(parseFloat(form.lr.value)) ? parseFloat(form.lr.value) : undefined, recalibrate_bn: form.recalibrate_bn.checked,
-  };
-  $('train').disabled = true;
-  $('cancel').disabled = false;
-  $('results').replaceChildren();
-  $('results-plot').hidden = true;
-  const outcomes = [];
-  const history = { steps: [], epochs: [] };
-  try {
-    for (const [k, head] of heads.entries()) {
-      const onProgress = (e) => {
-        if (e.kind === 'step') {
-          const total = e.epochs * e.steps;
-          const done = (e.epoch - 1) * e.steps + e.step;
-          $('progress').value = (k + done / total) / heads.length;
-          // Losses come back with each step on Flex; on WebGPU several steps' at once (read
-          // back at most once a second, so the GPU is not stalled every step).
-          for (const loss of e.losses) history.steps.push({ head, loss });
-          const last = history.steps.findLast((s) => s.head === head);
-          const loss = last ? `, loss ${last.loss.toFixed(4)}` : '';
-          $('progress-text').textContent = `${head.toUpperCase()}: epoch ${e.epoch}/${e.epochs}, step ${e.step}/${e.steps}${loss}`;
-          $('progress').dataset.epoch = e.epoch;
-          $('progress').dataset.step = e.step;
-        } else {
-          history.epochs.push({ head, ...e });
-        }
-        drawCurves($('curves'), history);
-      };
-      const r = await client.call('train', { form: { ...base, head } }, onProgress).catch((err) => {
-        if (err.restarted) { $('progress-text').textContent = `stopped: ${err.message}`; return null; }
-        throw err;
-      });
-      if (r?.cancelled) $('progress-text').textContent = 'cancelled';
-      if (!r || r.cancelled) return;
-      const bytes = await client.call('modelBytes', { model: r.id });
-      const name = `${state.task}-${base.arch}-${head}-${base.poison_at}-seed${base.seed}.gaplab`;
-      const t = state.tasks[state.task];
-      const old = t.slots[head];
-      t.slots[head] = { id: r.id, info: r.info, name, bytes };
-      t.pair = null;
-      if (old) await client.call('unloadModel', { model: old.id });
-      outcomes.push({ head, ...r.evaluation, failure: r.failure });
-    }
-    $('progress').value = 1;
-    $('progress-text').textContent = 'done';
-    renderResults(outcomes);
-    sweepPanel.reset();
-    await refresh();
-  } finally {
-    $('train').disabled = false;
-    $('cancel').disabled = true;
-  }
-}
-
-function renderResults(outcomes) {
-  const positions = outcomes[0].attack.map((a) => labelOf(a.placement));
-  const table = document.createElement('table');
-  const head = table.createTHead().insertRow();
-  for (const h of ['head', 'clean accuracy', ...positions.map((p) => `attack @ ${p}`)]) {
-    const th = document.createElement('th'); th.textContent = h; head.append(th);
-  }
-  const body = table.createTBody();
-  const failures = [];
-  for (const o of outcomes) {
-    const row = body.insertRow();
-    row.dataset.clean = String(o.clean_accuracy);
-    row.insertCell().textContent = o.head.toUpperCase();
-    row.insertCell().textContent = o.clean_accuracy.toFixed(3);
-    // A model that did not learn has no backdoor to measure: its attack cells are greyed out.
-    for (const a of o.attack) {
-      const cell = row.insertCell();
-      cell.textContent = a.accuracy.toFixed(3);
-      if (o.failure) cell.className = 'muted';
-    }
-    if (o.failure) {
-      row.className = 'failed';
-      row.dataset.failed = 'true';
-      failures.push(`${o.head.toUpperCase()} ${o.failure}.`);
-    }
-  }
-  const notes = failures.map((f) => Object.assign(document.createElement('p'), { className: 'failure', textContent: f }));
-  $('results').replaceChildren(table, ...notes);
-  state.results = { positions, outcomes };
-  $('results-export').hidden = false;
-  const plot = $('results-plot');
-  plot.hidden = false;
-  drawAttackPlot(plot, positions, outcomes.map((o) => ({ head: o.head, values: o.attack.map((a) => a.accuracy) })));
-}
-
-function labelOf(p) {
-  if (typeof p === 'string') return p;
-  if (p.at !== undefined) return typeof p.at === 'string' ? p.at.toLowerCase() : String(p.at.At ?? JSON.stringify(p.at));
-  return JSON.stringify(p);
-}
-
-// The grid of the trained models (clean accuracy, attack accuracy per test position) as CSV.
-function exportResults() {
-  const { positions, outcomes } = state.results;
-  const rows = outcomes.map((o) => [state.task, o.head, o.clean_accuracy, ...o.attack.map((a) => a.accuracy)]);
-  const csv = toCsv(['task', 'head', 'clean_accuracy', ...positions.map((p) => `attack_${p}`)], rows);
-  downloadBlob(new Blob([csv], { type: 'text/csv' }), `gaplab-results-${state.task}.csv`);
-}
-
 // ---------- wiring ----------
 function goSample(n) {
   state.sample = Math.max(0, n);
@@ -677,9 +547,6 @@ function bind() {
     await refresh();
   }));
   $('train-form').addEventListener('change', () => writeHash());
-  $('results-csv').addEventListener('click', exportResults);
-  $('results-png').addEventListener('click', () => downloadCanvas($('results-plot'), `gaplab-results-${state.task}.png`));
-  $('curves-png').addEventListener('click', () => downloadCanvas($('curves'), `gaplab-training-${state.task}.png`));
   $('backend-choice').addEventListener('change', guarded(async () => {
     state.preferred = $('backend-choice').value;
     clearMessage();
@@ -693,8 +560,7 @@ function bind() {
     await loadData(state.task, `demo:${url.split('/').pop()}`, await fetchBytes(url));
     await refresh();
   }));
-  $('train-form').addEventListener('submit', guarded(train));
-  $('cancel').addEventListener('click', () => client.cancel());
+  $('train-form').addEventListener('submit', guarded((e) => { e.preventDefault(); clearMessage(); return trainPanel.train(); }));
   document.addEventListener('dragover', (e) => { e.preventDefault(); document.body.classList.add('dropping'); });
   document.addEventListener('dragleave', () => document.body.classList.remove('dropping'));
   document.addEventListener('drop', guarded(async (e) => {
@@ -706,6 +572,23 @@ function bind() {
 }
 
 let sweepPanel = null;
+// The training panel: the form's per-task defaults, training FC and GAP, the results.
+const trainPanel = new TrainPanel({
+  client,
+  task: () => state.task,
+  // A trained model takes its head's slot (the pretrained pair is no longer what is shown).
+  adopt: async (head, model) => {
+    const t = state.tasks[state.task];
+    const old = t.slots[head];
+    t.slots[head] = model;
+    t.pair = null;
+    if (old) await client.call('unloadModel', { model: old.id });
+  },
+  trained: async () => {
+    sweepPanel.reset();
+    await refresh();
+  },
+});
 
 async function main() {
   readHash();

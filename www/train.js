@@ -1,0 +1,145 @@
+// The training panel: the form's defaults per task, training the FC and GAP models one after
+// the other in the worker (lab::train) with progress and loss curves, and the results table,
+// plot and CSV. The trained models go to the page through `lab.adopt`.
+import { drawCurves, drawAttackPlot, downloadBlob, downloadCanvas, toCsv } from './plots.js';
+
+const $ = (id) => document.getElementById(id);
+
+// The training form's defaults per task, measured on the demo data with Flex in headless
+// Chromium on a 2-core machine (`node bench/page-train.mjs`; www/models/README.md, "Training
+// in the page"): FC and GAP one after the other in about `minutes`. The paper's own settings
+// (Adam 1e-4, batch 256, hundreds of epochs) need hours here; these are chosen to show a model
+// that learned and an FC backdoor where it was planted within a few minutes.
+const TRAIN_DEFAULTS = {
+  sound: { arch: 'small', poisoned: 40, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
+  text: { arch: 'conv1d', poisoned: 40, epochs: 6, patience: 3, batch_size: 32, lr: 0.001, recalibrate_bn: false, minutes: 1 },
+  image: { arch: 'strip', poisoned: 160, epochs: 1, patience: 1, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
+};
+
+export class TrainPanel {
+  // `lab`: the worker client, the current task, `adopt(head, model)` to put a trained model in
+  // its head's slot, and `trained()` once a run's models are all in.
+  constructor(lab) {
+    this.lab = lab;
+    this.results = null;
+    $('cancel').addEventListener('click', () => lab.client.cancel());
+    $('results-csv').addEventListener('click', () => this.exportResults());
+    $('results-png').addEventListener('click', () => downloadCanvas($('results-plot'), `gaplab-results-${lab.task()}.png`));
+    $('curves-png').addEventListener('click', () => downloadCanvas($('curves'), `gaplab-training-${lab.task()}.png`));
+  }
+
+  // The form for `task` (`facts`: its entry of lab_info): its networks, defaults, estimate and
+  // the trigger positions it can poison at.
+  showTask(task, facts) {
+    const form = $('train-form');
+    $('arch').replaceChildren(...facts.archs.map((a) => new Option(a, a)));
+    const defaults = TRAIN_DEFAULTS[task];
+    for (const f of ['arch', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr']) form[f].value = defaults[f];
+    form.recalibrate_bn.checked = defaults.recalibrate_bn;
+    $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
+    for (const o of form.poison_at.options) o.hidden = o.value !== 'clean' && !facts.placements.includes(o.value);
+  }
+
+  async train() {
+    const lab = this.lab;
+    const task = lab.task();
+    const form = $('train-form');
+    const heads = ['fc', 'gap'].filter((h) => form[h].checked);
+    if (!heads.length) throw new Error('Pick at least one head.');
+    const num = (name) => { const v = parseInt(form[name].value, 10); return Number.isFinite(v) ? v : undefined; };
+    const base = {
+      task, arch: form.arch.value, poison_at: form.poison_at.value,
+      poisoned: num('poisoned'), epochs: num('epochs'), patience: num('patience'), batch_size: num('batch_size'), seed: num('seed') ?? 0, max_samples: num('max_samples'),
+      lr: Number.isFinite(parseFloat(form.lr.value)) ? parseFloat(form.lr.value) : undefined, recalibrate_bn: form.recalibrate_bn.checked,
+    };
+    $('train').disabled = true;
+    $('cancel').disabled = false;
+    $('results').replaceChildren();
+    $('results-plot').hidden = true;
+    const outcomes = [];
+    const history = { steps: [], epochs: [] };
+    try {
+      for (const [k, head] of heads.entries()) {
+        const onProgress = (e) => {
+          if (e.kind === 'step') {
+            const total = e.epochs * e.steps;
+            const done = (e.epoch - 1) * e.steps + e.step;
+            $('progress').value = (k + done / total) / heads.length;
+            // Losses come back with each step on Flex; on WebGPU several steps' at once (read
+            // back at most once a second, so the GPU is not stalled every step).
+            for (const loss of e.losses) history.steps.push({ head, loss });
+            const last = history.steps.findLast((s) => s.head === head);
+            const loss = last ? `, loss ${last.loss.toFixed(4)}` : '';
+            $('progress-text').textContent = `${head.toUpperCase()}: epoch ${e.epoch}/${e.epochs}, step ${e.step}/${e.steps}${loss}`;
+            $('progress').dataset.epoch = e.epoch;
+            $('progress').dataset.step = e.step;
+          } else {
+            history.epochs.push({ head, ...e });
+          }
+          drawCurves($('curves'), history);
+        };
+        const r = await lab.client.call('train', { form: { ...base, head } }, onProgress).catch((err) => {
+          if (err.restarted) { $('progress-text').textContent = `stopped: ${err.message}`; return null; }
+          throw err;
+        });
+        if (r?.cancelled) $('progress-text').textContent = 'cancelled';
+        if (!r || r.cancelled) return;
+        const bytes = await lab.client.call('modelBytes', { model: r.id });
+        const name = `${task}-${base.arch}-${head}-${base.poison_at}-seed${base.seed}.gaplab`;
+        await lab.adopt(head, { id: r.id, info: r.info, name, bytes });
+        outcomes.push({ head, positions: r.positions, ...r.evaluation, failure: r.failure });
+      }
+      $('progress').value = 1;
+      $('progress-text').textContent = 'done';
+      this.showResults(task, outcomes);
+      await lab.trained();
+    } finally {
+      $('train').disabled = false;
+      $('cancel').disabled = true;
+    }
+  }
+
+  // The results table (a model that did not learn greyed out and said so) and plot.
+  showResults(task, outcomes) {
+    const positions = outcomes[0].positions;
+    const table = document.createElement('table');
+    const head = table.createTHead().insertRow();
+    for (const h of ['head', 'clean accuracy', ...positions.map((p) => `attack @ ${p}`)]) {
+      const th = document.createElement('th'); th.textContent = h; head.append(th);
+    }
+    const body = table.createTBody();
+    const failures = [];
+    for (const o of outcomes) {
+      const row = body.insertRow();
+      row.dataset.clean = String(o.clean_accuracy);
+      row.insertCell().textContent = o.head.toUpperCase();
+      row.insertCell().textContent = o.clean_accuracy.toFixed(3);
+      // A model that did not learn has no backdoor to measure: its attack cells are greyed out.
+      for (const a of o.attack) {
+        const cell = row.insertCell();
+        cell.textContent = a.accuracy.toFixed(3);
+        if (o.failure) cell.className = 'muted';
+      }
+      if (o.failure) {
+        row.className = 'failed';
+        row.dataset.failed = 'true';
+        failures.push(`${o.head.toUpperCase()} ${o.failure}.`);
+      }
+    }
+    const notes = failures.map((f) => Object.assign(document.createElement('p'), { className: 'failure', textContent: f }));
+    $('results').replaceChildren(table, ...notes);
+    this.results = { task, positions, outcomes };
+    $('results-export').hidden = false;
+    const plot = $('results-plot');
+    plot.hidden = false;
+    drawAttackPlot(plot, positions, outcomes.map((o) => ({ head: o.head, values: o.attack.map((a) => a.accuracy) })));
+  }
+
+  // The grid of the trained models (clean accuracy, attack accuracy per test position) as CSV.
+  exportResults() {
+    const { task, positions, outcomes } = this.results;
+    const rows = outcomes.map((o) => [task, o.head, o.clean_accuracy, ...o.attack.map((a) => a.accuracy)]);
+    const csv = toCsv(['task', 'head', 'clean_accuracy', ...positions.map((p) => `attack_${p}`)], rows);
+    downloadBlob(new Blob([csv], { type: 'text/csv' }), `gaplab-results-${task}.csv`);
+  }
+}
