@@ -6,6 +6,7 @@ import { imageView, soundView, textView, drawEvidence } from './views.js';
 import { SweepPanel } from './sweep.js';
 import { TrainPanel } from './train.js';
 import * as urlState from './state.js';
+import { useFacts } from './geometry.js';
 
 // The page's own assets per task: the demo data it fetches.
 const TASKS = {
@@ -17,7 +18,10 @@ const TASKS = {
 // begins), as the wasm states them (`lab_info`): asked once the worker is up.
 let facts = null;
 async function labFacts() {
-  facts ??= await client.call('labInfo');
+  if (!facts) {
+    facts = await client.call('labInfo');
+    useFacts(facts);
+  }
   return facts;
 }
 const factsOf = (task) => facts.tasks.find((t) => t.task === task);

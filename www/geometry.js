@@ -1,12 +1,21 @@
 // Where on the screen the trigger is, and where that puts it in the input: pure functions,
-// unit-tested in tests/e2e/geometry.test.mjs. The input side follows src/trigger: an 8×8 patch
-// on a 32×32 image with its top-left corner at (x, y), placement index y·25 + x; a 2,400-sample
-// tone whose first sample is at an offset in 0..=clip − 2400; the sentence before word k.
-export const IMAGE = 32;
-export const PATCH = 8;
-export const PLACES = IMAGE - PATCH + 1; // 25 corners per axis
-export const RATE = 16000;
-export const TONE = 2400; // 0.15 s
+// unit-tested in tests/e2e/geometry.test.mjs. The input side follows src/trigger, whose sizes
+// the page is told (`useFacts`, from the wasm's lab_info) rather than restating them: a
+// PATCH × PATCH patch on an IMAGE × IMAGE image with its top-left corner at (x, y), placement
+// index y·PLACES + x; a TONE-sample tone whose first sample is at an offset in
+// 0..=clip − TONE; the sentence before word k.
+export let IMAGE, PATCH, PLACES, RATE, TONE;
+
+// Takes the trigger geometry from the lab's facts (`lab_info()`: image.size, image.patch,
+// sound.rate, sound.tone). Called before any view is built.
+export function useFacts(facts) {
+  IMAGE = facts.image.size;
+  PATCH = facts.image.patch;
+  PLACES = IMAGE - PATCH + 1; // corners per axis
+  RATE = facts.sound.rate;
+  TONE = facts.sound.tone;
+}
+
 export const TONE_STEP = 160; // 10 ms, a multiple of the tone's 16-sample period
 
 export const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));

@@ -31,11 +31,12 @@ function draggable(target, { start, move, end }) {
 
 function drawPixels(canvas, pixels) {
   const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(32, 32);
-  for (let i = 0; i < 1024; i++) {
+  const n = g.IMAGE * g.IMAGE; // one channel plane (CHW)
+  const img = ctx.createImageData(g.IMAGE, g.IMAGE);
+  for (let i = 0; i < n; i++) {
     img.data[4 * i] = pixels[i];
-    img.data[4 * i + 1] = pixels[1024 + i];
-    img.data[4 * i + 2] = pixels[2048 + i];
+    img.data[4 * i + 1] = pixels[n + i];
+    img.data[4 * i + 2] = pixels[2 * n + i];
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
@@ -45,19 +46,20 @@ function drawPixels(canvas, pixels) {
 export function imageView(box, { onMove }) {
   const wrap = el('div', 'imgbox');
   const canvas = el('canvas', 'pixels');
-  canvas.width = canvas.height = 32;
+  canvas.width = canvas.height = g.IMAGE;
   const patch = el('div', 'patch');
   Object.assign(patch.dataset, { testid: 'patch' });
+  patch.style.width = patch.style.height = `${(g.PATCH / g.IMAGE) * 100}%`;
   patch.tabIndex = 0;
   patch.setAttribute('role', 'slider');
   patch.setAttribute('aria-label', 'trigger patch: drag it, or move it with the arrow keys (Shift: 4 pixels)');
   wrap.append(canvas, patch);
-  box.replaceChildren(wrap, el('p', 'muted small', 'Drag the orange square (or click anywhere on the image, or focus it and use the arrow keys). The 8×8 pattern is added where it sits.'));
+  box.replaceChildren(wrap, el('p', 'muted small', `Drag the orange square (or click anywhere on the image, or focus it and use the arrow keys). The ${g.PATCH}×${g.PATCH} pattern is added where it sits.`));
   let corner = [0, 0];
   let grab = null;
   const place = (c, on) => {
     corner = c;
-    Object.assign(patch.style, { left: `${(c[0] / 32) * 100}%`, top: `${(c[1] / 32) * 100}%` });
+    Object.assign(patch.style, { left: `${(c[0] / g.IMAGE) * 100}%`, top: `${(c[1] / g.IMAGE) * 100}%` });
     patch.classList.toggle('off', !on);
     patch.dataset.x = c[0];
     patch.dataset.y = c[1];
@@ -180,7 +182,7 @@ export function soundView(box, { onMove, onRecord, onDatasetClip }) {
   const mfccTone = el('div', 'mfcc-tone');
   mfccBox.append(mfcc, mfccTone);
   box.replaceChildren(wrap, buttons, el('p', 'muted small', 'What the networks take: the clip’s MFCC map, 98 frames × 40 coefficients (101 frames for a centred-framing model; time →, coefficients ↑); the tone shows as a band.'), mfccBox);
-  let offset = 0, clipLength = 16000, grab = g.TONE / 2, clean = null, placedClip = null;
+  let offset = 0, clipLength = g.RATE, grab = g.TONE / 2, clean = null, placedClip = null;
   const place = (o, on) => {
     offset = o;
     const f = g.spanToFraction([o, o + g.TONE], clipLength);
@@ -356,8 +358,9 @@ export function drawEvidence(canvas, look, evidence) {
   let grey, at;
   if (p.pixels) {
     grey = (x, y) => {
-      const i = Math.floor((y / H) * 32) * 32 + Math.floor((x / W) * 32);
-      return (p.pixels[i] + p.pixels[1024 + i] + p.pixels[2048 + i]) / 3;
+      const n = g.IMAGE * g.IMAGE;
+      const i = Math.floor((y / H) * g.IMAGE) * g.IMAGE + Math.floor((x / W) * g.IMAGE);
+      return (p.pixels[i] + p.pixels[n + i] + p.pixels[2 * n + i]) / 3;
     };
     at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, (x + 0.5) / W, (y + 0.5) / H);
   } else {

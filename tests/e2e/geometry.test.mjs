@@ -4,6 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as g from '../../www/geometry.js';
 
+// The facts the page gets from the wasm's lab_info() (src/trigger: 8×8 patch on 32×32 images,
+// a 2,400-sample tone at 16 kHz; tests/lab.rs checks lab_info against the library).
+g.useFacts({ image: { size: 32, patch: 8 }, sound: { rate: 16000, tone: 2400 } });
+
 // The image drawn at 320 × 320 CSS pixels, 100 px from the left and 50 px from the top: 10 px per image pixel.
 const rect = { left: 100, top: 50, width: 320, height: 320 };
 
