@@ -8,7 +8,7 @@ use crate::trigger::Placement;
 use crate::lab::TrainForm;
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
-use crate::grid;
+use crate::experiment::grid;
 use crate::store;
 use crate::train::{Checkpointing, Progress};
 use crate::trigger::{Position, tone};

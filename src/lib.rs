@@ -10,15 +10,12 @@ pub mod error;
 pub mod experiment;
 pub mod explore;
 pub mod features;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod grid;
 pub mod kernels;
 pub mod lab;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
 pub mod model;
 mod names;
-pub mod report;
 pub mod store;
 pub mod train;
 pub mod trigger;

@@ -16,8 +16,7 @@ const FLOORS: &[&[&str]] = &[
     &["train"],
     &["store"],
     &["experiment"],
-    &["report"],
-    &["lab", "grid"],
+    &["lab"],
     &["explore"],
     &["cli", "web"],
 ];

@@ -2,7 +2,7 @@
 //! the one-shot run, and clear errors for bad input.
 #![cfg(not(target_arch = "wasm32"))]
 
-use gaplab::report::results::{HEADER, parse_csv};
+use gaplab::experiment::report::results::{HEADER, parse_csv};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -151,7 +151,7 @@ fn a_traced_grid_past_early_stopping_evaluates_every_epoch_and_keeps_the_last() 
     let (ok, _, err) = gaplab(&untraced);
     assert!(ok, "{err}");
     let plain_rows = parse_csv("results.csv", &read(&plain.join("results.csv"))).unwrap();
-    let figures = |rows: &[gaplab::report::results::ResultRow]| -> Vec<(String, String, f64, f64, f64)> {
+    let figures = |rows: &[gaplab::experiment::report::results::ResultRow]| -> Vec<(String, String, f64, f64, f64)> {
         rows.iter().map(|r| (format!("{:?}", r.job_key()), r.test_position.clone(), r.clean_accuracy, r.attack_accuracy, r.best_val_loss)).collect()
     };
     assert_eq!(figures(&plain_rows), figures(&rows), "a traced run trains and evaluates as an untraced one");

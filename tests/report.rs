@@ -2,10 +2,10 @@
 //! Markdown tables' exact cells on hand-made rows, and the figures (SVG and PNG).
 
 #[cfg(not(target_arch = "wasm32"))]
-use gaplab::report::figures::figure_png;
-use gaplab::report::figures::{figure_groups, figure_svg, trace_groups, trace_png, trace_svg};
-use gaplab::report::results::{HEADER, JobKey, ResultRow, merge, parse_csv, write_csv};
-use gaplab::report::tables::{failed, mean_std, tables_markdown};
+use gaplab::experiment::report::figures::figure_png;
+use gaplab::experiment::report::figures::{figure_groups, figure_svg, trace_groups, trace_png, trace_svg};
+use gaplab::experiment::report::results::{HEADER, JobKey, ResultRow, merge, parse_csv, write_csv};
+use gaplab::experiment::report::tables::{failed, mean_std, tables_markdown};
 
 /// A row with plausible defaults; the tests change what they look at.
 #[allow(clippy::too_many_arguments)]
