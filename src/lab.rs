@@ -227,7 +227,7 @@ pub fn info() -> LabInfo {
             })
             .collect(),
         max_upload_bytes: MAX_UPLOAD_BYTES,
-        model_magic: String::from_utf8_lossy(&store::MAGIC[..6]).into_owned(),
+        model_magic: String::from_utf8_lossy(crate::train::checkpoint::MODEL_FILE_START).into_owned(),
         image: ImageFacts { size: patch::IMAGE, patch: patch::PATCH },
         sound: SoundFacts { rate: tone::SAMPLE_RATE as usize, tone: tone::TONE_SAMPLES },
     }

@@ -36,8 +36,6 @@ export const PROPERTIES = [
   { name: 'stride', type: 'int', min: 1, def: null, control: 'sweep-stride' },
 ];
 
-const byName = new Map(PROPERTIES.map((p) => [p.name, p]));
-
 // The value of `text` for `prop`, or undefined when it is not one.
 export function parseValue(prop, text) {
   if (text === null || text === undefined) return undefined;
@@ -132,5 +130,3 @@ export function writeControl(prop, value, doc = document) {
   if (el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === text)) return;
   el.value = text;
 }
-
-export const property = (name) => byName.get(name);

@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: &[u8; 8] = b"GAPLCK\x01\n";
 
 /// How a model file begins (`store::MAGIC`, which a test there checks against this): a model
-/// file passed where a checkpoint belongs gets its own message. Written here rather than
-/// imported because the store sits above training.
+/// file passed where a checkpoint belongs gets its own message, and the page tells a dropped
+/// model from a dataset by it (`lab::info`). Written here rather than imported because the
+/// store sits above training.
 pub(crate) const MODEL_FILE_START: &[u8] = b"GAPLAB";
 /// Largest JSON part accepted (the history of a few hundred epochs is a few tens of kB).
 const MAX_STATE: usize = 16 << 20;
