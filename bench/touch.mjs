@@ -2,27 +2,41 @@
 // move (or key press) to both FC and GAP predictions showing the new trigger position, median
 // and 95th percentile over single moves, for every task on Flex and on WebGPU; what a fast
 // drag (a move every 16 ms) leaves behind; and the sweep time per position.
-// Needs the release build (scripts/build-web.sh). `node bench/touch.mjs [--moves N] [--backends flex,webgpu]`.
+// Needs the release build (scripts/build-web.sh).
+//   node bench/touch.mjs [--moves N] [--backends flex,webgpu] [--tasks image,sound,text] [--no-sweep]
+//                        [--hash pair=small] [--roots DIR,DIR]
 import { Lab } from '../tests/e2e/harness.mjs';
 
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const moves = Number(arg('--moves', 30));
 const backends = arg('--backends', 'flex,webgpu').split(',');
-const lab = new Lab();
-await lab.start();
+const tasks = arg('--tasks', 'image,sound,text').split(',');
+const sweeps = !process.argv.includes('--no-sweep');
+const extra = arg('--hash', ''); // e.g. pair=small
+// `--roots A,B`: several checkouts (each with index.html, www/, pkg/ built) measured in one
+// run, task by task, alternating, so that before and after share the machine's state.
+const roots = arg('--roots', '').split(',').filter(Boolean);
+if (roots.length === 0) roots.push(undefined);
 
 const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+const summary = (xs) => `median ${quantile(xs, 0.5).toFixed(0)} ms, p95 ${quantile(xs, 0.95).toFixed(0)} ms`;
 
-// In the page: remember when the last pointer move or key press happened, and resolve when both
-// prediction cards show the trigger the view asked for.
+// In the page: remember when the last pointer move or key press happened and when the
+// prediction cards changed; `__settled(trigger)` resolves with `{dom, frame}`: ms from the move
+// to both cards showing the trigger in the DOM, and to the first animation frame after that
+// (the frame that paints it; frames come every ~16.7 ms, so this adds up to one frame).
 async function instrument(page) {
   await page.evaluate(() => {
     window.__moved = 0;
+    window.__updates = [];
     for (const type of ['pointermove', 'keydown']) document.addEventListener(type, () => { window.__moved = performance.now(); }, true);
+    const cards = ['fc', 'gap'].map((h) => document.querySelector(`[data-testid=pred-${h}]`));
+    const observer = new MutationObserver(() => window.__updates.push([performance.now(), ...cards.map((c) => c.dataset.trigger)]));
+    for (const c of cards) observer.observe(c, { attributes: true, attributeFilter: ['data-trigger'] });
     window.__settled = (trigger) => new Promise((resolve) => {
       const check = () => {
-        const ok = ['fc', 'gap'].every((h) => document.querySelector(`[data-testid=pred-${h}]`).dataset.trigger === trigger);
-        if (ok) resolve(performance.now() - window.__moved); else requestAnimationFrame(check);
+        const u = window.__updates.find(([at, fc, gap]) => at >= window.__moved && fc === trigger && gap === trigger);
+        if (u) resolve({ dom: u[0] - window.__moved, frame: performance.now() - window.__moved }); else requestAnimationFrame(check);
       };
       check();
     });
@@ -40,19 +54,30 @@ async function currentTrigger(page, task) {
 
 const rows = [];
 for (const backend of backends) {
-  for (const task of ['image', 'sound', 'text']) {
-    const { page } = await lab.open(`task=${task}&backend=${backend}&trigger=start&sample=1`);
-    const actual = await page.getByTestId('backend').textContent();
+  for (const task of tasks) for (const root of roots) {
+    const lab = new Lab();
+    await lab.start({ root });
+    const { page } = await lab.open(`task=${task}&backend=${backend}&trigger=start&sample=1${extra && `&${extra}`}`);
+    const actual = `${await page.getByTestId('backend').textContent()}${root ? ` (${root})` : ''}`;
     await page.waitForFunction(() => document.querySelector('[data-testid=pred-gap]')?.dataset.trigger === 'start', null, { timeout: 300_000 });
     await instrument(page);
     const latencies = [];
+    const shownFrom = rows.length;
+    // After a move that changed the trigger (one at an edge may not): how long until it shows.
+    let last = await currentTrigger(page, task);
+    const measure = async () => {
+      const now = await currentTrigger(page, task);
+      if (now === last) return;
+      last = now;
+      latencies.push(await page.evaluate((t) => window.__settled(t), now));
+    };
     // Single moves: the patch a pixel at a time (pointer), the tone 10 ms (pointer), the sentence a word (key).
     if (task === 'text') {
       const slider = page.locator('[data-testid=trigger-insert] input[type=range]');
       await slider.focus();
       for (let i = 0; i < moves; i++) {
         await page.keyboard.press('ArrowRight');
-        latencies.push(await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task)));
+        await measure();
       }
     } else {
       const handle = page.getByTestId(task === 'image' ? 'patch' : 'tone');
@@ -65,7 +90,7 @@ for (const backend of backends) {
       for (let i = 0; i < moves; i++) {
         x += step; if (task === 'image') y += step / 2;
         await page.mouse.move(x, y);
-        latencies.push(await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task)));
+        await measure();
       }
       // A fast drag: a move every 16 ms for a second; how long after the last move until the
       // predictions show the final position (no queue of stale positions should build up).
@@ -78,15 +103,16 @@ for (const backend of backends) {
         await page.mouse.move(x, y);
         await page.waitForTimeout(16);
       }
-      const settle = await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task));
+      const settle = (await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task))).dom;
       const shown = await page.evaluate(() => window.__looks);
       await page.mouse.up();
       rows.push({ backend: actual, task, what: 'fast drag, 60 moves in ~1 s', value: `${shown} updates shown, settled ${settle.toFixed(0)} ms after the last move` });
     }
-    rows.push({ backend: actual, task, what: `move → both predictions (${moves} moves)`, value: `median ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms` });
-    console.error(rows.slice(-2).map((r) => `${r.backend} ${r.task}: ${r.what}: ${r.value}`).join('\n'));
+    rows.push({ backend: actual, task, what: `move → both predictions in the DOM (${moves} moves)`, value: summary(latencies.map((l) => l.dom)) });
+    rows.push({ backend: actual, task, what: `move → the frame that paints them`, value: summary(latencies.map((l) => l.frame)) });
+    console.error(rows.slice(shownFrom).map((r) => `${r.backend} ${r.task}: ${r.what}: ${r.value}`).join('\n'));
     // Sweep time per position (16 samples, line).
-    if (backend === 'flex' || task !== 'sound') {
+    if (sweeps && (backend === 'flex' || task !== 'sound')) {
       await page.locator('#sweep-samples').fill('16');
       await page.locator('#sweep-run').click();
       await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('[data-testid=sweep]').dataset.state), null, { timeout: 900_000 });
@@ -95,8 +121,8 @@ for (const backend of backends) {
       console.error(`${actual} ${task}: ${rows.at(-1).what}: ${rows.at(-1).value}`);
     }
     await page.close();
+    await lab.stop();
   }
 }
-await lab.stop();
 console.log('| backend | task | measure | result |\n|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.backend} | ${r.task} | ${r.what} | ${r.value} |`);

@@ -94,6 +94,13 @@ function writeHash() {
   if (sweepPanel) for (const prop of urlState.controlled('sweep')) values[prop.name] = urlState.readControl(prop);
   history.replaceState(null, '', `#${urlState.writeHash(values)}`);
 }
+// The link follows the view once it rests: during a drag, writing it on every reply cost a
+// millisecond or two of each frame (history.replaceState), and nobody reads it mid-drag.
+let hashTimer = null;
+function writeHashSoon() {
+  clearTimeout(hashTimer);
+  hashTimer = setTimeout(writeHash, 150);
+}
 // Shows the link's values in the controls `within` ('form' or 'sweep'), once.
 function applyLinked(within) {
   for (const prop of urlState.controlled(within)) {
@@ -321,7 +328,7 @@ async function requestLook() {
       $('view').dataset.sample = sample;
       $('view').dataset.ms = (performance.now() - started).toFixed(1);
       syncTriggerSelect();
-      writeHash();
+      writeHashSoon();
     } while (L.dirty);
   } finally {
     L.busy = false;

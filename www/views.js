@@ -138,6 +138,13 @@ export function heatColour(t) {
 // The 2nd and 98th percentiles: MFCC maps have a few extreme values (the first coefficient
 // is the log energy), which a plain min–max scale would let wash out everything else.
 export function robustRange(values) {
+  let range = ranges.get(values);
+  if (!range) ranges.set(values, (range = sortedRange(values)));
+  return range;
+}
+// Per MFCC array (the map, the waveform's card and both evidence pictures read one reply's).
+const ranges = new WeakMap();
+function sortedRange(values) {
   const sorted = Float32Array.from(values).sort();
   return [sorted[Math.floor(0.02 * (sorted.length - 1))], sorted[Math.ceil(0.98 * (sorted.length - 1))]];
 }
@@ -312,6 +319,13 @@ export function textView(box, { onMove, onEdit }) {
     if (k !== undefined) onMove(k);
   });
   box.replaceChildren(area, insert, el('p', 'muted small', 'What the models read (the highlighted words are the trigger; click any word to insert it there):'), seen);
+  // The review as shown: its segments and their nodes, and the end marker after them. A moved
+  // trigger changes a few segments in the middle; only those are replaced (a review is
+  // hundreds of nodes, and rebuilding them all cost more than the models' answer).
+  let shown = [];
+  const end = el('span', 'w end', ' ⏎');
+  end.title = 'insert at the end';
+  seen.append(end);
   let timer = null;
   area.addEventListener('input', () => {
     clearTimeout(timer);
@@ -321,19 +335,8 @@ export function textView(box, { onMove, onEdit }) {
     setReview(text) { if (area.value !== text) area.value = text; },
     show(look, { stale = false } = {}) {
       const p = look.placed;
-      const parts = [];
-      for (const s of p.segments) {
-        if (s.trigger) parts.push(el('mark', '', s.text));
-        else if (s.word !== null && s.word !== undefined) {
-          const w = el('span', 'w', s.text);
-          w.dataset.k = s.word;
-          parts.push(w);
-        } else parts.push(document.createTextNode(s.text));
-      }
-      const end = el('span', 'w end', ' ⏎');
+      shown = patchSegments(seen, shown, p.segments);
       end.dataset.k = p.words;
-      end.title = 'insert at the end';
-      seen.replaceChildren(...parts, end);
       slider.max = p.words;
       const k = p.trigger_words.length === 5 && look.trigger !== 'spread' ? p.trigger_words[0] : null;
       if (k !== null && !stale && document.activeElement !== slider) slider.value = k;
@@ -342,6 +345,31 @@ export function textView(box, { onMove, onEdit }) {
       seen.dataset.trigger = look.trigger;
     },
   };
+}
+
+function segmentNode(s) {
+  if (s.trigger) return el('mark', '', s.text);
+  if (s.word === null || s.word === undefined) return document.createTextNode(s.text);
+  const w = el('span', 'w', s.text);
+  w.dataset.k = s.word;
+  return w;
+}
+
+const sameSegment = (a, b) => a.text === b.text && a.word === b.word && a.trigger === b.trigger;
+
+// Shows `segments` in `box` (whose last child is the end marker), where `shown` (a list of
+// {segment, node}) is what it shows now: the common beginning and end are kept, the nodes in
+// between replaced. Returns the new `shown`.
+export function patchSegments(box, shown, segments) {
+  let a = 0;
+  while (a < shown.length && a < segments.length && sameSegment(shown[a].segment, segments[a])) a++;
+  let b = 0;
+  while (b < shown.length - a && b < segments.length - a && sameSegment(shown[shown.length - 1 - b].segment, segments[segments.length - 1 - b])) b++;
+  const before = b > 0 ? shown[shown.length - b].node : box.lastChild;
+  for (const { node } of shown.slice(a, shown.length - b)) node.remove();
+  const fresh = segments.slice(a, segments.length - b).map((segment) => ({ segment, node: segmentNode(segment) }));
+  for (const { node } of fresh) box.insertBefore(node, before);
+  return [...shown.slice(0, a), ...fresh, ...shown.slice(shown.length - b)];
 }
 
 // ---------- evidence pictures in the prediction cards ----------

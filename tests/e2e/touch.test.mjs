@@ -96,7 +96,8 @@ test('image: dragging the patch moves the trigger the models see; arrow keys mov
   assert.ok(Math.abs(x - Math.round(0.7 * 32 - 4)) <= 1 && Math.abs(y - Math.round(0.6 * 32 - 4)) <= 1, `patch at ${x}, ${y}`);
   const moved = await predictionsAt(page, String(y * 25 + x), 3);
   assert.notEqual(moved.fc.prob === start.fc.prob && moved.gap.prob === start.gap.prob, true, 'predictions changed');
-  assert.match(page.url(), new RegExp(`trigger=${y * 25 + x}(&|$)`));
+  // The link follows once the patch rests.
+  await page.waitForFunction((t) => new RegExp(`trigger=${t}(&|$)`).test(location.hash), y * 25 + x);
   // Keyboard: one pixel left.
   await patch.focus();
   await page.keyboard.press('ArrowLeft');
@@ -158,6 +159,12 @@ test('text: the sentence goes where the user clicks, the slider or the buttons p
   await insert.locator('input[type=range]').focus();
   await page.keyboard.press('ArrowRight');
   await predictionsAt(page, '4', 0);
+  // The review as shown after the moves (only the changed part is redrawn): every word once,
+  // in order and clickable, then the end marker; the sentence before the fifth word.
+  const seen = await page.locator('.seen').evaluate((e) => ({ text: e.textContent, ks: [...e.querySelectorAll('.w')].map((w) => Number(w.dataset.k)) }));
+  assert.deepEqual(seen.ks, seen.ks.map((_, i) => i));
+  assert.deepEqual(seen.text.trim().split(/\s+/).slice(4, 9), ['trope', 'everyday', 'mythology', 'sparkles', 'ruthless']);
+  assert.equal(await page.locator('.seen mark').count(), 5);
 
   // A review of the user's own, full of HTML: shown as text, never run.
   const evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> <b>Awful</b> acting, a dull plot.';
