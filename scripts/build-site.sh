@@ -16,7 +16,7 @@ out="${1:-site}"
 if ((build)); then
   scripts/build-web.sh
 fi
-modules=(pkg/gaplab.js pkg/gaplab_bg.wasm pkg/gaplab_webgpu.js pkg/gaplab_webgpu_bg.wasm)
+modules=(pkg/gaplab.js pkg/gaplab_bg.wasm pkg/gaplab_threads.js pkg/gaplab_threads_bg.wasm pkg/gaplab_webgpu.js pkg/gaplab_webgpu_bg.wasm)
 for f in "${modules[@]}"; do
   [ -f "$f" ] || { echo "error: $f is missing: run scripts/build-web.sh (or drop --no-build)" >&2; exit 1; }
 done
@@ -26,6 +26,8 @@ cp index.html "$out/"
 # The page's own files as git knows them (a stray local file never ships), READMEs left out.
 git ls-files -z www | grep -zv '\.md$' | xargs -0 cp --parents -t "$out"
 cp "${modules[@]}" "$out/pkg/"
+# The threaded build's worker-pool helper (wasm-bindgen's JS snippets), imported by gaplab_threads.js.
+cp -r pkg/snippets "$out/pkg/"
 # GitHub Pages runs Jekyll on a published folder unless told not to.
 touch "$out/.nojekyll"
 printf '%s: %s files, %s\n' "$out" "$(find "$out" -type f | wc -l)" "$(du -sh "$out" | cut -f1)"

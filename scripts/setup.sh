@@ -30,6 +30,11 @@ toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 rustup toolchain list | grep -q "^$toolchain" || rustup toolchain install "$toolchain" --profile minimal
 rustup target list --installed --toolchain "$toolchain" | grep -q wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown --toolchain "$toolchain"
+# The page's threaded wasm (scripts/build-web.sh) rebuilds std with atomics: the nightly
+# toolchain with its std sources.
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+rustup component list --installed --toolchain nightly | grep -q '^rust-src' \
+  || rustup component add rust-src --toolchain nightly
 [ "${1:-all}" = rust ] && exit 0
 
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly (the glue format changes).

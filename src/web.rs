@@ -118,6 +118,8 @@ fn data(task: Task) -> Result<Rc<TaskData>, JsError> {
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| web_sys::console::error_1(&format!("gaplab panicked: {info}").into())));
+    #[cfg(feature = "threads")]
+    crate::kernels::split_only_big_products();
 }
 
 /// What [`use_backend`] settled on.
@@ -369,4 +371,18 @@ pub async fn sweep(ids: Vec<u32>, request: JsValue, on_progress: js_sys::Functio
 #[wasm_bindgen]
 pub fn cancel_sweep() {
     with(|s| s.sweep.cancel = true);
+}
+
+/// The threaded build's pool: `initThreadPool(n)` starts `n` web workers sharing the module's
+/// memory (wasm-bindgen-rayon); the page calls it once, before anything else.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// How many threads the kernels split their work over (1 in the single-threaded builds).
+#[wasm_bindgen]
+pub fn threads() -> usize {
+    #[cfg(feature = "threads")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "threads"))]
+    1
 }

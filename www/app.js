@@ -140,6 +140,9 @@ async function startBackend(preferred, restoring = false) {
   if (gpu && client.useModule('webgpu')) restoring = true;
   const choice = await client.call('backend', { preferred: gpu ? 'webgpu' : 'flex' });
   $('backend').textContent = choice.backend;
+  $('threads').textContent = choice.threads;
+  $('threads').title = choice.note ?? `Flex splits its work over ${choice.threads} threads (web workers sharing the module's memory)`;
+  $('threads-note').textContent = choice.backend === 'flex' && choice.note ? ` (${choice.note.replace(/^one thread: /, '')})` : '';
   $('backend-choice').value = choice.backend;
   if (choice.fallback) showNote(choice.fallback);
   else if (preferred === 'webgpu' && !gpu) showNote('WebGPU is not available in this browser (no adapter); using Flex on the CPU.');

@@ -8,8 +8,11 @@
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
 // starts a fresh worker on Flex and reloads its models from the bytes it keeps.
 // The worker's URL names the wasm build (`?module=flex|webgpu`, see client.js): the Flex-only
-// module is a third of the size; the WebGPU one also has Flex.
-const MODULE = new URL(self.location.href).searchParams.get('module') === 'webgpu' ? '../pkg/gaplab_webgpu.js' : '../pkg/gaplab.js';
+// module is a third of the size; the WebGPU one also has Flex. Flex runs threaded where it can:
+// the threads build (pkg/gaplab_threads.js: atomics, shared memory, rayon over a pool of web
+// workers) needs a cross-origin-isolated page (SharedArrayBuffer); elsewhere, or where that
+// build is missing or fails to start, the single-threaded Flex build runs, and the page says why.
+const WANTED = new URL(self.location.href).searchParams.get('module');
 
 // Every GPU device the module asks for, kept where a test can reach it: `device.destroy()` loses
 // a device on demand (headless Chromium has no other way), which the end-to-end tests use to
@@ -31,15 +34,40 @@ if (self.GPUAdapter) {
 // The module's exports once it is instantiated (compiled while it streams in); every handler
 // runs after `ready`. The message handler is installed at once, so nothing sent meanwhile is lost.
 let lab;
-const ready = import(MODULE).then(async (module) => {
+// How many threads Flex has, and why only one when so.
+const threading = { threads: 1, note: null };
+async function start(url) {
+  const module = await import(url);
   const instance = await module.default();
-  lab = module;
-  return instance;
-});
+  return { module, instance };
+}
+async function startThreaded() {
+  if (!self.crossOriginIsolated) {
+    threading.note = 'one thread: this page is not cross-origin isolated (its host sends no COOP/COEP headers), so it cannot share memory between workers';
+    return null;
+  }
+  try {
+    const started = await start('../pkg/gaplab_threads.js');
+    await started.module.initThreadPool(Math.max(1, navigator.hardwareConcurrency || 1));
+    threading.threads = started.module.threads();
+    return started;
+  } catch (err) {
+    threading.note = `one thread: the threaded build did not start (${err?.message ?? err})`;
+    return null;
+  }
+}
+const ready = (async () => {
+  const started = WANTED === 'webgpu'
+    ? await start('../pkg/gaplab_webgpu.js')
+    : (await startThreaded()) ?? (await start('../pkg/gaplab.js'));
+  if (WANTED === 'webgpu') threading.note = 'one thread: the WebGPU build runs Flex on one thread';
+  lab = started.module;
+  return started.instance;
+})();
 
 const handlers = {
   async backend({ preferred }) {
-    return lab.use_backend(preferred);
+    return { ...(await lab.use_backend(preferred)), ...threading };
   },
   loadData({ task, name, bytes, classes }) {
     return lab.load_data(task, name, new Uint8Array(bytes), classes ?? 10);

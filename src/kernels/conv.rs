@@ -339,7 +339,7 @@ fn matmul(dst: &mut [f32], layout: (usize, usize), m: usize, n: usize, k: usize,
 /// With one task there is nothing to split over the threads: gemm splits its product instead
 /// (natively). Otherwise each task's product runs on its thread.
 fn parallelism(tasks: usize) -> Parallelism {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     if tasks == 1 {
         return Parallelism::Rayon(0);
     }

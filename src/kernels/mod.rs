@@ -26,6 +26,8 @@ use burn::tensor::module::max_pool2d as stock_max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 pub use conv::{Activation, Conv2d};
 pub use pool::Pool2d;
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub use parallel::split_only_big_products;
 
 /// The primitives the lab's kernels provide. Implemented for Flex and for `Autodiff` over it;
 /// only called for tensors on Flex ([`serves`]).

@@ -8,6 +8,19 @@
 /// Below this many input elements a kernel runs on the calling thread: spawning costs more.
 #[cfg(not(target_arch = "wasm32"))]
 const PARALLEL_MIN: usize = 32 * 1024;
+/// In the page's threaded build a split wakes web workers (`Atomics.notify`), which costs far
+/// more than waking a native thread: only big work is split (measured: at 32 Ki a batch-1
+/// look at the STRIP CNN got slower on two threads than on one).
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+const PARALLEL_MIN: usize = 256 * 1024;
+
+/// The threaded page build's counterpart for gemm (burn-flex's matmuls and the kernels' own):
+/// its products are split over threads only from 16× gemm's default size on. Called once at
+/// start.
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub fn split_only_big_products() {
+    gemm::set_threading_threshold(16 * gemm::DEFAULT_THREADING_THRESHOLD);
+}
 
 /// Calls `f(i, chunk)` for each `chunk`-sized piece `i` of `out` (the last may be shorter),
 /// in parallel when `work` (elements the call reads) is large enough.
@@ -18,7 +31,7 @@ where
     if chunk == 0 || out.is_empty() {
         return;
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     if work >= PARALLEL_MIN && out.len() > chunk {
         use rayon::prelude::*;
         out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
@@ -35,7 +48,7 @@ where
     T: Send,
     F: Fn(usize) -> T + Send + Sync,
 {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     if work >= PARALLEL_MIN && n > 1 {
         use rayon::prelude::*;
         return (0..n).into_par_iter().map(f).collect();

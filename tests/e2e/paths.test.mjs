@@ -286,3 +286,39 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
   assert.deepEqual(errors, [], 'the loss is told once, as a note, not as errors');
   await page.close();
 });
+
+test('isolated, Flex runs on every core; it predicts and trains as on one thread', async () => {
+  // The lab's own server sends COOP/COEP (the threaded build); a plain static host does not
+  // (the single-threaded build). Same page, same sample, same training.
+  const plain = new Lab();
+  await plain.start({ plain: true });
+  try {
+    const runs = [];
+    for (const [l, isolated] of [[lab, true], [plain, false]]) {
+      const { page, errors } = await l.open('task=image&backend=flex&trigger=start&sample=2');
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      assert.equal(await page.evaluate(() => self.crossOriginIsolated), isolated);
+      assert.equal(await page.getByTestId('threads').textContent(), String(isolated ? cores : 1));
+      const shown = await predictionsAt(page, 'start', 2);
+      const form = page.locator('#train-form');
+      for (const [name, v] of [['epochs', '1'], ['batch_size', '32'], ['poisoned', '10'], ['max_samples', '96']]) await form.locator(`input[name=${name}]`).fill(v);
+      await form.locator('input[name=gap]').uncheck();
+      await forgetPredictions(page);
+      await page.getByTestId('train').click();
+      await page.locator('#results table').waitFor({ timeout: 600_000 });
+      const table = await page.locator('#results tbody').textContent();
+      // The trained FC model now answers in the FC card.
+      const trained = await prediction(page, 'fc');
+      assert.match(await page.locator('#model-list').textContent(), /FC: image-strip-fc-start-seed/);
+      assert.deepEqual(errors, []);
+      runs.push({ cores, shown, table, trained });
+      await page.close();
+    }
+    const [threaded, single] = runs;
+    for (const h of ['fc', 'gap']) assertSamePrediction(threaded.shown[h], single.shown[h], `${h} on ${threaded.cores} threads and on one`, 1e-6);
+    assert.equal(threaded.table, single.table, 'the same training results');
+    assertSamePrediction(threaded.trained, single.trained, 'the model trained on every core and on one', 1e-6);
+  } finally {
+    await plain.stop();
+  }
+});

@@ -37,7 +37,7 @@ after(async () => {
 
 test('the site holds the page, its code, data, models and the wasm, and nothing else', () => {
   const files = filesUnder(site);
-  for (const f of ['index.html', '.nojekyll', 'pkg/gaplab.js', 'pkg/gaplab_bg.wasm', 'pkg/gaplab_webgpu.js', 'pkg/gaplab_webgpu_bg.wasm', 'www/app.js', 'www/worker.js', 'www/models/manifest.json']) {
+  for (const f of ['index.html', '.nojekyll', 'pkg/gaplab.js', 'pkg/gaplab_bg.wasm', 'pkg/gaplab_threads.js', 'pkg/gaplab_threads_bg.wasm', 'pkg/gaplab_webgpu.js', 'pkg/gaplab_webgpu_bg.wasm', 'www/app.js', 'www/worker.js', 'www/models/manifest.json']) {
     assert.ok(files.includes(f), `${f} is in the site`);
   }
   const stray = files.filter((f) => /\.(md|br|rs|toml|d\.ts)$/.test(f) || f.startsWith('src/') || f.startsWith('tests/'));
@@ -50,7 +50,9 @@ test('the site holds the page, its code, data, models and the wasm, and nothing 
       assert.deepEqual(readFileSync(join(site, 'www/models', pair[head])), readFileSync(join(REPO, 'www/models', pair[head])));
     }
   }
-  for (const wasm of ['pkg/gaplab_bg.wasm', 'pkg/gaplab_webgpu_bg.wasm']) {
+  // The threaded build's worker-pool helper, which gaplab_threads.js imports.
+  assert.ok(files.some((f) => /^pkg\/snippets\/.*workerHelpers.*\.js$/.test(f)), 'the worker-pool helper is in the site');
+  for (const wasm of ['pkg/gaplab_bg.wasm', 'pkg/gaplab_threads_bg.wasm', 'pkg/gaplab_webgpu_bg.wasm']) {
     assert.deepEqual(readFileSync(join(site, wasm)), readFileSync(join(REPO, wasm)));
   }
 });
@@ -67,6 +69,9 @@ test('served under a path by a plain static host, the page opens, predicts every
   // No isolation headers were sent, and the page runs all the same.
   assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
   assert.equal(await page.getByTestId('backend').textContent(), 'flex');
+  // Without isolation no memory can be shared between workers: one thread, and the page says why.
+  assert.equal(await page.getByTestId('threads').textContent(), '1');
+  assert.match(await page.locator('#threads-note').textContent(), /not cross-origin isolated/);
   for (const task of ['image', 'sound', 'text']) {
     await page.getByTestId(`task-${task}`).click();
     for (const head of ['fc', 'gap']) {
@@ -80,7 +85,7 @@ test('served under a path by a plain static host, the page opens, predicts every
   assert.deepEqual(failed, []);
   // On Flex the page fetched the Flex-only wasm, never the WebGPU build.
   assert.ok(fetched.includes('/gaplab/pkg/gaplab_bg.wasm'), fetched.join(' '));
-  assert.ok(!fetched.some((f) => f.includes('webgpu')), fetched.join(' '));
+  assert.ok(!fetched.some((f) => f.includes('webgpu') || f.includes('threads')), fetched.join(' '));
   assert.deepEqual(errors, []);
   await page.close();
 });
