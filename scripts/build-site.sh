@@ -22,7 +22,7 @@ for f in "${modules[@]}"; do
 done
 rm -rf "$out"
 mkdir -p "$out/pkg"
-cp index.html "$out/"
+cp index.html coi.js "$out/"
 # The page's own files as git knows them (a stray local file never ships), READMEs left out.
 git ls-files -z www | grep -zv '\.md$' | xargs -0 cp --parents -t "$out"
 cp "${modules[@]}" "$out/pkg/"

@@ -7,6 +7,7 @@ import { SweepPanel } from './sweep.js';
 import { TrainPanel } from './train.js';
 import * as urlState from './state.js';
 import { useFacts } from './geometry.js';
+import { isolate } from './isolation.js';
 
 // The page's own assets per task: the demo data it fetches.
 const TASKS = {
@@ -522,6 +523,8 @@ const trainPanel = new TrainPanel({
 });
 
 async function main() {
+  // On a static host without COOP/COEP: isolate the page through a service worker and reload.
+  if (await isolate()) return;
   readHash();
   sweepPanel = new SweepPanel({
     client,

@@ -43,7 +43,7 @@ async function start(url) {
 }
 async function startThreaded() {
   if (!self.crossOriginIsolated) {
-    threading.note = 'one thread: this page is not cross-origin isolated (its host sends no COOP/COEP headers), so it cannot share memory between workers';
+    threading.note = 'one thread: this page is not cross-origin isolated (its host sends no COOP/COEP headers, and no service worker could add them), so it cannot share memory between workers';
     return null;
   }
   try {

@@ -288,10 +288,11 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
 });
 
 test('isolated, Flex runs on every core; it predicts and trains as on one thread', async () => {
-  // The lab's own server sends COOP/COEP (the threaded build); a plain static host does not
-  // (the single-threaded build). Same page, same sample, same training.
+  // The lab's own server sends COOP/COEP (the threaded build); a plain static host does not,
+  // and with service workers blocked the page cannot add them (the single-threaded build).
+  // Same page, same sample, same training.
   const plain = new Lab();
-  await plain.start({ plain: true });
+  await plain.start({ plain: true, serviceWorkers: 'block' });
   try {
     const runs = [];
     for (const [l, isolated] of [[lab, true], [plain, false]]) {

@@ -1,8 +1,10 @@
 // The lab as users deploy it: scripts/build-site.sh writes the static site, which is served
 // here the way GitHub Pages serves a project site — under a path (/gaplab/), by a plain static
 // server that sends MIME types and nothing else (no cross-origin isolation headers, no
-// precompressed copies) — and the page's checks run against it: it opens, every task's
-// pretrained pair predicts, a model trains in the page, and no request of the page fails.
+// precompressed copies) — and the page's checks run against it: it opens, isolates itself
+// through its service worker (coi.js) and runs threaded, every task's pretrained pair
+// predicts, a model trains in the page, and no request of the page fails; where service
+// workers are blocked it runs on one thread and says why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -37,7 +39,7 @@ after(async () => {
 
 test('the site holds the page, its code, data, models and the wasm, and nothing else', () => {
   const files = filesUnder(site);
-  for (const f of ['index.html', '.nojekyll', 'pkg/gaplab.js', 'pkg/gaplab_bg.wasm', 'pkg/gaplab_threads.js', 'pkg/gaplab_threads_bg.wasm', 'pkg/gaplab_webgpu.js', 'pkg/gaplab_webgpu_bg.wasm', 'www/app.js', 'www/worker.js', 'www/models/manifest.json']) {
+  for (const f of ['index.html', 'coi.js', '.nojekyll', 'pkg/gaplab.js', 'pkg/gaplab_bg.wasm', 'pkg/gaplab_threads.js', 'pkg/gaplab_threads_bg.wasm', 'pkg/gaplab_webgpu.js', 'pkg/gaplab_webgpu_bg.wasm', 'www/app.js', 'www/worker.js', 'www/models/manifest.json']) {
     assert.ok(files.includes(f), `${f} is in the site`);
   }
   const stray = files.filter((f) => /\.(md|br|rs|toml|d\.ts)$/.test(f) || f.startsWith('src/') || f.startsWith('tests/'));
@@ -66,12 +68,14 @@ test('served under a path by a plain static host, the page opens, predicts every
   });
   const { page, errors } = await lab.open('task=image&backend=flex');
   assert.ok(page.url().includes('/gaplab/'), page.url());
-  // No isolation headers were sent, and the page runs all the same.
-  assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+  // No isolation headers were sent: the page's service worker added them (one reload), and the
+  // page runs threaded.
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+  assert.equal(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL), `${lab.base}coi.js`);
   assert.equal(await page.getByTestId('backend').textContent(), 'flex');
-  // Without isolation no memory can be shared between workers: one thread, and the page says why.
-  assert.equal(await page.getByTestId('threads').textContent(), '1');
-  assert.match(await page.locator('#threads-note').textContent(), /not cross-origin isolated/);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.equal(await page.getByTestId('threads').textContent(), String(cores));
+  assert.equal(await page.locator('#threads-note').textContent(), '');
   for (const task of ['image', 'sound', 'text']) {
     await page.getByTestId(`task-${task}`).click();
     for (const head of ['fc', 'gap']) {
@@ -83,9 +87,25 @@ test('served under a path by a plain static host, the page opens, predicts every
   assert.equal((await page.locator('#results tbody tr').allTextContents()).length, 2);
   await prediction(page, 'gap');
   assert.deepEqual(failed, []);
-  // On Flex the page fetched the Flex-only wasm, never the WebGPU build.
-  assert.ok(fetched.includes('/gaplab/pkg/gaplab_bg.wasm'), fetched.join(' '));
-  assert.ok(!fetched.some((f) => f.includes('webgpu') || f.includes('threads')), fetched.join(' '));
+  // On Flex the page fetched the threaded Flex build, never the WebGPU one.
+  assert.ok(fetched.includes('/gaplab/pkg/gaplab_threads_bg.wasm'), fetched.join(' '));
+  assert.ok(!fetched.some((f) => f.includes('webgpu')), fetched.join(' '));
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('where service workers are blocked, the site runs on one thread and says why', async () => {
+  const blocked = new Lab();
+  await blocked.start({ root, plain: true, path: 'gaplab/', serviceWorkers: 'block' });
+  try {
+    const { page, errors } = await blocked.open('task=text&backend=flex');
+    await prediction(page, 'gap');
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
+    assert.equal(await page.getByTestId('threads').textContent(), '1');
+    assert.match(await page.locator('#threads-note').textContent(), /not cross-origin isolated/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await blocked.stop();
+  }
 });
