@@ -142,8 +142,8 @@ async function startBackend(preferred, restoring = false) {
   const choice = await client.call('backend', { preferred: gpu ? 'webgpu' : 'flex' });
   $('backend').textContent = choice.backend;
   $('threads').textContent = choice.threads;
-  $('threads').title = choice.note ?? `Flex splits its work over ${choice.threads} threads (web workers sharing the module's memory)`;
-  $('threads-note').textContent = choice.backend === 'flex' && choice.note ? ` (${choice.note.replace(/^one thread: /, '')})` : '';
+  $('threads').title = choice.note ? `one thread: ${choice.note}` : `Flex splits its work over ${choice.threads} threads (web workers sharing the module's memory)`;
+  $('threads-note').textContent = choice.backend === 'flex' && choice.note ? ` (${choice.note})` : '';
   $('backend-choice').value = choice.backend;
   if (choice.fallback) showNote(choice.fallback);
   else if (preferred === 'webgpu' && !gpu) showNote('WebGPU is not available in this browser (no adapter); using Flex on the CPU.');

@@ -142,7 +142,7 @@ export function robustRange(values) {
   if (!range) ranges.set(values, (range = sortedRange(values)));
   return range;
 }
-// Per MFCC array (the map, the waveform's card and both evidence pictures read one reply's).
+// Per MFCC array: the map under the clip and both cards' evidence pictures read one reply's.
 const ranges = new WeakMap();
 function sortedRange(values) {
   const sorted = Float32Array.from(values).sort();

@@ -34,7 +34,7 @@ if (self.GPUAdapter) {
 // The module's exports once it is instantiated (compiled while it streams in); every handler
 // runs after `ready`. The message handler is installed at once, so nothing sent meanwhile is lost.
 let lab;
-// How many threads Flex has, and why only one when so.
+// How many threads Flex has, and (`note`) why only one when so.
 const threading = { threads: 1, note: null };
 async function start(url) {
   const module = await import(url);
@@ -43,7 +43,7 @@ async function start(url) {
 }
 async function startThreaded() {
   if (!self.crossOriginIsolated) {
-    threading.note = 'one thread: this page is not cross-origin isolated (its host sends no COOP/COEP headers, and no service worker could add them), so it cannot share memory between workers';
+    threading.note = 'this page is not cross-origin isolated (its host sends no COOP/COEP headers, and no service worker could add them), so it cannot share memory between workers';
     return null;
   }
   try {
@@ -52,7 +52,7 @@ async function startThreaded() {
     threading.threads = started.module.threads();
     return started;
   } catch (err) {
-    threading.note = `one thread: the threaded build did not start (${err?.message ?? err})`;
+    threading.note = `the threaded build did not start (${err?.message ?? err})`;
     return null;
   }
 }
@@ -60,7 +60,7 @@ const ready = (async () => {
   const started = WANTED === 'webgpu'
     ? await start('../pkg/gaplab_webgpu.js')
     : (await startThreaded()) ?? (await start('../pkg/gaplab.js'));
-  if (WANTED === 'webgpu') threading.note = 'one thread: the WebGPU build runs Flex on one thread';
+  if (WANTED === 'webgpu') threading.note = 'the WebGPU build runs Flex on one thread';
   lab = started.module;
   return started.instance;
 })();
