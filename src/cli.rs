@@ -331,6 +331,10 @@ struct TrainArgs {
     /// afterwards where it was planted. Not for text.
     #[arg(long)]
     augment: bool,
+    /// Halve the learning rate after this many epochs without a better validation loss, and
+    /// again after as many more (Keras's ReduceLROnPlateau with factor 0.5). Off in the paper.
+    #[arg(long, value_name = "EPOCHS")]
+    lr_drop: Option<usize>,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -363,6 +367,7 @@ impl TrainArgs {
             framing: Framing::parse(&self.framing)?,
             recalibrate_bn: self.recalibrate_bn,
             augment: self.augment,
+            lr_drop: self.lr_drop,
         };
         let mut request = form.request(self.classes.unwrap_or(task.class_counts()[0]))?;
         request.settings.max_seconds = self.max_minutes.map(|m| m * 60.0);

@@ -13,7 +13,7 @@ use crate::data::TaskData;
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::trigger::{Placement, PoisonConfig, patch, tone};
 use crate::store::{self, ModelHeader};
-use crate::train::{Progress, TrainSettings};
+use crate::train::{LrDrop, Progress, TrainSettings};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
@@ -294,6 +294,10 @@ pub struct TrainForm {
     /// Vary each training image or clip as it is drawn (`TrainSettings::augment`).
     #[serde(default)]
     pub augment: bool,
+    /// Halve the learning rate after this many epochs without a better validation loss
+    /// (`TrainSettings::lr_drop`; default off, as in the paper).
+    #[serde(default)]
+    pub lr_drop: Option<usize>,
 }
 
 fn default_position() -> String {
@@ -315,6 +319,7 @@ impl TrainForm {
         let settings = TrainSettings {
             recalibrate_bn: self.recalibrate_bn,
             augment: self.augment,
+            lr_drop: self.lr_drop.map(|after| LrDrop { after, factor: 0.5 }),
             ..TrainSettings::with_overrides(self.task, self.seed, self.epochs, self.patience, self.batch_size, self.lr)
         };
         Ok(TrainRequest { spec, poison, settings })

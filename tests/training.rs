@@ -326,6 +326,59 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
     }
 }
 
+/// `--lr-drop`: the learning rate halves after each epoch without a better validation loss —
+/// the run is the constant-rate run up to the first such epoch and another after it — and the
+/// lowered rate is part of the checkpoint, so a run stopped after the drop resumes at it.
+#[test]
+fn the_learning_rate_drops_when_validation_stalls_and_a_resumed_run_keeps_it() {
+    use gaplab::train::{Checkpointing, Fitted, LrDrop, ReadBack, fit_resumable};
+    let device = Device::flex();
+    let data = data::demo::load(Task::Text, 2).unwrap();
+    let mut req = request(Task::Text, Arch::Bag, Head::Fc, Some(Placement::At(Position::Start)), 20, 6);
+    req.settings.batch_size = 64;
+    req.settings.patience = 100;
+    // A high rate, so that the validation loss soon rises (the FC bag overfits the demo's reviews).
+    req.settings.optimizer = req.settings.optimizer.with_lr(1e-2);
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let run = |settings: &TrainSettings, resume: Option<&[u8]>| -> (Fitted, Option<Vec<u8>>) {
+        let mut last = None;
+        let mut keep = |bytes: &[u8]| {
+            last = Some(bytes.to_vec());
+            Ok::<(), gaplab::GapError>(())
+        };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
+        let fitted = pollster::block_on(fit_resumable(
+            &req.spec, &prepared.train, &prepared.val, settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+        ))
+        .unwrap();
+        (fitted, last)
+    };
+    let losses = |f: &Fitted| f.history.iter().map(|s| (s.train_loss, s.val_loss)).collect::<Vec<_>>();
+    let (constant, _) = run(&req.settings, None);
+    // The first epoch (1-based) whose validation loss is no better than an earlier one's.
+    let val: Vec<f64> = constant.history.iter().map(|s| s.val_loss).collect();
+    eprintln!("validation losses at a constant rate: {val:?}");
+    let stalled = (1..val.len()).find(|&i| val[..i].iter().all(|&best| val[i] >= best)).map(|i| i + 1);
+    let stalled = stalled.filter(|&e| e < req.settings.epochs).expect("the validation loss rises before the last epoch");
+
+    let dropping = TrainSettings { lr_drop: Some(LrDrop { after: 1, factor: 0.5 }), ..req.settings.clone() };
+    let (dropped, _) = run(&dropping, None);
+    assert_eq!(losses(&dropped)[..stalled], losses(&constant)[..stalled], "the same run until the rate drops");
+    assert_ne!(losses(&dropped)[stalled], losses(&constant)[stalled], "epoch {} runs at the lower rate", stalled + 1);
+
+    let (_, after_drop) = run(&TrainSettings { epochs: stalled, ..dropping.clone() }, None);
+    let (resumed, _) = run(&dropping, after_drop.as_deref());
+    assert_eq!(losses(&resumed), losses(&dropped), "resumed after the drop ≡ never stopped");
+    assert!(float_bits(&resumed.net) == float_bits(&dropped.net), "resumed after the drop: the weights differ");
+
+    let invalid = TrainSettings { lr_drop: Some(LrDrop { after: 0, factor: 0.5 }), ..req.settings.clone() };
+    let mut checkpoints = Checkpointing { resume: None, save: None, observe: None };
+    let refused = pollster::block_on(fit_resumable(
+        &req.spec, &prepared.train, &prepared.val, &invalid, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
+    ));
+    assert!(refused.err().is_some_and(|e| e.to_string().contains("learning-rate drop")));
+}
+
 /// int8 model files (the page's downloads): every weight matrix and kernel within half a
 /// quantisation step of the trained value, biases and BatchNorm exact, about a quarter of the
 /// bytes; on the real speech data's test split the predictions agree with the f32 original on

@@ -77,10 +77,18 @@ pub struct CheckpointState {
     #[serde(with = "best_bits")]
     pub best: Option<(f64, usize)>,
     pub since_best: usize,
+    /// What the optimiser's learning rate is multiplied by now ([`super::LrDrop`]); 1 in
+    /// checkpoints written before rates could drop.
+    #[serde(default = "unit_scale", with = "bits")]
+    pub lr_scale: f64,
     /// Early stopping ended the run: resuming returns the best network at once.
     pub stopped: bool,
     /// Training seconds of the earlier runs.
     pub seconds: f64,
+}
+
+fn unit_scale() -> f64 {
+    1.0
 }
 
 /// An `f64` as its IEEE bits.

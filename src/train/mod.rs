@@ -93,6 +93,20 @@ pub struct TrainSettings {
     /// Text cannot be augmented.
     #[serde(default, skip_serializing_if = "is_false")]
     pub augment: bool,
+    /// Lower the learning rate when the validation loss stalls (Keras's `ReduceLROnPlateau`,
+    /// without its cooldown): after every `after` epochs without a better validation loss the
+    /// rate is multiplied by `factor`. Off in the paper, which trains at a constant rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_drop: Option<LrDrop>,
+}
+
+/// [`TrainSettings::lr_drop`]: when and by how much the learning rate falls.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LrDrop {
+    /// Epochs without a better validation loss before each drop (at least 1).
+    pub after: usize,
+    /// What the rate is multiplied by at each drop, in (0, 1).
+    pub factor: f64,
 }
 
 /// For `skip_serializing_if` on flags that default to false.
@@ -108,7 +122,7 @@ impl TrainSettings {
             Task::Text => (30, 5, Optimizer::Adam { lr: 1e-3 }),
             Task::Image => (150, 20, Optimizer::RmsProp { lr: 1e-3, epsilon: 1e-6 }),
         };
-        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None, recalibrate_bn: false, augment: false }
+        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None, recalibrate_bn: false, augment: false, lr_drop: None }
     }
 
     /// The paper's settings for `task` with the given seed and whatever the user overrode
@@ -135,6 +149,14 @@ impl TrainSettings {
     fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(GapError::Invalid("epochs and batch size must be at least 1".into()));
+        }
+        if let Some(drop) = self.lr_drop {
+            if drop.after == 0 || !(drop.factor > 0.0 && drop.factor < 1.0) {
+                return Err(GapError::Invalid(format!(
+                    "a learning-rate drop needs at least 1 epoch of patience and a factor between 0 and 1 (got {} and {})",
+                    drop.after, drop.factor
+                )));
+            }
         }
         Ok(())
     }
@@ -357,6 +379,7 @@ impl Run {
             history: Vec::new(),
             best: None,
             since_best: 0,
+            lr_scale: 1.0,
             stopped: false,
             seconds: 0.0,
         };
@@ -430,7 +453,6 @@ pub async fn fit_resumable(
     };
     let earlier_seconds = run.state.seconds;
     let seconds = move || earlier_seconds + started.elapsed().as_secs_f64();
-    let lr = settings.optimizer.lr();
     let mut rng = StdRng::seed_from_u64(settings.seed ^ 0x5eed_5eed);
     let mut order: Vec<usize> = (0..train.len()).collect();
     // The shuffles of the epochs already behind (each epoch shuffles the previous order).
@@ -442,6 +464,8 @@ pub async fn fit_resumable(
     while !run.state.stopped && run.state.epoch <= settings.epochs {
         let epoch = run.state.epoch;
         let epoch_start = Instant::now();
+        // The rate of this epoch: the optimiser's, times the drops so far (stored in checkpoints).
+        let lr = settings.optimizer.lr() * run.state.lr_scale;
         order.shuffle(&mut rng);
         // Per-step [loss, correct] not yet read back, with each step's batch size.
         let mut unread: Vec<(Tensor<1>, usize)> = Vec::new();
@@ -508,6 +532,9 @@ pub async fn fit_resumable(
         } else {
             run.state.since_best += 1;
             run.state.stopped = run.state.since_best >= settings.patience;
+            if let Some(drop) = settings.lr_drop.filter(|d| run.state.since_best % d.after == 0) {
+                run.state.lr_scale *= drop.factor;
+            }
         }
         run.state.epoch += 1;
         run.state.step = 0;
