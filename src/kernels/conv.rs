@@ -11,17 +11,21 @@
 //! accumulates onto it.
 //!
 //! The batch goes in groups of consecutive samples (as many as [`COL_BUDGET`] allows), each
-//! group one task and one product whose right-hand side holds all its samples' positions. The
-//! kernel gradient sums fixed spans of groups, then adds the spans in order. The split depends
-//! on the shapes only, so the results are bit-identical whatever the number of threads. (One
-//! product for a whole batch, measured: slower — its im2col no longer fits in cache.)
+//! group one task with one im2col buffer holding all its samples' columns, and one product per
+//! sample, which reads its columns and writes its output (or its columns of the gradient) in
+//! place through strides: a product over the whole group would leave its output channel-major
+//! (`[Co, samples·P]`) and cost a transposing copy to and from the batch's sample-major layout.
+//! The kernel gradient sums fixed spans of groups, then adds the spans in order. The split
+//! depends on the shapes only, so the results are bit-identical whatever the number of threads.
+//! (One im2col for a whole batch, measured: slower — it no longer fits in cache.)
 
+use super::elementwise;
 use super::parallel::{for_each_chunk, map_indices};
 use gemm::Parallelism;
 
 /// Floats a group's im2col may take (1 MB, so that it stays in cache between being written and
-/// read by the product): small convolutions (the text nets') go several samples to a product,
-/// the kernel packed once per group instead of once per sample; large ones one sample each.
+/// read by the products): small convolutions (the text nets') build several samples' columns
+/// in one pass over the rows, large ones one sample's.
 const COL_BUDGET: usize = 256 << 10;
 
 /// At most this many partial sums of a kernel gradient per call.
@@ -76,19 +80,6 @@ impl Activation {
             Activation::Elu => if y > 0.0 { 1.0 } else { y + 1.0 },
         }
     }
-}
-
-/// The gradient before the activation, `grad · act'(y)`, from the activation's output `y`.
-pub fn activation_backward(y: &[f32], grad: &[f32], act: Activation) -> Vec<f32> {
-    const CHUNK: usize = 16 * 1024;
-    let mut out = vec![0.0f32; grad.len()];
-    for_each_chunk(&mut out, CHUNK, grad.len(), |i, dst| {
-        let start = i * CHUNK;
-        for ((d, &g), &y) in dst.iter_mut().zip(&grad[start..]).zip(&y[start..]) {
-            *d = g * act.derivative(y);
-        }
-    });
-    out
 }
 
 impl Conv2d {
@@ -228,34 +219,6 @@ impl Geometry {
     }
 }
 
-/// `[samples, C, P]` (sample-major, a slice of the batch) → `[C, samples·P]` (channel-major).
-/// With one sample the two are the same and nothing is copied.
-fn to_channel_major(x: &[f32], samples: usize, channels: usize, p: usize) -> std::borrow::Cow<'_, [f32]> {
-    if samples == 1 {
-        return std::borrow::Cow::Borrowed(&x[..channels * p]);
-    }
-    let mut out = vec![0.0f32; channels * samples * p];
-    for (c, row) in out.chunks_mut(samples * p).enumerate() {
-        for (s, dst) in row.chunks_mut(p).enumerate() {
-            dst.copy_from_slice(&x[(s * channels + c) * p..(s * channels + c + 1) * p]);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// `[C, samples·P]` → `[samples, C, P]` into `out`, through `act` on the way.
-fn to_sample_major(x: &[f32], samples: usize, channels: usize, p: usize, act: Activation, out: &mut [f32]) {
-    for (s, dst) in out[..samples * channels * p].chunks_mut(channels * p).enumerate() {
-        for (c, row) in dst.chunks_mut(p).enumerate() {
-            let src = &x[c * samples * p + s * p..c * samples * p + (s + 1) * p];
-            match act {
-                Activation::Identity => row.copy_from_slice(src),
-                _ => row.iter_mut().zip(src).for_each(|(o, &z)| *o = act.apply(z)),
-            }
-        }
-    }
-}
-
 /// A matrix operand: its values and the strides of its rows and columns.
 #[derive(Clone, Copy)]
 struct Operand<'a> {
@@ -348,33 +311,38 @@ fn parallelism(tasks: usize) -> Parallelism {
 }
 
 /// Forward: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, Kh, Kw]`, `bias` `[Co]` → `act` of the
-/// `[B, Co, Oh, Ow]` convolution. Per group of samples (one task each): im2col, one product
-/// `W · col` onto the bias, back to sample-major through the activation.
+/// `[B, Co, Oh, Ow]` convolution. The output is allocated holding the bias (no zeroing pass);
+/// per group of samples (one task each): im2col, then per sample one product accumulated onto
+/// its output in place, then the activation over the group's outputs.
 pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
     let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
     let par = parallelism(shape.batch.div_ceil(group));
-    let mut out = vec![0.0f32; shape.batch * co * p];
+    let mut out = Vec::with_capacity(shape.batch * co * p);
+    for _ in 0..shape.batch {
+        for &b in bias {
+            out.extend(std::iter::repeat_n(b, p));
+        }
+    }
     for_each_chunk(&mut out, group * co * p, usize::MAX, |i, dst| {
         let (first, n) = (i * group, dst.len() / (co * p));
-        let mut col = vec![0.0f32; k * n * p];
-        g.im2col(&x[first * sample_in..(first + n) * sample_in], n, &mut col);
-        let mut product = vec![0.0f32; co * n * p];
-        for (c, row) in product.chunks_mut(n * p).enumerate() {
-            row.fill(bias[c]);
-        }
-        // As `productᵀ = colᵀ · Wᵀ` (positions × channels): gemm then reads the large operand,
-        // `col`, in its own layout (consecutive positions contiguous) instead of packing it.
-        let np = n * p;
-        matmul(&mut product, transposed(np), np, co, k, Operand::transposed(&col, np), Operand::transposed(weight, k), true, par);
-        to_sample_major(&product, n, co, p, act, dst);
+        with_scratch(k * n * p, |col| {
+            g.im2col(&x[first * sample_in..(first + n) * sample_in], n, col);
+            for (s, out_s) in dst.chunks_mut(co * p).enumerate() {
+                // As `out_sᵀ = col_sᵀ · Wᵀ` (positions × channels): gemm reads the sample's
+                // columns of `col` in their own layout (consecutive positions contiguous) and
+                // writes its `[Co, P]` output through transposed strides — no copy either side.
+                matmul(out_s, transposed(p), p, co, k, sample_columns(col, s, n, p), Operand::transposed(weight, k), true, par);
+            }
+        });
+        elementwise::activate_in_place(act, dst);
     });
     out
 }
 
-/// The gradient at the input: per group (one task each), `dcol = Wᵀ · grad` in one product,
-/// folded back by col2im sample by sample.
+/// The gradient at the input: per group (one task each), `dcol_s = Wᵀ · grad_s` for each
+/// sample into its columns of one `col`, folded back by col2im sample by sample.
 pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
@@ -383,21 +351,25 @@ pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Co
     let mut dx = vec![0.0f32; shape.batch * sample_in];
     for_each_chunk(&mut dx, group * sample_in, usize::MAX, |i, dst| {
         let (first, n) = (i * group, dst.len() / sample_in);
-        let gs = to_channel_major(&grad[first * co * p..(first + n) * co * p], n, co, p);
-        let mut col = vec![0.0f32; k * n * p];
-        // As `dcolᵀ = gradᵀ · W` (positions × K), for the same reason as in `forward`.
-        let np = n * p;
-        matmul(&mut col, transposed(np), np, k, co, Operand::transposed(&gs, np), Operand::row_major(weight, k), false, par);
-        for (s, dx_s) in dst.chunks_mut(sample_in).enumerate() {
-            g.col2im(&col, n, s, dx_s);
-        }
+        with_scratch(k * n * p, |col| {
+            let np = n * p;
+            for s in 0..n {
+                let grad_s = &grad[(first + s) * co * p..(first + s + 1) * co * p];
+                // As `dcol_sᵀ = grad_sᵀ · W` (positions × K), for the same reason as in
+                // `forward`; every value of `col` is written (no accumulation).
+                matmul(&mut col[s * p..], (1, np), p, k, co, Operand::transposed(grad_s, p), Operand::row_major(weight, k), false, par);
+            }
+            for (s, dx_s) in dst.chunks_mut(sample_in).enumerate() {
+                g.col2im(col, n, s, dx_s);
+            }
+        });
     });
     dx
 }
 
 /// The gradient of the kernel, `Σ_b grad_b · col_bᵀ` (`[Co, K]`, i.e. `[Co, Ci, Kh, Kw]`): a
-/// partial sum per span of samples (one task each, a product per group inside), the partial
-/// sums then added in order.
+/// partial sum per span of samples (one task each; im2col per group inside, a product per
+/// sample), the partial sums then added in order.
 pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
@@ -406,15 +378,19 @@ pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d
     let par = parallelism(spans);
     let partials = map_indices(spans, usize::MAX, |t| {
         let mut dw = vec![0.0f32; co * k];
-        let mut col = vec![0.0f32; k * group * p];
         let end = ((t + 1) * span).min(shape.batch);
-        for first in (t * span..end).step_by(group) {
-            let n = group.min(end - first);
-            g.im2col(&x[first * sample_in..(first + n) * sample_in], n, &mut col);
-            let gs = to_channel_major(&grad[first * co * p..(first + n) * co * p], n, co, p);
-            let col = &col[..k * n * p];
-            matmul(&mut dw, row_major(k), co, k, n * p, Operand::row_major(&gs, n * p), Operand::transposed(col, n * p), first > t * span, par);
-        }
+        with_scratch(k * group * p, |col| {
+            for first in (t * span..end).step_by(group) {
+                let n = group.min(end - first);
+                g.im2col(&x[first * sample_in..(first + n) * sample_in], n, col);
+                for s in 0..n {
+                    let grad_s = &grad[(first + s) * co * p..(first + s + 1) * co * p];
+                    let b = sample_columns(col, s, n, p);
+                    let accumulate = first > t * span || s > 0;
+                    matmul(&mut dw, row_major(k), co, k, p, Operand::row_major(grad_s, p), b, accumulate, par);
+                }
+            }
+        });
         dw
     });
     let mut partials = partials.into_iter();
@@ -423,6 +399,32 @@ pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d
         dw.iter_mut().zip(&partial).for_each(|(a, b)| *a += b);
     }
     dw
+}
+
+/// Sample `s`'s columns of a group's im2col `col` (`[K, n·P]`), transposed: the `P × K` matrix
+/// whose row is a position and column a row of `col`.
+fn sample_columns(col: &[f32], s: usize, n: usize, p: usize) -> Operand<'_> {
+    Operand { values: &col[s * p..], row_stride: 1, col_stride: n * p }
+}
+
+thread_local! {
+    /// Each thread's im2col buffer, kept between calls: allocating (and zeroing) a fresh one per
+    /// group was a tenth of a STRIP training step. At most a group's im2col ([`COL_BUDGET`]
+    /// floats, or one sample's when that is larger) per thread.
+    static SCRATCH: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Calls `f` with this thread's scratch buffer, `len` floats of it. Its values are whatever an
+/// earlier call left: `f` must write before it reads. (Taken out of the cell while in use, so a
+/// nested call gets a fresh buffer instead of a second borrow.)
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buf = SCRATCH.with(|s| s.take());
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    let result = f(&mut buf[..len]);
+    SCRATCH.with(|s| s.set(buf));
+    result
 }
 
 /// The gradient of a per-channel bias of `[B, C, P]` (a conv's output): `Σ_b Σ_p grad`.

@@ -1,6 +1,7 @@
 //! [`Kernels`] on Flex: the tensors' f32 storage handed to the slice kernels.
 
 use super::conv::{self, ConvShape};
+use super::elementwise;
 use super::{Activation, Conv2d, Kernels, Pool2d, norm, pool};
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
@@ -49,7 +50,7 @@ impl Kernels for Flex {
     fn gaplab_activation_backward(y: FlexTensor, grad: FlexTensor, act: Activation) -> FlexTensor {
         let shape = y.shape();
         let (y, grad) = (contiguous(y), contiguous(grad));
-        FlexTensor::from_data(TensorData::new(conv::activation_backward(values(&y), values(&grad), act), shape))
+        FlexTensor::from_data(TensorData::new(elementwise::activation_backward(values(&y), values(&grad), act), shape))
     }
 
     fn gaplab_conv2d_backward_input(weight: FlexTensor, grad: FlexTensor, c: Conv2d, [h, w]: [usize; 2]) -> FlexTensor {

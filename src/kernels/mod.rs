@@ -13,6 +13,7 @@
 
 mod autodiff;
 pub mod conv;
+mod elementwise;
 mod flex;
 pub mod norm;
 mod parallel;
