@@ -57,8 +57,8 @@ for head in fc gap; do
     --epochs "${EPOCHS_SOUND:-150}" --patience 15 --augment --max-minutes "${MINUTES_SMALL:-75}"
   # STRIP: RMSprop 1e-3 as the paper, batch 32, flipped and shifted images (the trigger stamped
   # after the move, where it was planted), the rate halved after every 4 epochs without a better
-  # validation loss, stopped early on it (patience 12;
-  # without augmentation the 8,000 training images overfit by epoch 12).
+  # validation loss, stopped early on it (patience 12; without augmentation the 8,000 training
+  # images overfit by epoch 12).
   train image strip "$head" "$data/cifar-10-binary-subset.tar.gz" --batch-size 32 --augment --lr-drop 4 \
     --epochs "${EPOCHS_IMAGE:-80}" --patience 12 --max-minutes "${MINUTES_IMAGE:-110}"
 done

@@ -313,7 +313,7 @@ fn parallelism(tasks: usize) -> Parallelism {
 /// Forward: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, Kh, Kw]`, `bias` `[Co]` → `act` of the
 /// `[B, Co, Oh, Ow]` convolution. The output is allocated holding the bias (no zeroing pass);
 /// per group of samples (one task each): im2col, then per sample one product accumulated onto
-/// its output in place, then the activation over the group's outputs.
+/// its output in place and the activation over that output.
 pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
@@ -334,9 +334,10 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv:
                 // columns of `col` in their own layout (consecutive positions contiguous) and
                 // writes its `[Co, P]` output through transposed strides — no copy either side.
                 matmul(out_s, transposed(p), p, co, k, sample_columns(col, s, n, p), Operand::transposed(weight, k), true, par);
+                // While the sample's output is still in cache.
+                elementwise::activate_in_place(act, out_s);
             }
         });
-        elementwise::activate_in_place(act, dst);
     });
     out
 }
@@ -357,7 +358,7 @@ pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Co
                 let grad_s = &grad[(first + s) * co * p..(first + s + 1) * co * p];
                 // As `dcol_sᵀ = grad_sᵀ · W` (positions × K), for the same reason as in
                 // `forward`; every value of `col` is written (no accumulation).
-                matmul(&mut col[s * p..], (1, np), p, k, co, Operand::transposed(grad_s, p), Operand::row_major(weight, k), false, par);
+                matmul(&mut col[s * p..], transposed(np), p, k, co, Operand::transposed(grad_s, p), Operand::row_major(weight, k), false, par);
             }
             for (s, dx_s) in dst.chunks_mut(sample_in).enumerate() {
                 g.col2im(col, n, s, dx_s);
