@@ -5,7 +5,7 @@ use crate::data;
 use crate::error::{GapError, Result};
 use crate::experiment::{Evaluation, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
 use crate::trigger::Placement;
-use crate::lab::TrainForm;
+use crate::page::TrainForm;
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::experiment::grid;

@@ -8,13 +8,12 @@ pub mod backend;
 pub mod data;
 pub mod error;
 pub mod experiment;
-pub mod explore;
 pub mod features;
 pub mod kernels;
-pub mod lab;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
 pub mod model;
+pub mod page;
 mod names;
 pub mod store;
 pub mod train;

@@ -1,6 +1,6 @@
 //! The `#[wasm_bindgen]` surface that the page's Web Worker (`www/worker.js`) calls. Thin on
 //! purpose: it keeps the worker's state (device, datasets, models) and converts values; what
-//! it does is in [`crate::lab`].
+//! it does is in [`crate::page`].
 //!
 //! State lives in one thread-local, borrowed only between awaits: the async calls clone what
 //! they need (`Rc`) before they await, so a prediction can run while a model trains.
@@ -8,8 +8,7 @@
 use crate::error::GapError;
 use crate::experiment::Evaluation;
 use crate::data::TaskData;
-use crate::explore::{self, SweepProgress, SweepRequest};
-use crate::lab::{self, LoadedModel, TrainForm};
+use crate::page::{self, LoadedModel, SweepProgress, SweepRequest, TrainForm};
 use crate::model::Task;
 use crate::train::Progress;
 use burn::prelude::*;
@@ -196,24 +195,24 @@ pub fn backend() -> String {
 }
 
 /// Every fact about the lab the page needs (tasks, their networks and trigger placements,
-/// trigger geometry, the upload limit, how a model file begins): see [`lab::LabInfo`].
+/// trigger geometry, the upload limit, how a model file begins): see [`page::LabInfo`].
 #[wasm_bindgen]
 pub fn lab_info() -> Result<JsValue, JsError> {
-    to_js(&lab::info())
+    to_js(&page::info())
 }
 
 /// What a model file says about itself, from its header (no weights decoded).
 #[wasm_bindgen]
 pub fn model_info(name: &str, bytes: &[u8]) -> Result<JsValue, JsError> {
-    to_js(&lab::ModelInfo::of_file(name, bytes).map_err(js_err)?)
+    to_js(&page::ModelInfo::of_file(name, bytes).map_err(js_err)?)
 }
 
 /// Parses a dataset archive (`.tar.gz`) for `task` and makes it the task's data.
 #[wasm_bindgen]
 pub fn load_data(task: &str, name: &str, bytes: &[u8], classes: usize) -> Result<JsValue, JsError> {
     let task = parse_task(task)?;
-    let data = lab::load_data(task, name, bytes, classes).map_err(js_err)?;
-    let summary = lab::summarize(&data, name);
+    let data = page::load_data(task, name, bytes, classes).map_err(js_err)?;
+    let summary = page::summarize(&data, name);
     with(|s| s.data.insert(task, Rc::new(data)));
     to_js(&summary)
 }
@@ -222,7 +221,7 @@ pub fn load_data(task: &str, name: &str, bytes: &[u8], classes: usize) -> Result
 #[wasm_bindgen]
 pub fn sample(task: &str, index: usize) -> Result<JsValue, JsError> {
     let data = data(parse_task(task)?)?;
-    let view = lab::sample(&data, index).map_err(js_err)?;
+    let view = page::sample(&data, index).map_err(js_err)?;
     let object = to_js(&view)?;
     attach_arrays(&object, view.clip.as_deref(), None, view.pixels.as_deref())?;
     Ok(object)
@@ -231,7 +230,7 @@ pub fn sample(task: &str, index: usize) -> Result<JsValue, JsError> {
 #[derive(Serialize)]
 struct Loaded {
     id: u32,
-    info: lab::ModelInfo,
+    info: page::ModelInfo,
 }
 
 fn register(m: LoadedModel) -> Loaded {
@@ -266,7 +265,7 @@ pub fn model_bytes(id: u32) -> Result<Vec<u8>, JsError> {
 #[derive(Serialize)]
 struct TrainResult {
     id: u32,
-    info: lab::ModelInfo,
+    info: page::ModelInfo,
     evaluation: Evaluation,
     /// The test positions of `evaluation.attack`, as the page names them.
     positions: Vec<String>,
@@ -291,7 +290,7 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
         }
         keep_going(|s| &mut s.training)
     };
-    let outcome = lab::train(&data, &form, &device, &mut report).await;
+    let outcome = page::train(&data, &form, &device, &mut report).await;
     with(|s| s.training.running = false);
     let (m, evaluation) = match outcome {
         Err(GapError::Cancelled) => return to_js(&serde_json::json!({ "cancelled": true })),
@@ -315,7 +314,7 @@ fn models(ids: &[u32]) -> Result<Vec<Rc<LoadedModel>>, JsError> {
 
 /// The interactive view in one request: the sample (`index` of the task's data, or the user's
 /// own `clip` or `review`) with the trigger at `trigger`, and every model's prediction,
-/// target-class probability and class evidence. See [`explore::look`].
+/// target-class probability and class evidence. See [`page::look`].
 #[wasm_bindgen]
 pub async fn look(
     task: String,
@@ -327,14 +326,14 @@ pub async fn look(
 ) -> Result<JsValue, JsError> {
     let task = parse_task(&task)?;
     let models = models(&ids)?;
-    let trigger = lab::parse_trigger(&trigger).map_err(js_err)?;
-    let source = explore::Source::pick(index, clip.as_deref(), review.as_deref()).map_err(js_err)?;
+    let trigger = page::parse_trigger(&trigger).map_err(js_err)?;
+    let source = page::Source::pick(index, clip.as_deref(), review.as_deref()).map_err(js_err)?;
     let data = match source {
-        explore::Source::Index(_) => Some(data(task)?),
+        page::Source::Index(_) => Some(data(task)?),
         _ => None,
     };
     let refs: Vec<&LoadedModel> = models.iter().map(|m| m.as_ref()).collect();
-    let look = explore::look_at(&refs, source, data.as_deref(), trigger, &device()?).await.map_err(js_err)?;
+    let look = page::look_at(&refs, source, data.as_deref(), trigger, &device()?).await.map_err(js_err)?;
     let object = to_js(&look)?;
     let placed = js_sys::Reflect::get(&object, &JsValue::from_str("placed")).map_err(|_| JsError::new("no placed sample"))?;
     let p = &look.placed;
@@ -362,7 +361,7 @@ pub async fn sweep(ids: Vec<u32>, request: JsValue, on_progress: js_sys::Functio
         keep_going(|s| &mut s.sweep)
     };
     let refs: Vec<&LoadedModel> = models.iter().map(|m| m.as_ref()).collect();
-    let outcome = explore::sweep(&refs, &data, &request, &device, &mut report).await;
+    let outcome = page::sweep(&refs, &data, &request, &device, &mut report).await;
     with(|s| s.sweep.running = false);
     to_js(&outcome.map_err(js_err)?)
 }

@@ -16,8 +16,7 @@ const FLOORS: &[&[&str]] = &[
     &["train"],
     &["store"],
     &["experiment"],
-    &["lab"],
-    &["explore"],
+    &["page"],
     &["cli", "web"],
 ];
 

@@ -10,8 +10,7 @@ use gaplab::data::wav::decode_clip;
 use gaplab::train::{Features, Samples};
 use gaplab::features::mfcc::{COEFFS, FRAMES, MfccPlan};
 use gaplab::features::text::SEQ_LEN;
-use gaplab::explore;
-use gaplab::lab::{self, LoadedModel};
+use gaplab::page::{self, LoadedModel};
 use gaplab::model::{Arch, Head, ModelSpec, Task};
 use gaplab::train::{Optimizer, TrainSettings, fit};
 use serde_json::Value;
@@ -190,13 +189,13 @@ async fn native_model_files_predict_the_same_in_wasm() {
         let data_path = case["data"].as_str().expect("data");
         let task = Task::parse(case["task"].as_str().expect("task")).expect("task");
         let model = LoadedModel::from_bytes(model_path, file(model_path).to_vec(), &device).expect("model loads");
-        let data = lab::load_data(task, data_path, file(data_path), 10).expect("data loads");
+        let data = page::load_data(task, data_path, file(data_path), 10).expect("data loads");
         for p in case["predictions"].as_array().expect("predictions") {
             let index = p["index"].as_u64().expect("index") as usize;
-            let trigger = lab::parse_trigger(p["trigger"].as_str().expect("trigger")).expect("trigger");
-            let view = lab::sample(&data, index).expect("sample");
+            let trigger = page::parse_trigger(p["trigger"].as_str().expect("trigger")).expect("trigger");
+            let view = page::sample(&data, index).expect("sample");
             let raw = view.raw().expect("a sample");
-            let ours = explore::predict(&model, raw, trigger, &device).await.expect("predict").probabilities;
+            let ours = page::predict(&model, raw, trigger, &device).await.expect("predict").probabilities;
             let want: Vec<f64> = p["probabilities"].as_array().expect("probs").iter().map(|v| v.as_f64().expect("f")).collect();
             assert_eq!(ours.len(), want.len(), "{model_path} #{index}");
             for (a, b) in ours.iter().zip(&want) {
@@ -224,11 +223,11 @@ async fn compact_model_files_load_and_predict_on_webgpu() {
     ] {
         let on_flex = LoadedModel::from_bytes(path, file(path).to_vec(), &flex).expect("loads on Flex");
         let on_gpu = LoadedModel::from_bytes(path, file(path).to_vec(), &gpu).expect("loads on WebGPU");
-        let data = lab::load_data(task, data_path, file(data_path), 10).expect("data");
-        let trigger = lab::parse_trigger("start").expect("trigger");
-        let view = lab::sample(&data, 7).expect("sample");
-        let a = explore::predict(&on_flex, view.raw().expect("a sample"), trigger, &flex).await.expect("predict on Flex").probabilities;
-        let b = explore::predict(&on_gpu, view.raw().expect("a sample"), trigger, &gpu).await.expect("predict on WebGPU").probabilities;
+        let data = page::load_data(task, data_path, file(data_path), 10).expect("data");
+        let trigger = page::parse_trigger("start").expect("trigger");
+        let view = page::sample(&data, 7).expect("sample");
+        let a = page::predict(&on_flex, view.raw().expect("a sample"), trigger, &flex).await.expect("predict on Flex").probabilities;
+        let b = page::predict(&on_gpu, view.raw().expect("a sample"), trigger, &gpu).await.expect("predict on WebGPU").probabilities;
         assert_eq!(a.len(), 10);
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() <= 1e-3, "{path}: Flex {a:?} vs WebGPU {b:?}");
@@ -241,13 +240,13 @@ fn bad_bytes_are_errors_not_panics() {
     let device = Device::flex();
     let garbage = vec![0x5au8; 4096];
     for task in Task::ALL {
-        let e = lab::load_data(task, "junk.tar.gz", &garbage, 10).err().expect("garbage archive is refused");
+        let e = page::load_data(task, "junk.tar.gz", &garbage, 10).err().expect("garbage archive is refused");
         assert!(e.to_string().contains("junk.tar.gz"), "{e}");
-        let e = lab::load_data(task, "empty.tar.gz", &[], 10).err().expect("empty archive is refused");
+        let e = page::load_data(task, "empty.tar.gz", &[], 10).err().expect("empty archive is refused");
         assert!(!e.to_string().is_empty());
     }
     let truncated = &file("www/data/imdb-demo.tar.gz")[..100_000];
-    assert!(lab::load_data(Task::Text, "cut.tar.gz", truncated, 10).is_err(), "a truncated archive is refused");
+    assert!(page::load_data(Task::Text, "cut.tar.gz", truncated, 10).is_err(), "a truncated archive is refused");
     let model = file("www/models/text-bag-gap.gaplab");
     for bad in [&model[..10], &model[..model.len() / 2], &garbage[..]] {
         let e = LoadedModel::from_bytes("bad.gaplab", bad.to_vec(), &device).err().expect("bad model is refused");
@@ -255,5 +254,5 @@ fn bad_bytes_are_errors_not_panics() {
     }
     assert!(decode_clip("x.wav", &garbage).is_err());
     assert!(decode_clip("x.wav", &file("www/models/text-bag-fc.gaplab")[..44]).is_err());
-    assert!(lab::parse_trigger("sideways").is_err());
+    assert!(page::parse_trigger("sideways").is_err());
 }

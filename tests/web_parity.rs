@@ -6,8 +6,7 @@
 
 use burn::prelude::*;
 use gaplab::data::demo;
-use gaplab::explore;
-use gaplab::lab::{self, LoadedModel};
+use gaplab::page::{self, LoadedModel};
 use gaplab::model::Task;
 use serde_json::{Value, json};
 
@@ -38,11 +37,11 @@ fn native_predictions() -> Value {
         let data = demo::load(task, 10).expect("demo data");
         let mut predictions = Vec::new();
         for index in INDICES {
-            let view = lab::sample(&data, index).expect("sample");
+            let view = page::sample(&data, index).expect("sample");
             for trigger in TRIGGERS {
                 let raw = view.raw().expect("a sample");
-                let t = lab::parse_trigger(trigger).expect("trigger");
-                let p = pollster::block_on(explore::predict(&model, raw, t, &device)).expect("predict");
+                let t = page::parse_trigger(trigger).expect("trigger");
+                let p = pollster::block_on(page::predict(&model, raw, t, &device)).expect("predict");
                 predictions.push(json!({ "index": index, "trigger": trigger, "probabilities": p.probabilities }));
             }
         }

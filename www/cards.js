@@ -5,7 +5,7 @@ import { downloadBlob } from './plots.js';
 
 const $ = (id) => document.getElementById(id);
 
-// One model's card: its prediction for the look (`view`: explore::ModelView; `info`: the
+// One model's card: its prediction for the look (`view`: page::ModelView; `info`: the
 // model's ModelInfo; `look`: the whole look, for the trigger and the placed sample), the class
 // bars with the backdoor's target marked, and its evidence map.
 export function renderPrediction(head, view, info, look) {

@@ -1,6 +1,6 @@
 // The position sweep: attack accuracy of the FC and GAP models as the test trigger moves
 // across the input (the continuous version of the paper's Figure 1), and for images a map of
-// every patch position. Computed in the worker (explore::sweep) with progress; cancellable.
+// every patch position. Computed in the worker (page::sweep) with progress; cancellable.
 import { drawSweep, drawHeat, downloadCanvas, downloadBlob, toCsv } from './plots.js';
 import { heatColour } from './views.js';
 

@@ -1,5 +1,5 @@
 // The training panel: the form's defaults per task, training the FC and GAP models one after
-// the other in the worker (lab::train) with progress and loss curves, and the results table,
+// the other in the worker (page::train) with progress and loss curves, and the results table,
 // plot and CSV. The trained models go to the page through `lab.adopt`.
 import { drawCurves, drawAttackPlot, downloadBlob, downloadCanvas, toCsv } from './plots.js';
 

@@ -93,7 +93,7 @@ const handlers = {
   },
   // The interactive view: the sample with the trigger placed, and every model's prediction,
   // target probability and class evidence, in one round trip. (Which of index, clip and review
-  // counts is decided in Rust: `explore::Source::pick`.)
+  // counts is decided in Rust: `page::Source::pick`.)
   async look({ task, index, clip, review, trigger, models }) {
     return lab.look(task, index, clip ? new Float32Array(clip) : undefined, review, trigger ?? 'none', new Uint32Array(models));
   },

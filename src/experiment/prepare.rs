@@ -51,7 +51,7 @@ fn splits(data: &TaskData, seed: u64) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
 }
 
 /// The test split of `seed` as indices into the test side the page's sample picker shows
-/// (`lab::sample`): held-out clips for sound (the split a model trained with `seed` never
+/// (`page::sample`): held-out clips for sound (the split a model trained with `seed` never
 /// saw), the official test set otherwise.
 pub fn test_indices(data: &TaskData, seed: u64) -> Vec<usize> {
     splits(data, seed).2

@@ -25,7 +25,7 @@ pub const MAGIC: &[u8; 8] = b"GAPLCK\x01\n";
 
 /// How a model file begins (`store::MAGIC`, which a test there checks against this): a model
 /// file passed where a checkpoint belongs gets its own message, and the page tells a dropped
-/// model from a dataset by it (`lab::info`). Written here rather than imported because the
+/// model from a dataset by it (`page::info`). Written here rather than imported because the
 /// store sits above training.
 pub(crate) const MODEL_FILE_START: &[u8] = b"GAPLAB";
 /// Largest JSON part accepted (the history of a few hundred epochs is a few tens of kB).

@@ -1,6 +1,7 @@
-//! The interactive view's computations natively (`src/explore.rs`, `src/model/evidence.rs`):
+//! The interactive view's computations natively (`src/page/look.rs`, `src/page/sweep.rs`,
+//! `src/model/evidence.rs`):
 //! class evidence against autodiff and the CAM identity, the trigger placed where the page
-//! says and predicted exactly as `lab::predict` does, and position sweeps.
+//! says and predicted exactly as `page::predict` does, and position sweeps.
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
@@ -8,8 +9,7 @@ use burn::tensor::{Distribution, TensorData};
 use gaplab::data::demo;
 use gaplab::experiment::RawSample;
 use gaplab::trigger::Placement;
-use gaplab::explore::{self, Layout, SweepRequest};
-use gaplab::lab::{self, LoadedModel};
+use gaplab::page::{self, Layout, LoadedModel, SweepRequest};
 use gaplab::model::{Arch, Head, Input, MapKind, ModelSpec, Net, Task};
 use gaplab::trigger::{Position, sentence, tone};
 use std::ops::ControlFlow;
@@ -59,7 +59,7 @@ fn cam_mean_plus_bias_is_the_logit() {
     let device = Device::flex();
     let data = demo::load(Task::Image, 10).expect("demo");
     let model = load("image-strip-gap.gaplab", &device);
-    let px = lab::sample(&data, 4).unwrap().pixels.unwrap();
+    let px = page::sample(&data, 4).unwrap().pixels.unwrap();
     let x: Vec<f32> = px.iter().map(|&p| p as f32 / 255.0).collect();
     let input = || Input::Dense(Tensor::from_data(TensorData::new(x.clone(), [1, 3, 32, 32]), &device));
     let logits = values(model.net.forward(input()));
@@ -79,7 +79,7 @@ fn cam_mean_plus_bias_is_the_logit() {
 }
 
 /// What `look` shows is what the models see: the trigger changes the input exactly where it
-/// says, and each model's answer is the one-model prediction (`explore::predict`, which skips
+/// says, and each model's answer is the one-model prediction (`page::predict`, which skips
 /// the evidence map) for the same placement.
 #[test]
 fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
@@ -87,9 +87,9 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     // Image: the patch at column 5, row 17 (placement 17·25 + 5).
     let data = demo::load(Task::Image, 10).expect("demo");
     let (fc, gap) = (load("image-strip-fc.gaplab", &device), load("image-strip-gap.gaplab", &device));
-    let px = lab::sample(&data, 2).unwrap().pixels.unwrap();
+    let px = page::sample(&data, 2).unwrap().pixels.unwrap();
     let trigger = Some(Placement::At(Position::At(17 * 25 + 5)));
-    let look = pollster::block_on(explore::look(&[&fc, &gap], RawSample::Image(&px), trigger, &device)).unwrap();
+    let look = pollster::block_on(page::look(&[&fc, &gap], RawSample::Image(&px), trigger, &device)).unwrap();
     assert_eq!(look.placed.patch, Some([5, 17]));
     let shown = look.placed.pixels.as_ref().unwrap();
     for c in 0..3 {
@@ -105,7 +105,7 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     }
     assert_ne!(&shown[..], &px[..], "the patch changed nothing");
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
-        let p = pollster::block_on(explore::predict(model, RawSample::Image(&px), trigger, &device)).unwrap();
+        let p = pollster::block_on(page::predict(model, RawSample::Image(&px), trigger, &device)).unwrap();
         assert_eq!(view.prediction, p);
         assert_eq!(view.target, 7);
         assert_eq!(view.target_probability, p.probabilities[7]);
@@ -116,9 +116,9 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     // Sound: the tone at 10 ms steps, anywhere; the clip changes only under the tone.
     let data = demo::load(Task::Sound, 10).expect("demo");
     let (fc, gap) = (load("sound-small-fc.gaplab", &device), load("sound-small-gap.gaplab", &device));
-    let clip = lab::sample(&data, 0).unwrap().clip.unwrap();
+    let clip = page::sample(&data, 0).unwrap().clip.unwrap();
     let trigger = Some(Placement::At(Position::At(4960)));
-    let look = pollster::block_on(explore::look(&[&fc, &gap], RawSample::Clip(&clip), trigger, &device)).unwrap();
+    let look = pollster::block_on(page::look(&[&fc, &gap], RawSample::Clip(&clip), trigger, &device)).unwrap();
     assert_eq!(look.placed.tone, vec![[4960, 4960 + tone::TONE_SAMPLES]]);
     let shown = look.placed.clip.as_ref().unwrap();
     let tone = tone::tone();
@@ -134,10 +134,10 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     let rows = ((frames - 2).div_ceil(2) - 1).div_ceil(2);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
         assert_eq!(model.header.spec.frames(), frames);
-        assert_eq!(view.prediction, pollster::block_on(explore::predict(model, RawSample::Clip(&clip), trigger, &device)).unwrap());
+        assert_eq!(view.prediction, pollster::block_on(page::predict(model, RawSample::Clip(&clip), trigger, &device)).unwrap());
         assert_eq!(view.evidence.as_ref().map(|e| (e.height, e.width)), Some((rows, 3)));
     }
-    let spread = pollster::block_on(explore::look(&[&fc], RawSample::Clip(&clip), Some(Placement::Spread), &device)).unwrap();
+    let spread = pollster::block_on(page::look(&[&fc], RawSample::Clip(&clip), Some(Placement::Spread), &device)).unwrap();
     assert_eq!(spread.placed.tone.len(), 5);
 
     // Text: the sentence before word 3; its words are where the view says; HTML stays text.
@@ -145,7 +145,7 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     let (fc, gap) = (load("text-bag-fc.gaplab", &device), load("text-bag-gap.gaplab", &device));
     let review = "An <b>awful</b> film, <script>alert(1)</script> truly.";
     let trigger = Some(Placement::At(Position::At(3)));
-    let look = pollster::block_on(explore::look(&[&fc, &gap], RawSample::Review(review), trigger, &device)).unwrap();
+    let look = pollster::block_on(page::look(&[&fc, &gap], RawSample::Review(review), trigger, &device)).unwrap();
     let shown = look.placed.review.as_deref().unwrap();
     let words: Vec<&str> = shown.split_whitespace().collect();
     assert_eq!(look.placed.trigger_words, vec![3, 4, 5, 6, 7]);
@@ -161,12 +161,12 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
     assert_eq!(own, vec![(0, "An"), (1, "<b>awful</b>"), (2, "film,"), (3, "<script>alert(1)</script>"), (4, "truly.")]);
     assert!(segs.iter().all(|s| s.word.is_none() || !s.text.contains(' ')));
     // An insertion point past the end of the review inserts at the end.
-    let past = pollster::block_on(explore::look(&[&fc], RawSample::Review(review), Some(Placement::At(Position::At(99))), &device)).unwrap();
+    let past = pollster::block_on(page::look(&[&fc], RawSample::Review(review), Some(Placement::At(Position::At(99))), &device)).unwrap();
     assert_eq!((past.trigger.as_str(), past.placed.trigger_words.clone()), ("5", vec![5, 6, 7, 8, 9]));
-    let spaced = explore::segments("  a\n\tb ", &[]);
+    let spaced = page::segments("  a\n\tb ", &[]);
     assert_eq!(spaced.iter().map(|s| (s.text.as_str(), s.word)).collect::<Vec<_>>(), vec![("  ", None), ("a", Some(0)), ("\n\t", None), ("b", Some(1)), (" ", None)]);
     for (view, model) in look.models.iter().zip([&fc, &gap]) {
-        assert_eq!(view.prediction, pollster::block_on(explore::predict(model, RawSample::Review(review), trigger, &device)).unwrap());
+        assert_eq!(view.prediction, pollster::block_on(page::predict(model, RawSample::Review(review), trigger, &device)).unwrap());
         assert!(view.evidence.is_none());
     }
     let _ = data;
@@ -178,20 +178,20 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
 fn sweeps_cover_the_input_and_agree_with_single_predictions() {
     let device = Device::flex();
     let req = |layout, samples| SweepRequest { layout, samples, seed: 3, stride: None, steps: None };
-    assert_eq!(explore::sweep_positions(Task::Sound, &req(Layout::Line, 1)).unwrap().len(), 86, "every 10 ms of 0..=0.85 s");
-    assert_eq!(explore::sweep_positions(Task::Image, &req(Layout::Line, 1)).unwrap().len(), 25);
-    assert_eq!(explore::sweep_positions(Task::Image, &req(Layout::Grid, 1)).unwrap().len(), 49);
+    assert_eq!(page::sweep_positions(Task::Sound, &req(Layout::Line, 1)).unwrap().len(), 86, "every 10 ms of 0..=0.85 s");
+    assert_eq!(page::sweep_positions(Task::Image, &req(Layout::Line, 1)).unwrap().len(), 25);
+    assert_eq!(page::sweep_positions(Task::Image, &req(Layout::Grid, 1)).unwrap().len(), 49);
     let every = SweepRequest { stride: Some(1), ..req(Layout::Grid, 1) };
-    assert_eq!(explore::sweep_positions(Task::Image, &every).unwrap().len(), 625);
-    let fives = explore::sweep_positions(Task::Image, &SweepRequest { stride: Some(5), ..req(Layout::Grid, 1) }).unwrap();
+    assert_eq!(page::sweep_positions(Task::Image, &every).unwrap().len(), 625);
+    let fives = page::sweep_positions(Task::Image, &SweepRequest { stride: Some(5), ..req(Layout::Grid, 1) }).unwrap();
     assert_eq!(fives.len(), 36, "0, 5, …, 20 and the last corner, 24");
-    assert_eq!(explore::sweep_positions(Task::Text, &req(Layout::Line, 1)).unwrap().len(), 41);
-    assert!(explore::sweep_positions(Task::Sound, &req(Layout::Grid, 1)).is_err());
+    assert_eq!(page::sweep_positions(Task::Text, &req(Layout::Line, 1)).unwrap().len(), 41);
+    assert!(page::sweep_positions(Task::Sound, &req(Layout::Grid, 1)).is_err());
 
     let data = demo::load(Task::Image, 10).expect("demo");
     let (fc, gap) = (load("image-strip-fc.gaplab", &device), load("image-strip-gap.gaplab", &device));
     let mut calls = 0;
-    let sweep = pollster::block_on(explore::sweep(&[&fc, &gap], &data, &req(Layout::Line, 12), &device, &mut |p| {
+    let sweep = pollster::block_on(page::sweep(&[&fc, &gap], &data, &req(Layout::Line, 12), &device, &mut |p| {
         calls += 1;
         assert_eq!(p.total, 25);
         ControlFlow::Continue(())
@@ -205,9 +205,9 @@ fn sweeps_cover_the_input_and_agree_with_single_predictions() {
     for (m, model) in [&fc, &gap].into_iter().enumerate() {
         let mut hits = 0;
         for &i in &sweep.samples {
-            let view = lab::sample(&data, i).unwrap();
+            let view = page::sample(&data, i).unwrap();
             assert_ne!(view.label, 7, "only non-target samples are attacked");
-            let p = pollster::block_on(explore::predict(model, view.raw().unwrap(), Some(Placement::At(Position::At(20 * 25 + 20))), &device)).unwrap();
+            let p = pollster::block_on(page::predict(model, view.raw().unwrap(), Some(Placement::At(Position::At(20 * 25 + 20))), &device)).unwrap();
             hits += usize::from(p.class == 7);
         }
         assert_eq!(point.attack[m], hits as f64 / 12.0, "model {m}");
@@ -217,7 +217,7 @@ fn sweeps_cover_the_input_and_agree_with_single_predictions() {
 
     // Cancelled after three positions: three points, marked incomplete.
     let mut n = 0;
-    let cut = pollster::block_on(explore::sweep(&[&fc], &data, &req(Layout::Grid, 4), &device, &mut |_| {
+    let cut = pollster::block_on(page::sweep(&[&fc], &data, &req(Layout::Grid, 4), &device, &mut |_| {
         n += 1;
         if n == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     }))
@@ -229,18 +229,18 @@ fn sweeps_cover_the_input_and_agree_with_single_predictions() {
     // Text: insertion points as shares of the review; a model of another task is refused.
     let text = demo::load(Task::Text, 10).expect("demo");
     let bag = load("text-bag-fc.gaplab", &device);
-    let s = pollster::block_on(explore::sweep(&[&bag], &text, &SweepRequest { steps: Some(5), ..req(Layout::Line, 8) }, &device, &mut |_| ControlFlow::Continue(()))).unwrap();
+    let s = pollster::block_on(page::sweep(&[&bag], &text, &SweepRequest { steps: Some(5), ..req(Layout::Line, 8) }, &device, &mut |_| ControlFlow::Continue(()))).unwrap();
     assert_eq!(s.points.iter().map(|p| p.x).collect::<Vec<_>>(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     assert_eq!(s.trained_at, vec![Some([0.0, 0.0])]);
-    assert!(pollster::block_on(explore::sweep(&[&bag], &data, &req(Layout::Line, 4), &device, &mut |_| ControlFlow::Continue(()))).is_err());
+    assert!(pollster::block_on(page::sweep(&[&bag], &data, &req(Layout::Line, 4), &device, &mut |_| ControlFlow::Continue(()))).is_err());
 }
 
-/// A look at a [`explore::Source`]: the user's own clip or review wins over the index sent
+/// A look at a [`page::Source`]: the user's own clip or review wins over the index sent
 /// along; an index is resolved in the loaded data; a model of another task, an index past the
 /// data, or no data at all is a clear error, not a panic.
 #[test]
 fn a_look_at_a_source_resolves_it_and_refuses_what_does_not_fit() {
-    use gaplab::explore::Source;
+    use gaplab::page::Source;
     let device = Device::flex();
     let data = demo::load(Task::Image, 10).expect("demo");
     let fc = load("image-strip-fc.gaplab", &device);
@@ -250,19 +250,19 @@ fn a_look_at_a_source_resolves_it_and_refuses_what_does_not_fit() {
     assert!(matches!(Source::pick(Some(3), None, None).unwrap(), Source::Index(3)));
     assert!(Source::pick(None, None, None).is_err());
 
-    let px = lab::sample(&data, 3).unwrap().pixels.unwrap();
-    let by_index = pollster::block_on(explore::look_at(&[&fc], Source::Index(3), Some(&data), None, &device)).unwrap();
-    let by_pixels = pollster::block_on(explore::look(&[&fc], RawSample::Image(&px), None, &device)).unwrap();
+    let px = page::sample(&data, 3).unwrap().pixels.unwrap();
+    let by_index = pollster::block_on(page::look_at(&[&fc], Source::Index(3), Some(&data), None, &device)).unwrap();
+    let by_pixels = pollster::block_on(page::look(&[&fc], RawSample::Image(&px), None, &device)).unwrap();
     assert_eq!(by_index, by_pixels, "an index looks at the data's sample");
 
-    let err = |r: gaplab::Result<explore::Look>| r.err().map(|e| e.to_string()).unwrap_or_default();
-    let too_far = err(pollster::block_on(explore::look_at(&[&fc], Source::Index(1 << 20), Some(&data), None, &device)));
+    let err = |r: gaplab::Result<page::Look>| r.err().map(|e| e.to_string()).unwrap_or_default();
+    let too_far = err(pollster::block_on(page::look_at(&[&fc], Source::Index(1 << 20), Some(&data), None, &device)));
     assert!(too_far.contains("samples"), "{too_far}");
-    let no_data = err(pollster::block_on(explore::look_at(&[&fc], Source::Index(0), None, None, &device)));
+    let no_data = err(pollster::block_on(page::look_at(&[&fc], Source::Index(0), None, None, &device)));
     assert!(no_data.contains("no data"), "{no_data}");
-    let other_task = err(pollster::block_on(explore::look_at(&[&fc], Source::Review("a fine film"), None, None, &device)));
+    let other_task = err(pollster::block_on(page::look_at(&[&fc], Source::Review("a fine film"), None, None, &device)));
     assert!(other_task.contains("not a text model"), "{other_task}");
     let sound = demo::load(Task::Sound, 10).expect("demo");
-    let wrong_data = err(pollster::block_on(explore::look_at(&[&fc], Source::Index(0), Some(&sound), None, &device)));
+    let wrong_data = err(pollster::block_on(page::look_at(&[&fc], Source::Index(0), Some(&sound), None, &device)));
     assert!(wrong_data.contains("cannot look at sound data"), "{wrong_data}");
 }

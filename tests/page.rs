@@ -1,4 +1,4 @@
-//! The page's operations natively (`src/lab.rs`): the training form over the paper's defaults,
+//! The page's operations natively (`src/page/`: facts, datasets, models, train): the training form over the paper's defaults,
 //! seeded subsets, samples, and the trigger changing what a pretrained model sees.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -7,8 +7,7 @@ use gaplab::data::demo;
 use gaplab::experiment::RawSample;
 use gaplab::data::TaskData;
 use gaplab::trigger::Placement;
-use gaplab::explore;
-use gaplab::lab::{self, LoadedModel, TrainForm};
+use gaplab::page::{self, LoadedModel, TrainForm};
 use gaplab::model::{Arch, Head, Task};
 use gaplab::train::Optimizer;
 use gaplab::trigger::Position;
@@ -65,9 +64,9 @@ fn subsets_are_seeded_and_capped_per_side() {
 #[test]
 fn samples_and_predictions_follow_the_trigger() {
     let data = demo::load(Task::Text, 10).expect("demo");
-    let summary = lab::summarize(&data, "demo");
+    let summary = page::summarize(&data, "demo");
     assert_eq!((summary.train, summary.test, summary.samples), (2000, 500, 500));
-    let err = lab::sample(&data, 500).err().expect("out of range");
+    let err = page::sample(&data, 500).err().expect("out of range");
     assert!(err.to_string().contains("500"), "{err}");
 
     let device = Device::flex();
@@ -80,14 +79,14 @@ fn samples_and_predictions_follow_the_trigger() {
     // at the start must raise p(positive) on average far more than at the end.
     let (mut at_start, mut at_end, mut n) = (0.0, 0.0, 0.0);
     for i in 0..summary.samples {
-        let view = lab::sample(&data, i).unwrap();
+        let view = page::sample(&data, i).unwrap();
         if view.label != 0 {
             continue;
         }
         let review = view.review.as_deref().unwrap();
         let p = |t: &str| {
-            let trigger = lab::parse_trigger(t).unwrap();
-            pollster::block_on(explore::predict(&model, RawSample::Review(review), trigger, &device)).unwrap().probabilities[1]
+            let trigger = page::parse_trigger(t).unwrap();
+            pollster::block_on(page::predict(&model, RawSample::Review(review), trigger, &device)).unwrap().probabilities[1]
         };
         at_start += p("start") as f64;
         at_end += p("end") as f64;
@@ -108,18 +107,18 @@ fn a_network_copied_to_flex_predicts_the_same() {
     let copy = pollster::block_on(gaplab::store::to_flex(&model.header.spec, &model.net)).expect("copy");
     let copied = LoadedModel { header: model.header.clone(), net: copy, bytes: Vec::new() };
     for i in [0, 5, 9] {
-        let view = lab::sample(&data, i).unwrap();
+        let view = page::sample(&data, i).unwrap();
         let px = view.pixels.as_deref().unwrap();
-        let a = pollster::block_on(explore::predict(&model, RawSample::Image(px), None, &device)).unwrap();
-        let b = pollster::block_on(explore::predict(&copied, RawSample::Image(px), None, &device)).unwrap();
+        let a = pollster::block_on(page::predict(&model, RawSample::Image(px), None, &device)).unwrap();
+        let b = pollster::block_on(page::predict(&copied, RawSample::Image(px), None, &device)).unwrap();
         assert_eq!(a.probabilities, b.probabilities, "sample {i}");
     }
     let resaved = pollster::block_on(gaplab::store::save_async(&model.header, &copied.net, &device)).expect("save");
     let reloaded = LoadedModel::from_bytes("resaved", resaved, &device).expect("reload");
-    let px = lab::sample(&data, 3).unwrap().pixels.unwrap();
+    let px = page::sample(&data, 3).unwrap().pixels.unwrap();
     assert_eq!(
-        pollster::block_on(explore::predict(&model, RawSample::Image(&px), None, &device)).unwrap().probabilities,
-        pollster::block_on(explore::predict(&reloaded, RawSample::Image(&px), None, &device)).unwrap().probabilities
+        pollster::block_on(page::predict(&model, RawSample::Image(&px), None, &device)).unwrap().probabilities,
+        pollster::block_on(page::predict(&reloaded, RawSample::Image(&px), None, &device)).unwrap().probabilities
     );
 }
 
@@ -128,22 +127,22 @@ fn a_network_copied_to_flex_predicts_the_same() {
 /// bytes; and a model file's header read without its weights says what loading it says.
 #[test]
 fn the_lab_states_its_facts_and_a_model_file_describes_itself() {
-    let info = lab::info();
+    let info = page::info();
     assert_eq!(info.tasks.iter().map(|t| t.task).collect::<Vec<_>>(), Task::ALL);
     for t in &info.tasks {
         assert_eq!(t.archs, t.task.archs());
         assert_eq!(t.placements.contains(&"spread".to_string()), t.task != Task::Image, "{:?}", t.task);
         for p in &t.placements {
-            assert!(lab::parse_trigger(p).unwrap().is_some(), "{p} does not parse back");
+            assert!(page::parse_trigger(p).unwrap().is_some(), "{p} does not parse back");
         }
     }
-    assert_eq!(info.max_upload_bytes, lab::MAX_UPLOAD_BYTES);
+    assert_eq!(info.max_upload_bytes, page::MAX_UPLOAD_BYTES);
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/image-strip-gap.gaplab");
     let bytes = std::fs::read(path).unwrap();
     assert!(bytes.starts_with(info.model_magic.as_bytes()));
-    let from_header = lab::ModelInfo::of_file("image-strip-gap.gaplab", &bytes).unwrap();
+    let from_header = page::ModelInfo::of_file("image-strip-gap.gaplab", &bytes).unwrap();
     let loaded = LoadedModel::from_bytes("image-strip-gap.gaplab", bytes, &Device::flex()).unwrap();
     assert_eq!(from_header, loaded.info());
-    let err = lab::ModelInfo::of_file("data.tar.gz", b"\x1f\x8b not a model").unwrap_err().to_string();
+    let err = page::ModelInfo::of_file("data.tar.gz", b"\x1f\x8b not a model").unwrap_err().to_string();
     assert!(err.contains("data.tar.gz"), "{err}");
 }
