@@ -18,6 +18,11 @@ if [ "${GAPLAB_FUZZ:-0}" = 1 ]; then
   scripts/fuzz-smoke.sh
 fi
 
+# The CLI's GPU path (`--device wgpu`, burn's wgpu backend) must build though no GPU is here;
+# running it is scripts/gpu-check.sh's, on a machine with one.
+echo "== the GPU build compiles (cargo check --features gpu)"
+cargo check --features gpu --bin gaplab
+
 scripts/test-web.sh
 
 # The grid's Slurm and GNU parallel paths, run for real (installs slurm-wlm; a few minutes).

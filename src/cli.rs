@@ -26,6 +26,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where networks train and predict: flex (the CPU) or wgpu (WebGPU/Vulkan: a build with
+    /// `--features gpu`). Recorded in model files and results.
+    #[arg(long, global = true, default_value = "flex")]
+    device: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -396,7 +400,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Parses the arguments and runs the command; the caller prints the error and exits non-zero.
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
-    let device = Device::flex();
+    let device = crate::backend::open(&cli.device)?;
     match cli.command {
         Command::Params { json } => params(json),
         Command::Mfcc { clip, tone, framing, json } => mfcc(&clip, tone.as_deref(), Framing::parse(&framing)?, json),
@@ -435,7 +439,11 @@ pub fn run() -> Result<()> {
             };
             write_file(&save, &store::save(&trained.header, &trained.net)?)?;
             if json {
-                println!("{}", evaluation_json(&trained.evaluation));
+                let mut out = evaluation_json(&trained.evaluation);
+                // How the run went, for scripts that compare devices (scripts/gpu-check.sh).
+                out["summary"] = json!(trained.header.summary);
+                out["train_samples"] = json!(trained.train_samples);
+                println!("{out}");
             } else {
                 print_evaluation(&request.spec.to_string(), &trained.evaluation, &trained.header.classes);
                 eprintln!("saved {}", save.display());

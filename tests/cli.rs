@@ -142,6 +142,39 @@ fn train_save_and_eval_on_another_copy_of_the_dataset() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `--device`: the CPU by name, recorded in the run's summary; a backend this build lacks, or a
+/// name that is none, is a clear error before any work — never a panic.
+#[test]
+fn the_device_flag_names_the_backend_and_refuses_one_not_built() {
+    let dir = scratch("device");
+    let model = dir.join("bag.gaplab").display().to_string();
+    let out = gaplab(&[
+        "train", "--device", "flex", "--task", "text", "--arch", "bag", "--head", "fc", "--epochs", "1", "--quiet", "--save", &model,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["backend"], "flex");
+    assert_eq!(v["summary"]["epochs_trained"], 1);
+    assert!(v["summary"]["seconds"].as_f64().unwrap() > 0.0);
+    // The demo's 2,000 training reviews less the fifth held out for validation.
+    assert_eq!(v["train_samples"], 1600);
+    let refused = |device: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gaplab"))
+            .args(["train", "--device", device, "--task", "text", "--arch", "bag", "--epochs", "1", "--save", &model])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success() && !err.contains("panicked"), "--device {device}: {err}");
+        err
+    };
+    assert!(refused("quantum").contains("--device must be flex, wgpu or cuda, not 'quantum'"));
+    if !cfg!(feature = "gpu") {
+        assert!(refused("wgpu").contains("rebuild with `--features gpu`"));
+    }
+    assert!(refused("cuda").contains("no CUDA backend"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The page's large sound GAP model, evaluated by the CLI on clips of speakers it never heard:
 /// the clips of its own held-out split (its seed, from its file), copied out of the real
 /// archive into a folder in the official layout and read as another copy of the dataset. It

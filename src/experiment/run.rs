@@ -31,6 +31,8 @@ pub struct Trained {
     pub evaluation: Evaluation,
     pub poisoned_train: usize,
     pub poisoned_val: usize,
+    /// Samples trained on per epoch (the training side of the split, poisoned ones included).
+    pub train_samples: usize,
     /// With `trace`: every epoch's figures and the test-set evaluation of that epoch's weights.
     pub trace: Vec<TracedEpoch>,
 }
@@ -125,6 +127,7 @@ pub async fn train_and_evaluate_resumable(
         evaluation,
         poisoned_train: prepared.poisoned_train,
         poisoned_val: prepared.poisoned_val,
+        train_samples: train.len(),
         trace: tracer.epochs,
     })
 }
