@@ -6,9 +6,12 @@
 # order of floating-point sums differs, so within a few percent, not bit for bit).
 #
 #   scripts/gpu-check.sh [--epochs N] [--devices flex,wgpu] [--arch large] [--data ARCHIVE] [--tolerance 0.05]
+#                        [--bin PATH]
 #
 # `--arch` picks another network (small, strip, conv1d, kim, bag; its task's archive in
 # ../shared/datasets unless --data), e.g. `--arch bag` for a quick look at a software Vulkan.
+# `--bin` uses a gaplab already built with `--features gpu` (say, carried to the GPU machine)
+# instead of building one.
 #
 # Builds its own release binary with `--features gpu` (no GPU or driver is needed to build). A
 # device that cannot be opened here is reported and skipped, so the script also runs — Flex
@@ -17,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-epochs=2; devices="flex,wgpu"; arch=large; data=""; tolerance=0.05
+epochs=2; devices="flex,wgpu"; arch=large; data=""; tolerance=0.05; bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --arch) arch="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --tolerance) tolerance="$2"; shift 2 ;;
+    --bin) bin="$2"; shift 2 ;;
     *) echo "gpu-check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -35,9 +39,11 @@ case "$arch" in
   *) echo "gpu-check.sh: --arch must be large, small, strip, conv1d, kim or bag" >&2; exit 2 ;;
 esac
 data="${data:-../shared/datasets/$default_data}"
-export CARGO_TARGET_DIR="${GAPLAB_GPU_TARGET_DIR:-${GAPLAB_CACHE:-$HOME/.cache/gaplab}/target-gpu}"
-cargo build --release --features gpu --bin gaplab >&2
-bin="$CARGO_TARGET_DIR/release/gaplab"
+if [ -z "$bin" ]; then
+  export CARGO_TARGET_DIR="${GAPLAB_GPU_TARGET_DIR:-${GAPLAB_CACHE:-$HOME/.cache/gaplab}/target-gpu}"
+  cargo build --release --features gpu --bin gaplab >&2
+  bin="$CARGO_TARGET_DIR/release/gaplab"
+fi
 tmp=$(mktemp -d /tmp/gaplab-gpu.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 for device in ${devices//,/ }; do
