@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # On a machine with a GPU: trains the large sound CNN (GAP head, the page's recipe) for a few
 # epochs on Flex (the CPU) and on the GPU through wgpu (Vulkan on Linux: NVIDIA and AMD
-# drivers both provide it), and prints, per device, training samples/s and the validation loss of the kept
-# epoch, then whether every GPU's loss agrees with Flex's (the same seed and data: only the
-# order of floating-point sums differs, so within a few percent, not bit for bit).
+# drivers both provide it), and prints, per device, training samples/s and the validation loss
+# of the kept epoch, then whether every GPU's loss agrees with Flex's within a tolerance. Same
+# seed and data, but not the same numbers: each backend draws the initial weights and dropout
+# masks from its own generator, so a GPU run is another sample of the same training — the
+# check catches a broken backend (a loss that does not fall, or lands far off), not float noise.
+# Measured on a software Vulkan: the text bag net 0.3% apart after 2 epochs; the small sound
+# CNN 7.9% after 1 epoch (Flex with burn's own ops against Flex with the lab's kernels, same
+# draws: 1.7%) — BatchNorm nets need a few epochs before their validation losses settle.
 #
-#   scripts/gpu-check.sh [--epochs N] [--devices flex,wgpu] [--arch large] [--data ARCHIVE] [--tolerance 0.05]
+#   scripts/gpu-check.sh [--epochs N] [--devices flex,wgpu] [--arch large] [--data ARCHIVE] [--tolerance 0.1]
 #                        [--bin PATH]
 #
 # `--arch` picks another network (small, strip, conv1d, kim, bag; its task's archive in
@@ -20,7 +25,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-epochs=2; devices="flex,wgpu"; arch=large; data=""; tolerance=0.05; bin=""
+epochs=2; devices="flex,wgpu"; arch=large; data=""; tolerance=0.1; bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) epochs="$2"; shift 2 ;;
