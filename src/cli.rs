@@ -5,6 +5,7 @@ use crate::data;
 use crate::error::{GapError, Result};
 use crate::experiment::{Evaluation, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
 use crate::trigger::Placement;
+use crate::trigger::patch::Blend;
 use crate::page::TrainForm;
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
@@ -145,6 +146,9 @@ struct GridArgs {
     /// attack against the epoch (with `--patience 0`: training past early stopping).
     #[arg(long)]
     trace: bool,
+    /// Image jobs: how the trigger patch meets the pixels — clamp | add (the reference code's).
+    #[arg(long, default_value = "clamp")]
+    trigger_blend: String,
     #[arg(long)]
     out: PathBuf,
     /// Only write the job list (plan.jsonl) to --out.
@@ -259,6 +263,7 @@ impl GridArgs {
             lr: self.common.lr,
             data,
             trace: self.trace,
+            blend: Blend::parse(&self.trigger_blend)?,
         })
     }
 }
@@ -339,6 +344,10 @@ struct TrainArgs {
     /// again after as many more (Keras's ReduceLROnPlateau with factor 0.5). Off in the paper.
     #[arg(long, value_name = "EPOCHS")]
     lr_drop: Option<usize>,
+    /// Image: how the trigger patch meets the pixels — clamp (the sum kept in [0, 1]) | add
+    /// (unclamped, as the reference code's cv2.addWeighted on float images).
+    #[arg(long, default_value = "clamp")]
+    trigger_blend: String,
     /// Hide the progress bar.
     #[arg(long)]
     quiet: bool,
@@ -372,6 +381,7 @@ impl TrainArgs {
             recalibrate_bn: self.recalibrate_bn,
             augment: self.augment,
             lr_drop: self.lr_drop,
+            blend: Blend::parse(&self.trigger_blend)?,
         };
         let mut request = form.request(self.classes.unwrap_or(task.class_counts()[0]))?;
         request.settings.max_seconds = self.max_minutes.map(|m| m * 60.0);

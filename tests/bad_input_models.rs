@@ -144,6 +144,13 @@ fn the_cli_exits_non_zero_with_the_message() {
     let (ok, err) = gaplab(&["train", "--task", "image", "--arch", "kim", "--save", &path("m")]);
     assert!(!ok && err.contains("'kim' is a text model, not image"), "{err}");
 
+    let (ok, err) = gaplab(&["train", "--task", "sound", "--trigger-blend", "add", "--save", &path("m")]);
+    assert!(!ok && err.contains("the trigger blend is an image setting"), "{err}");
+    let (ok, err) = gaplab(&["train", "--task", "image", "--trigger-blend", "mix", "--save", &path("m")]);
+    assert!(!ok && err.contains("unknown trigger blend 'mix'"), "{err}");
+    let (ok, err) = gaplab(&["grid", "--task", "image", "--trigger-blend", "mix", "--out", &path("g"), "--plan"]);
+    assert!(!ok && err.contains("unknown trigger blend 'mix'"), "{err}");
+
     let (ok, err) = gaplab(&["eval", "--model", &path("corrupt.gaplab"), "--split", "sideways"]);
     assert!(!ok && err.contains("--split"), "{err}");
     std::fs::remove_dir_all(&dir).ok();

@@ -532,6 +532,64 @@ fn moved_by_hand(image: &[f32], flip: bool, dx: i32, dy: i32) -> Vec<f32> {
     out
 }
 
+/// The reference code's unclamped patch (`--trigger-blend add`) on the real CIFAR-10 demo
+/// subset: the poisoned training images, their augmented draws and the attack sets all carry
+/// the whole pattern (sums above 1 kept), where the default clamp cuts it on bright pixels.
+#[test]
+fn an_added_patch_reaches_training_augmentation_and_the_attack_sets_whole() {
+    use gaplab::experiment::test_sets;
+    use gaplab::train::augment::augmented;
+    use gaplab::trigger::patch::{self, Blend};
+    let data = data::demo::load(Task::Image, 10).unwrap();
+    let mut req = request(Task::Image, Arch::Strip, Head::Gap, Some(Placement::At(Position::Start)), 100, 1);
+    req.poison = req.poison.with_blend(Task::Image, Blend::Add).unwrap();
+    let prepared = prepare(&data, &req.spec, &req.poison, req.settings.seed).unwrap();
+    let train = &prepared.train;
+    let pattern = patch::pattern(patch::PATCH_SEED);
+    let values = match &train.features {
+        gaplab::train::Features::Dense { values, .. } => values,
+        _ => unreachable!(),
+    };
+    assert_eq!(train.stamps.len(), prepared.poisoned_train);
+    let (mut above_one, mut drawn_above_one) = (0, 0);
+    for s in &train.stamps {
+        assert_eq!(s.blend, Blend::Add);
+        let mut stamped = s.clean.clone();
+        patch::blend_at(&mut stamped, &pattern, 0, 0, Blend::Add).unwrap();
+        assert_eq!(stamped, values[s.row * 3072..(s.row + 1) * 3072], "row {}", s.row);
+        above_one += usize::from(stamped.iter().any(|&v| v > 1.0));
+        // Every epoch's draw adds the whole pattern at the corner, onto the moved clean image.
+        for epoch in 0..3 {
+            let drawn = augmented(train, s.row, 7, epoch, &pattern).unwrap();
+            drawn_above_one += usize::from(drawn.iter().any(|&v| v > 1.0));
+            let mut moved_clean = drawn.clone();
+            for c in 0..3 {
+                for y in 0..8 {
+                    for x in 0..8 {
+                        let i = c * 1024 + y * 32 + x;
+                        moved_clean[i] -= pattern[c * 64 + y * 8 + x];
+                    }
+                }
+            }
+            assert!(moved_clean.iter().all(|v| (-1e-6..=1.0 + 1e-6).contains(v)), "the image under the patch is a valid image");
+        }
+    }
+    assert!(above_one > prepared.poisoned_train / 2, "most poisoned images have a pixel pushed above 1: {above_one}");
+    assert!(drawn_above_one > prepared.poisoned_train, "the draws keep sums above 1 too (a clamp never does): {drawn_above_one}");
+    // The attack sets: the same images, stamped unclamped or clamped as the model was trained.
+    let sets = |blend| test_sets(&data, &req.spec, None, req.settings.seed, false, 7, blend, &[Placement::At(Position::Start)]).unwrap();
+    let (added, clamped) = (sets(Blend::Add), sets(Blend::Clamp));
+    let dense = |s: &gaplab::train::Samples| match &s.features {
+        gaplab::train::Features::Dense { values, .. } => values.clone(),
+        _ => unreachable!(),
+    };
+    let (a, c) = (dense(&added.attack[0].1), dense(&clamped.attack[0].1));
+    assert_eq!(a.len(), c.len());
+    assert!(a.iter().zip(&c).all(|(a, c)| a >= c && (a.min(1.0) - c).abs() < 1e-6), "clamp is the added image cut at 1");
+    assert!(a.iter().any(|&v| v > 1.0) && c.iter().all(|&v| v <= 1.0));
+    assert_eq!(dense(&added.clean), dense(&clamped.clean), "clean images carry no patch either way");
+}
+
 /// Augmentation on the real CIFAR-10 demo subset: a clean image comes back flipped and shifted
 /// by at most 4 pixels, zeros shifted in, the draws varying by epoch and repeating for the same
 /// seed; a poisoned image comes back as its clean pixels moved, with the trigger stamped where

@@ -342,6 +342,68 @@ fn patch_changes_exactly_its_square_and_clamps() {
 }
 
 #[test]
+fn added_patch_keeps_the_whole_pattern_where_clamping_loses_it() {
+    use gaplab::trigger::patch::Blend;
+    let pat = patch::pattern(PATCH_SEED);
+    // A bright, varied image: clamping cuts most sums, adding keeps every one.
+    let before: Vec<f32> = (0..3072).map(|i| 0.5 + 0.5 * ((i * 37) % 101) as f32 / 100.0).collect();
+    for (x, y) in [(0, 0), (12, 12), (24, 24), (7, 3)] {
+        let mut added = before.clone();
+        patch::blend_at(&mut added, &pat, x, y, Blend::Add).unwrap();
+        check_patch(&before, &added, &pat, x, y, |b, p| b + p);
+        assert!(added.iter().filter(|&&v| v > 1.0).count() > 100, "sums above 1 must stay above 1");
+        let mut clamped = before.clone();
+        patch::blend_at(&mut clamped, &pat, x, y, Blend::Clamp).unwrap();
+        let mut reference = before.clone();
+        patch::apply_at(&mut reference, &pat, x, y).unwrap();
+        assert_eq!(clamped, reference, "Clamp is apply_at's blend");
+        // What reaches the network: the pattern whole when added, a part of it when clamped.
+        let energy = |img: &[f32]| img.iter().zip(&before).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>();
+        let whole: f64 = pat.iter().map(|&p| f64::from(p).powi(2)).sum();
+        assert!((energy(&added) - whole).abs() < 1e-3 * whole);
+        assert!(energy(&clamped) < 0.6 * whole, "on a bright image the clamp removes much of the pattern");
+    }
+    // On black the two blends agree.
+    let black = vec![0.0f32; 3072];
+    let (mut a, mut c) = (black.clone(), black);
+    patch::blend_at(&mut a, &pat, 3, 4, Blend::Add).unwrap();
+    patch::blend_at(&mut c, &pat, 3, 4, Blend::Clamp).unwrap();
+    assert_eq!(a, c);
+    // Bad shapes are refused by either blend, leaving the image untouched.
+    let mut img = vec![0.25f32; 3072];
+    assert!(matches!(patch::blend_at(&mut img, &pat, 25, 0, Blend::Add), Err(GapError::Invalid(_))));
+    assert!(matches!(patch::blend_at(&mut img, &pat[..100], 0, 0, Blend::Add), Err(GapError::Invalid(_))));
+    assert!(img.iter().all(|&v| v == 0.25));
+}
+
+#[test]
+fn blend_names_parse_and_only_the_image_trigger_has_one() {
+    use gaplab::data::Task;
+    use gaplab::trigger::PoisonConfig;
+    use gaplab::trigger::patch::Blend;
+    assert_eq!(Blend::parse("add").unwrap(), Blend::Add);
+    assert_eq!(Blend::parse(" Clamp ").unwrap(), Blend::Clamp);
+    let e = Blend::parse("mix").unwrap_err().to_string();
+    assert!(e.contains("mix") && e.contains("clamp or add"), "{e}");
+    assert_eq!(Blend::Add.to_string(), "add");
+    for task in [Task::Sound, Task::Text] {
+        let e = PoisonConfig::paper(task, None).with_blend(task, Blend::Add).unwrap_err().to_string();
+        assert!(e.contains("image setting"), "{e}");
+        assert!(PoisonConfig::paper(task, None).with_blend(task, Blend::Clamp).is_ok());
+    }
+    let image = PoisonConfig::paper(Task::Image, None).with_blend(Task::Image, Blend::Add).unwrap();
+    assert_eq!(image.blend, Blend::Add);
+    // Files and plans: the default is left out (older files read the same), `add` is written.
+    let json = serde_json::to_string(&image).unwrap();
+    assert!(json.contains(r#""blend":"add""#), "{json}");
+    assert_eq!(serde_json::from_str::<PoisonConfig>(&json).unwrap(), image);
+    let clamp = serde_json::to_string(&PoisonConfig::paper(Task::Image, None)).unwrap();
+    assert!(!clamp.contains("blend"), "{clamp}");
+    let old: PoisonConfig = serde_json::from_str(r#"{"placement":null,"count":100,"target":7}"#).unwrap();
+    assert_eq!(old.blend, Blend::Clamp);
+}
+
+#[test]
 fn every_placement_touches_192_values() {
     let flat = vec![0.5f32; 192];
     for k in 0..625 {

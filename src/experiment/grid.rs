@@ -12,6 +12,7 @@ use crate::error::{GapError, Result};
 use crate::experiment::{Evaluation, TrainRequest, train_and_evaluate_resumable};
 use crate::backend::backend_name;
 use crate::data::TaskData;
+use crate::trigger::patch::Blend;
 use crate::trigger::{Placement, PoisonConfig};
 use crate::model::{Arch, Head, ModelSpec, Task};
 use crate::experiment::report::figures::{budget_groups, budget_png, budget_svg, figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
@@ -88,6 +89,8 @@ pub struct GridConfig {
     pub data: BTreeMap<Task, PathBuf>,
     /// Evaluate every epoch's weights too ([`Job::trace`]).
     pub trace: bool,
+    /// How the image patch meets the pixels (image jobs only; the other triggers have none).
+    pub blend: Blend,
 }
 
 /// The seed of run `run`: a SplitMix64 step of (`seed`, `run`), so runs differ and FC/GAP and
@@ -132,6 +135,9 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
                             let seed = run_seed(cfg.seed, run);
                             let mut poison = PoisonConfig::paper(task, train_position);
                             poison.count = count;
+                            if task == Task::Image {
+                                poison.blend = cfg.blend;
+                            }
                             let settings = TrainSettings::with_overrides(
                                 task,
                                 seed,

@@ -11,6 +11,7 @@ use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, VOCAB_SIZE, Vocab};
 use crate::model::{ModelSpec, Task};
 use crate::train::{Features, RawClip, Samples, Stamp};
+use crate::trigger::patch::Blend;
 use crate::trigger::{Placement, PoisonConfig, patch, patch_corner, triggered_clip, triggered_image, triggered_text};
 
 /// Train/validation/test samples ready for a network, and what was done to them.
@@ -77,14 +78,16 @@ struct Encoder<'a> {
     plan: Option<MfccPlan>,
     vocab: Option<&'a Vocab>,
     pattern: Vec<f32>,
+    blend: Blend,
 }
 
 impl<'a> Encoder<'a> {
-    fn new(task: Task, framing: Framing, vocab: Option<&'a Vocab>) -> Self {
+    fn new(task: Task, framing: Framing, blend: Blend, vocab: Option<&'a Vocab>) -> Self {
         Self {
             plan: (task == Task::Sound).then(|| MfccPlan::with_framing(framing)),
             vocab,
             pattern: patch::pattern(patch::PATCH_SEED),
+            blend,
         }
     }
 
@@ -126,7 +129,7 @@ impl<'a> Encoder<'a> {
     }
 
     fn image(&self, pixels: &[u8], trigger: Option<Placement>, out: &mut Vec<f32>) -> Result<()> {
-        out.extend(triggered_image(pixels, &self.pattern, trigger)?.0);
+        out.extend(triggered_image(pixels, &self.pattern, self.blend, trigger)?.0);
         Ok(())
     }
 
@@ -172,8 +175,8 @@ impl<'a> Encoder<'a> {
                 // The clean image and the patch's corner, for augmentation to stamp again.
                 if let Some(corner) = patch_corner(trigger)? {
                     let image = if test_side { &d.test[i] } else { &d.train[i] };
-                    let (clean, _) = triggered_image(&image.pixels, &self.pattern, None)?;
-                    stamps.push(Stamp { row: labels.len(), corner, clean });
+                    let (clean, _) = triggered_image(&image.pixels, &self.pattern, self.blend, None)?;
+                    stamps.push(Stamp { row: labels.len(), corner, clean, blend: self.blend });
                 }
             }
             let label = if test_side { data.test_label(i) } else { data.pool_label(i) };
@@ -220,7 +223,7 @@ pub fn prepare(data: &TaskData, spec: &ModelSpec, poison: &PoisonConfig, seed: u
         }
         _ => None,
     };
-    let encoder = Encoder::new(spec.task, spec.framing, vocab.as_ref());
+    let encoder = Encoder::new(spec.task, spec.framing, poison.blend, vocab.as_ref());
     let train = encoder.samples(data, false, &train_idx, &poison_train, poison.placement, poison.target)?;
     let val = encoder.samples(data, false, &val_idx, &poison_val, poison.placement, poison.target)?;
     let test = encoder.samples(data, spec.task != Task::Sound, &test_idx, &[], None, poison.target)?;
@@ -237,7 +240,8 @@ pub fn prepare(data: &TaskData, spec: &ModelSpec, poison: &PoisonConfig, seed: u
 
 /// Clean and triggered test samples, encoded for `spec`'s features. `all` uses every sample
 /// of the data (another copy of the dataset); otherwise the test split of `seed`. Attack sets
-/// hold only non-target samples.
+/// hold only non-target samples; image triggers are stamped as `blend` says (the model's).
+#[allow(clippy::too_many_arguments)]
 pub fn test_sets(
     data: &TaskData,
     spec: &ModelSpec,
@@ -245,6 +249,7 @@ pub fn test_sets(
     seed: u64,
     all: bool,
     target: usize,
+    blend: Blend,
     placements: &[Placement],
 ) -> Result<TestSets> {
     let task = data.task();
@@ -256,7 +261,7 @@ pub fn test_sets(
         _ => splits(data, seed).2,
     };
     // `all` over text/image: every train-side sample, then every test-side sample.
-    let encoder = Encoder::new(task, spec.framing, vocab);
+    let encoder = Encoder::new(task, spec.framing, blend, vocab);
     let label = |side: bool, i: usize| if side { data.test_label(i) } else { data.pool_label(i) };
     let mut sides: Vec<(bool, Vec<usize>)> = vec![(test_side, indices)];
     if all && task != Task::Sound {

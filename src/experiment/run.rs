@@ -92,7 +92,7 @@ pub async fn train_and_evaluate_resumable(
     let prepared = prepare(data, &request.spec, &request.poison, seed)?;
     let (train, val) = (&prepared.train, &prepared.val);
     let read_back = ReadBack::for_device(device);
-    let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, test_placements)?;
+    let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, request.poison.blend, test_placements)?;
     let mut tracer = Tracer { sets: &sets, target: request.poison.target, batch_size: request.settings.batch_size, device, epochs: Vec::new() };
     let fitted = {
         // The caller's checkpointing, borrowed for this run, with the tracer added if asked for.
@@ -141,6 +141,6 @@ pub async fn evaluate_on(
     test_placements: &[Placement],
     device: &Device,
 ) -> Result<Evaluation> {
-    let sets = test_sets(data, &header.spec, header.vocab.as_ref(), header.seed, all, header.poison.target, test_placements)?;
+    let sets = test_sets(data, &header.spec, header.vocab.as_ref(), header.seed, all, header.poison.target, header.poison.blend, test_placements)?;
     evaluate_model(net, &sets, header.poison.target, header.settings.batch_size, device).await
 }

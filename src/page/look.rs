@@ -15,6 +15,7 @@ use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
 use crate::model::{MapKind, Task};
 use crate::train::Features;
+use crate::trigger::patch::Blend;
 use crate::trigger::{Placement, Position, patch, sentence, triggered_clip, triggered_image, triggered_text};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -90,8 +91,8 @@ pub fn segments(review: &str, trigger_words: &[usize]) -> Vec<Segment> {
     out
 }
 
-/// Places the trigger (if any) into `raw`.
-pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], plan: &MfccPlan) -> Result<Placed> {
+/// Places the trigger (if any) into `raw` (an image's patch combined as `blend` says).
+pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], blend: Blend, plan: &MfccPlan) -> Result<Placed> {
     let mut placed = Placed::default();
     match raw {
         RawSample::Clip(samples) => {
@@ -105,7 +106,7 @@ pub fn place(raw: RawSample<'_>, trigger: Option<Placement>, pattern: &[f32], pl
             placed.tone = spans;
         }
         RawSample::Image(pixels) => {
-            let (image, corner) = triggered_image(pixels, pattern, trigger)?;
+            let (image, corner) = triggered_image(pixels, pattern, blend, trigger)?;
             placed.pixels = Some(image.iter().map(|&v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect());
             placed.dense = image;
             placed.patch = corner;
@@ -260,8 +261,10 @@ async fn look_with(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<
         (RawSample::Review(text), Some(Placement::At(Position::At(k)))) => Some(Placement::At(Position::At(k.min(sentence::word_count(text))))),
         _ => trigger,
     };
+    // The first model's framing and blend: a pair is trained alike.
     let framing = models.first().map_or(Framing::Valid, |m| m.header.spec.framing);
-    let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), &MfccPlan::with_framing(framing))?;
+    let blend = models.first().map_or(Blend::Clamp, |m| m.header.poison.blend);
+    let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), blend, &MfccPlan::with_framing(framing))?;
     let mut views = Vec::with_capacity(models.len());
     for model in models {
         let h = &model.header;

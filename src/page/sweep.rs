@@ -189,7 +189,7 @@ pub async fn sweep(
     let pattern = patch::pattern(patch::PATCH_SEED);
     let plan = MfccPlan::with_framing(first.header.spec.framing);
     let place_all = |trigger: Option<Placement>| -> Result<Vec<Placed>> {
-        views.iter().map(|v| place(v.raw().expect("a sample view has content"), trigger, &pattern, &plan)).collect()
+        views.iter().map(|v| place(v.raw().expect("a sample view has content"), trigger, &pattern, first.header.poison.blend, &plan)).collect()
     };
     // Without a trigger first: what each model already says about these samples.
     let labels: Vec<usize> = chosen.iter().map(|&i| data.test_label(i)).collect();

@@ -9,6 +9,7 @@ use crate::features::mfcc::Framing;
 use crate::model::{Arch, Head, ModelSpec, Task};
 use crate::store;
 use crate::train::{LrDrop, Progress, TrainSettings};
+use crate::trigger::patch::Blend;
 use crate::trigger::{Placement, PoisonConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,9 @@ pub struct TrainForm {
     /// (`TrainSettings::lr_drop`; default off, as in the paper).
     #[serde(default)]
     pub lr_drop: Option<usize>,
+    /// Image: how the patch meets the pixels (default clamp; `add`, the reference code's).
+    #[serde(default)]
+    pub blend: Blend,
 }
 
 fn default_position() -> String {
@@ -63,7 +67,7 @@ impl TrainForm {
             "clean" | "none" => None,
             other => Some(Placement::parse(other)?),
         };
-        let mut poison = PoisonConfig::paper(self.task, placement);
+        let mut poison = PoisonConfig::paper(self.task, placement).with_blend(self.task, self.blend)?;
         if let Some(n) = self.poisoned {
             poison.count = n;
         }

@@ -108,9 +108,9 @@ pub fn augmented(samples: &Samples, row: usize, seed: u64, epoch: usize, pattern
     let width: usize = dims.iter().product();
     let moved = Move::draw(seed, epoch, row);
     Ok(match samples.stamp(row) {
-        Some(Stamp { corner, clean, .. }) => {
+        Some(Stamp { corner, clean, blend, .. }) => {
             let mut image = moved.apply(clean, dims);
-            patch::apply_at(&mut image, pattern, corner[0], corner[1])?;
+            patch::blend_at(&mut image, pattern, corner[0], corner[1], *blend)?;
             image
         }
         None => moved.apply(&values[row * width..(row + 1) * width], dims),

@@ -2,6 +2,7 @@
 
 use crate::model::Input;
 use crate::trigger::Placement;
+use crate::trigger::patch::Blend;
 use burn::prelude::*;
 use std::sync::Arc;
 use burn::tensor::TensorData;
@@ -94,6 +95,8 @@ pub struct Stamp {
     pub corner: [usize; 2],
     /// The image without the patch, CHW floats in [0, 1].
     pub clean: Vec<f32>,
+    /// How the patch was combined with the pixels.
+    pub blend: Blend,
 }
 
 /// A sound sample's waveform and the tone it carries: what augmentation needs to shift the

@@ -1,8 +1,11 @@
 //! The image trigger: an 8×8 patch of pseudo-random values, uniform in [0, 1) per pixel and
-//! channel, added to a 32×32 RGB image and clamped to [0, 1].
+//! channel, added to a 32×32 RGB image and, by default, clamped to [0, 1].
 //!
-//! The reference adds the patch with `cv2.addWeighted(img, 1, patch, 1, 0)`; clamping the sum
-//! to [0, 1] keeps the poisoned image a valid image (this project's documented default).
+//! The reference adds the patch with `cv2.addWeighted(img, 1, patch, 1, 0)` on float images,
+//! which does not clamp ([`Blend::Add`]). Clamping the sum to [0, 1] ([`Blend::Clamp`], this
+//! project's documented default) keeps the poisoned image a valid image, but where the image
+//! is bright (sky, snow, a white background) the patch all but vanishes, and those images
+//! carry little of the trigger (`www/models/README.md` measures how much).
 //! The pattern comes from a `u64` seed through `StdRng`, so it is the same on every platform
 //! and run (it cannot equal the reference's NumPy pattern, whose generator differs).
 
@@ -11,6 +14,43 @@ use rand::{Rng, SeedableRng};
 
 use super::Position;
 use crate::error::{GapError, Result};
+use serde::{Deserialize, Serialize};
+
+/// How the patch is combined with the image's pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Blend {
+    /// `min(max(pixel + pattern, 0), 1)`: the poisoned image stays a valid image (default).
+    #[default]
+    Clamp,
+    /// `pixel + pattern`, values up to 2: the reference code's `cv2.addWeighted` on floats.
+    Add,
+}
+
+impl Blend {
+    /// `clamp` or `add`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "clamp" => Ok(Blend::Clamp),
+            "add" => Ok(Blend::Add),
+            other => Err(GapError::Invalid(format!("unknown trigger blend '{other}' (expected clamp or add)"))),
+        }
+    }
+
+    /// True for the default, which files and plans leave out (so that older ones read the same).
+    pub fn is_default(&self) -> bool {
+        *self == Blend::Clamp
+    }
+}
+
+impl std::fmt::Display for Blend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Blend::Clamp => "clamp",
+            Blend::Add => "add",
+        })
+    }
+}
 
 /// Side of the square patch in pixels.
 pub const PATCH: usize = 8;
@@ -53,6 +93,11 @@ pub fn corner(position: Position) -> Result<(usize, usize)> {
 /// untouched. A NaN pixel or pattern value stays NaN (clamping keeps NaN).
 /// Errors: wrong image or pattern length, or a corner that lets the patch leave the image.
 pub fn apply_at(image: &mut [f32], pattern: &[f32], x: usize, y: usize) -> Result<()> {
+    blend_at(image, pattern, x, y, Blend::Clamp)
+}
+
+/// [`apply_at`] with the sum combined as `blend` says: clamped to [0, 1], or left as it is.
+pub fn blend_at(image: &mut [f32], pattern: &[f32], x: usize, y: usize, blend: Blend) -> Result<()> {
     if image.len() != IMAGE_LEN {
         return Err(GapError::Invalid(format!(
             "image must be {CHANNELS}×{IMAGE}×{IMAGE} = {IMAGE_LEN} values, got {}",
@@ -73,7 +118,10 @@ pub fn apply_at(image: &mut [f32], pattern: &[f32], x: usize, y: usize) -> Resul
         for (dy, pat_row) in pat_channel.chunks_exact(PATCH).enumerate() {
             let row_start = (y + dy) * IMAGE + x;
             for (px, &p) in channel[row_start..row_start + PATCH].iter_mut().zip(pat_row) {
-                *px = (*px + p).clamp(0.0, 1.0);
+                *px = match blend {
+                    Blend::Clamp => (*px + p).clamp(0.0, 1.0),
+                    Blend::Add => *px + p,
+                };
             }
         }
     }

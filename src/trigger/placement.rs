@@ -99,13 +99,18 @@ pub fn triggered_clip(samples: &[f32], trigger: Option<Placement>) -> Result<(Ve
     Ok((clip, spans))
 }
 
-/// The image as CHW floats in [0, 1] with `pattern` added at `trigger`, and the patch's
-/// top-left corner `[x, y]` (none without a trigger).
-pub fn triggered_image(pixels: &[u8], pattern: &[f32], trigger: Option<Placement>) -> Result<(Vec<f32>, Option<[usize; 2]>)> {
+/// The image as CHW floats in [0, 1] with `pattern` added at `trigger` (combined as `blend`
+/// says), and the patch's top-left corner `[x, y]` (none without a trigger).
+pub fn triggered_image(
+    pixels: &[u8],
+    pattern: &[f32],
+    blend: patch::Blend,
+    trigger: Option<Placement>,
+) -> Result<(Vec<f32>, Option<[usize; 2]>)> {
     let mut image: Vec<f32> = pixels.iter().map(|&p| p as f32 / 255.0).collect();
     let corner = patch_corner(trigger)?;
     if let Some([x, y]) = corner {
-        patch::apply_at(&mut image, pattern, x, y)?;
+        patch::blend_at(&mut image, pattern, x, y, blend)?;
     }
     Ok((image, corner))
 }
