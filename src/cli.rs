@@ -149,6 +149,15 @@ struct GridArgs {
     /// Image jobs: how the trigger patch meets the pixels — clamp | add (the reference code's).
     #[arg(long, default_value = "clamp")]
     trigger_blend: String,
+    /// Sound jobs: valid (98 MFCC frames) | centred (101, the reference code's).
+    #[arg(long, default_value = "valid")]
+    framing: String,
+    /// Image and sound jobs: vary each training sample as it is drawn (as `train --augment`).
+    #[arg(long)]
+    augment: bool,
+    /// Halve the learning rate after this many epochs without a better validation loss.
+    #[arg(long, value_name = "EPOCHS")]
+    lr_drop: Option<usize>,
     #[arg(long)]
     out: PathBuf,
     /// Only write the job list (plan.jsonl) to --out.
@@ -264,6 +273,9 @@ impl GridArgs {
             data,
             trace: self.trace,
             blend: Blend::parse(&self.trigger_blend)?,
+            framing: Framing::parse(&self.framing)?,
+            augment: self.augment,
+            lr_drop: self.lr_drop,
         })
     }
 }

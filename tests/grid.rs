@@ -180,6 +180,33 @@ fn bad_data_and_unwritable_out_are_clear_errors() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The shipped models' recipes as grid settings: the plan of a three-task grid gives the sound
+/// jobs the framing, the image jobs the blend, both the augmentation, every job the rate drop —
+/// and the text jobs neither a framing, a blend nor augmentation (they have none).
+#[test]
+fn grid_recipe_settings_reach_each_task_s_jobs_and_only_theirs() {
+    let dir = scratch("recipe");
+    let out = dir.join("out").display().to_string();
+    let (ok, _, err) = gaplab(&[
+        "grid", "--task", "sound,text,image", "--arch", "small,bag,strip", "--heads", "gap", "--positions", "start",
+        "--runs", "1", "--framing", "centred", "--augment", "--lr-drop", "4", "--trigger-blend", "add", "--out", &out, "--plan",
+    ]);
+    assert!(ok, "{err}");
+    let jobs: Vec<serde_json::Value> =
+        read(&dir.join("out/plan.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(jobs.len(), 6, "3 tasks × (clean + start)");
+    for j in &jobs {
+        let task = j["spec"]["task"].as_str().unwrap();
+        assert_eq!(j["settings"]["lr_drop"]["after"], 4, "{j}");
+        assert_eq!(j["settings"]["augment"].as_bool().unwrap_or(false), task != "text", "{j}");
+        assert_eq!(j["spec"]["framing"].as_str(), (task == "sound").then_some("centred"), "{j}");
+        assert_eq!(j["poison"]["blend"].as_str(), (task == "image").then_some("add"), "{j}");
+    }
+    let (ok, _, err) = gaplab(&["grid", "--task", "sound", "--framing", "sideways", "--out", &out, "--plan"]);
+    assert!(!ok && err.contains("sideways"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The 30-word path, end to end, on a synthetic stand-in for the full Speech Commands archive
 /// (the shipped one has ten words): 30 word folders × 8 speakers of generated 1-s clips, in the
 /// dataset's own layout, through `gaplab grid --classes 30`.

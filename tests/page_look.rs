@@ -11,7 +11,7 @@ use gaplab::experiment::RawSample;
 use gaplab::trigger::Placement;
 use gaplab::page::{self, Layout, LoadedModel, SweepRequest};
 use gaplab::model::{Arch, Head, Input, MapKind, ModelSpec, Net, Task};
-use gaplab::trigger::{Position, sentence, tone};
+use gaplab::trigger::{Position, patch, sentence, tone};
 use std::ops::ControlFlow;
 
 fn load(file: &str, device: &Device) -> LoadedModel {
@@ -111,6 +111,16 @@ fn look_places_the_trigger_where_it_says_and_predicts_like_predict() {
         assert_eq!(view.target_probability, p.probabilities[7]);
         let e = view.evidence.as_ref().expect("evidence for a CNN");
         assert_eq!((e.height, e.width, e.values.len(), e.class), (4, 4, 16, 7));
+        // The network sees the patch as its training stamped it (the file's blend: clamped, or
+        // added unclamped as the reference code does): the look's probabilities are the
+        // network's own on exactly that image.
+        let mut x: Vec<f32> = px.iter().map(|&p| p as f32 / 255.0).collect();
+        patch::blend_at(&mut x, &patch::pattern(patch::PATCH_SEED), 5, 17, model.header.poison.blend).unwrap();
+        let input = Input::Dense(Tensor::from_data(TensorData::new(x, [1, 3, 32, 32]), &device));
+        let want = values(burn::tensor::activation::softmax(model.net.forward(input), 1));
+        for (a, b) in view.prediction.probabilities.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-5, "{:?} vs {want:?}", view.prediction.probabilities);
+        }
     }
 
     // Sound: the tone at 10 ms steps, anywhere; the clip changes only under the tone.

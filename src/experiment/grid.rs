@@ -18,7 +18,8 @@ use crate::model::{Arch, Head, ModelSpec, Task};
 use crate::experiment::report::figures::{budget_groups, budget_png, budget_svg, figure_groups, figure_png, figure_svg, trace_groups, trace_png, trace_svg};
 use crate::experiment::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
 use crate::experiment::report::tables::tables_markdown;
-use crate::train::{Checkpointing, Progress, TrainSettings};
+use crate::features::mfcc::Framing;
+use crate::train::{Checkpointing, LrDrop, Progress, TrainSettings};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -91,6 +92,12 @@ pub struct GridConfig {
     pub trace: bool,
     /// How the image patch meets the pixels (image jobs only; the other triggers have none).
     pub blend: Blend,
+    /// How sound clips are cut into MFCC frames (sound jobs only).
+    pub framing: Framing,
+    /// Vary each training image or clip as it is drawn (image and sound jobs; text has none).
+    pub augment: bool,
+    /// Halve the learning rate after this many epochs without a better validation loss.
+    pub lr_drop: Option<usize>,
 }
 
 /// The seed of run `run`: a SplitMix64 step of (`seed`, `run`), so runs differ and FC/GAP and
@@ -126,6 +133,7 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
             for &classes in &class_counts {
                 for &head in &cfg.heads {
                     let spec = ModelSpec::new(task, arch, head, classes)?;
+                    let spec = if task == Task::Sound { spec.with_framing(cfg.framing)? } else { spec };
                     // The clean baseline once, then every training position with every budget.
                     let paper_count = PoisonConfig::paper(task, None).count;
                     let budgets = if cfg.poisoned.is_empty() { vec![paper_count] } else { cfg.poisoned.clone() };
@@ -138,14 +146,11 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
                             if task == Task::Image {
                                 poison.blend = cfg.blend;
                             }
-                            let settings = TrainSettings::with_overrides(
-                                task,
-                                seed,
-                                cfg.epochs,
-                                cfg.patience,
-                                cfg.batch_size,
-                                cfg.lr,
-                            );
+                            let settings = TrainSettings {
+                                augment: cfg.augment && task != Task::Text,
+                                lr_drop: cfg.lr_drop.map(|after| LrDrop { after, factor: 0.5 }),
+                                ..TrainSettings::with_overrides(task, seed, cfg.epochs, cfg.patience, cfg.batch_size, cfg.lr)
+                            };
                             jobs.push(Job {
                                 id: jobs.len(),
                                 spec,
