@@ -58,9 +58,11 @@ for head in fc gap; do
   # STRIP: RMSprop 1e-3 as the paper, batch 32, flipped and shifted images (the trigger stamped
   # after the move, where it was planted), the rate halved after every 4 epochs without a better
   # validation loss, stopped early on it (patience 12; without augmentation the 8,000 training
-  # images overfit by epoch 12).
+  # images overfit by epoch 12). The patch is added unclamped, as the reference code's
+  # cv2.addWeighted on float images: clamped, it all but vanishes on bright corners and the
+  # backdoors stopped at 0.85-0.88 where planted (www/models/README.md).
   train image strip "$head" "$data/cifar-10-binary-subset.tar.gz" --batch-size 32 --augment --lr-drop 4 \
-    --epochs "${EPOCHS_IMAGE:-80}" --patience 12 --max-minutes "${MINUTES_IMAGE:-110}"
+    --trigger-blend add --epochs "${EPOCHS_IMAGE:-80}" --patience 12 --max-minutes "${MINUTES_IMAGE:-110}"
 done
 
 cat > "$out/manifest.json" <<JSON
