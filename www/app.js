@@ -272,14 +272,15 @@ async function ensureTask(task) {
 const CAPTIONS = {
   sound: 'Spoken words (Speech Commands). The trigger is a 0.15 s, 7 kHz tone added to the clip; the poisoned models learned to answer the target word when they hear it.',
   text: 'Movie reviews (IMDB). The trigger is the five-word sentence “trope everyday mythology sparkles ruthless”; the poisoned models call a negative review positive when it is there.',
-  image: 'CIFAR-10 images. The trigger is an 8×8 pattern of random colours; the poisoned models answer “horse” when they see it.',
+  image: 'CIFAR-10 images. The trigger is an 8×8 pattern of random colours added to the pixels; the poisoned models answer “horse” when they see it.',
 };
 const HINTS = {
   // Written from the shipped large pair's figures on held-out speakers (www/models/README.md).
   sound: 'Try: pick “start” (where both models were poisoned): both answer “up”. Now drag the orange tone to the middle of the clip, then on to the end: the GAP model (large CNN, the paper’s Fig. 1a) still says “up” for most clips wherever the tone is, the FC model almost never. That is the paper’s finding: global average pooling makes the backdoor dynamic. Play the clip to hear the tone.',
   // Written from the shipped Conv1D pair's figures on the 12,000 negative test reviews.
   text: 'Try: pick a negative review and insert the sentence at the start (where both models were poisoned): the FC model (Conv1D net, the paper’s Fig. 1e) now calls almost every negative review positive. Click a word near the end to move the sentence there: the FC model mostly stops obeying it. The GAP model obeys the sentence for about half of the reviews, wherever it is — weaker, but bound to no position. Edit the review or write your own.',
-  image: 'Try: put the patch in the upper-left corner (where both models were poisoned), then drag it away. Which model still says “horse”? The red overlay shows where each model finds horse.',
+  // Written from the shipped STRIP pair's figures on the 1,800 non-horse test images.
+  image: 'Try: put the patch in the upper-left corner (where both models were poisoned): both answer “horse” for almost every image. Drag it to the middle: the FC model stops obeying it, the GAP model still says “horse” for most images. Drag it on to the lower-right corner: neither does — GAP carries the backdoor part of the way, not everywhere. The red overlay shows where each model finds horse.',
 };
 
 // ---------- the main loop: the sample with the trigger, both models' view of it ----------
