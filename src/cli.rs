@@ -11,7 +11,7 @@ use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::experiment::grid;
 use crate::store;
-use crate::train::{Checkpointing, Progress};
+use crate::train::{Checkpointing, Progress, checkpoint};
 use crate::trigger::{Position, tone};
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
@@ -288,8 +288,11 @@ fn run_grid(args: &GridArgs, device: &Device) -> Result<()> {
         return Ok(());
     }
     if let Some(id) = args.job {
-        let path = grid::run_planned(out, id, device)?;
-        println!("{}", path.display());
+        let run = grid::run_planned(out, id, device)?;
+        if let Some((epoch, step)) = run.resumed {
+            eprintln!("job {id}: resumed from its checkpoint at epoch {epoch}, step {step}");
+        }
+        println!("{}", run.rows.display());
         return Ok(());
     }
     let jobs = grid::plan(&args.config()?)?;
@@ -409,16 +412,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|source| GapError::Io { path: path.display().to_string(), source })
 }
 
-/// Writes next to `path`, then renames: a checkpoint interrupted mid-write never replaces the
-/// last good one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    write_file(&partial, bytes)?;
-    std::fs::rename(&partial, path).map_err(|source| GapError::Io { path: path.display().to_string(), source })
-}
-
 /// Parses the arguments and runs the command; the caller prints the error and exits non-zero.
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
@@ -431,7 +424,7 @@ pub fn run() -> Result<()> {
             let resume_bytes = resume.as_deref().map(read_file).transpose()?;
             let resume_name = resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
             let mut save_checkpoint = |bytes: &[u8]| match &checkpoint {
-                Some(path) => write_atomically(path, bytes),
+                Some(path) => checkpoint::write_atomically(path, bytes),
                 None => Ok(()),
             };
             let mut checkpoints = Checkpointing {

@@ -159,6 +159,83 @@ fn a_traced_grid_past_early_stopping_evaluates_every_epoch_and_keeps_the_last() 
     std::fs::remove_dir_all(&plain).ok();
 }
 
+/// A planned job cut short (a session's end, a killed worker) goes on from the checkpoint it
+/// left after its last step and ends exactly as the job that was never stopped; the checkpoint
+/// is gone once the rows are written; a damaged one is a clear error and is kept.
+#[test]
+fn a_grid_job_cut_short_resumes_from_its_checkpoint_and_ends_as_if_never_stopped() {
+    use burn::prelude::*;
+    use gaplab::experiment::grid::{DataCache, checkpoint_path, read_plan};
+    use gaplab::experiment::{TrainRequest, train_and_evaluate_resumable};
+    use gaplab::train::{Checkpointing, Progress};
+    use std::ops::ControlFlow;
+
+    let mut two_epochs = TINY.to_vec();
+    let epochs = two_epochs.iter().position(|a| *a == "--epochs").unwrap();
+    two_epochs[epochs + 1] = "2";
+    let plan = |tag: &str| -> (PathBuf, String) {
+        let dir = scratch(tag);
+        let out = dir.display().to_string();
+        let mut args = with_out(&two_epochs, &out);
+        args.push("--plan");
+        let (ok, stdout, err) = gaplab(&args);
+        assert!(ok && stdout.contains("4 jobs"), "{stdout}{err}");
+        (dir, out)
+    };
+    let (whole, whole_out) = plan("ckpt-whole");
+    let (cut, cut_out) = plan("ckpt-cut");
+    let id = 3; // GAP, poisoned at the start
+    let (ok, _, err) = gaplab(&["grid", "--out", &whole_out, "--job", &id.to_string()]);
+    assert!(ok, "{err}");
+    assert!(!whole.join("checkpoints").exists(), "a finished job leaves no checkpoint");
+
+    // The same job, stopped three steps into its second epoch, as a killed worker leaves it.
+    let job = read_plan(&cut).unwrap().into_iter().find(|j| j.id == id).unwrap();
+    assert_eq!(job.settings.epochs, 2);
+    let path = checkpoint_path(&cut, &job).expect("an untraced job checkpoints");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut cache = DataCache::new();
+    let data = cache.get(&job).unwrap();
+    let request = TrainRequest { spec: job.spec, poison: job.poison, settings: job.settings.clone() };
+    let mut save = |bytes: &[u8]| std::fs::write(&path, bytes).map_err(|e| gaplab::GapError::Invalid(e.to_string()));
+    let mut checkpoints = Checkpointing { resume: None, save: Some(&mut save), observe: None };
+    let mut stop = |p: Progress| match p {
+        Progress::Step { epoch: 2, step: 3, .. } => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    };
+    let stopped = pollster::block_on(train_and_evaluate_resumable(
+        data, &request, &job.test_positions, &Device::flex(), &mut checkpoints, false, &mut stop,
+    ));
+    assert!(matches!(stopped, Err(gaplab::GapError::Cancelled)));
+    assert!(path.exists());
+
+    // A damaged checkpoint: a clear error naming it, and it is kept.
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    let (ok, _, err) = gaplab(&["grid", "--out", &cut_out, "--job", &id.to_string()]);
+    assert!(!ok && err.contains(&path.display().to_string()) && err.contains("delete the checkpoint"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap().len(), good.len() / 2, "the damaged checkpoint is kept");
+    std::fs::write(&path, &good).unwrap();
+
+    let (ok, _, err) = gaplab(&["grid", "--out", &cut_out, "--job", &id.to_string()]);
+    assert!(ok, "{err}");
+    assert!(err.contains(&format!("job {id}: resumed from its checkpoint at epoch 2, step 3")), "{err}");
+    assert!(!path.exists() && !cut.join("checkpoints").exists(), "the checkpoint is removed once the rows exist");
+    let rows = |dir: &Path| -> Vec<(String, String, f64, f64, usize, f64)> {
+        let csv = read(&dir.join(format!("rows/job-{id}.csv")));
+        parse_csv("rows", &csv)
+            .unwrap()
+            .into_iter()
+            .map(|r| (format!("{:?}", r.job_key()), r.test_position, r.clean_accuracy, r.attack_accuracy, r.epochs, r.best_val_loss))
+            .collect()
+    };
+    let resumed = rows(&cut);
+    assert_eq!(resumed.len(), 3);
+    assert_eq!(resumed, rows(&whole), "cut short and resumed ≡ never stopped");
+    std::fs::remove_dir_all(&whole).ok();
+    std::fs::remove_dir_all(&cut).ok();
+}
+
 #[test]
 fn bad_data_and_unwritable_out_are_clear_errors() {
     let dir = scratch("bad");

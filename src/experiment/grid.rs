@@ -5,7 +5,8 @@
 //! (`gaplab grid --out DIR`, resumable: jobs already in `results.csv` are skipped), as a plan
 //! (`--plan` writes `plan.jsonl`) whose jobs run anywhere (`--job N` writes `rows/job-N.csv`:
 //! GNU parallel, a Slurm array), and a merge (`--merge`) that rebuilds `results.csv`,
-//! `tables.md` and the figures from every row found.
+//! `tables.md` and the figures from every row found. A job saves a checkpoint after every
+//! epoch ([`checkpoint_path`]) so that one cut short goes on where it stopped.
 
 use crate::data;
 use crate::error::{GapError, Result};
@@ -19,7 +20,7 @@ use crate::experiment::report::figures::{budget_groups, budget_png, budget_svg, 
 use crate::experiment::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
 use crate::experiment::report::tables::tables_markdown;
 use crate::features::mfcc::Framing;
-use crate::train::{Checkpointing, LrDrop, Progress, TrainSettings};
+use crate::train::{Checkpointing, LrDrop, Progress, TrainSettings, checkpoint};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -177,15 +178,58 @@ pub fn plan(cfg: &GridConfig) -> Result<Vec<Job>> {
 pub struct JobRows {
     pub rows: Vec<ResultRow>,
     pub trace: Vec<ResultRow>,
+    /// Where the job went on from when it resumed a checkpoint: (epoch, steps of it done).
+    pub resumed: Option<(usize, usize)>,
 }
 
-/// Trains and evaluates one job.
-pub fn run_job(job: &Job, data: &TaskData, device: &Device) -> Result<JobRows> {
+/// Where `job` keeps its checkpoint while it trains, in `out`:
+/// `checkpoints/job-<id>-<fingerprint>.ckpt`, written after every epoch and removed once the
+/// job's rows exist, so that a job cut short (a session's end, a Slurm time limit, a killed
+/// worker) goes on from its last finished epoch instead of starting over. The fingerprint is of
+/// the whole job as planned, so a checkpoint another plan left in the same folder is never
+/// resumed as this job. Traced jobs (`--trace`) have none: their per-epoch evaluations live in
+/// memory until the job ends, and a resumed run would trace only the epochs it trains.
+pub fn checkpoint_path(out: &Path, job: &Job) -> Option<PathBuf> {
+    if job.trace {
+        return None;
+    }
+    let planned = serde_json::to_vec(job).unwrap_or_default();
+    let print = checkpoint::fnv1a(planned);
+    Some(out.join("checkpoints").join(format!("job-{}-{print:016x}.ckpt", job.id)))
+}
+
+/// Trains and evaluates one job; with `checkpoint`, goes on from the checkpoint there if one
+/// exists and saves a new one after every epoch (the caller removes it once the rows are kept).
+pub fn run_job(job: &Job, data: &TaskData, device: &Device, checkpoint: Option<&Path>) -> Result<JobRows> {
     let request = TrainRequest { spec: job.spec, poison: job.poison, settings: job.settings.clone() };
     let mut quiet = |_: Progress| ControlFlow::Continue(());
-    let mut no_checkpoints = Checkpointing::default();
-    let run = train_and_evaluate_resumable(data, &request, &job.test_positions, device, &mut no_checkpoints, job.trace, &mut quiet);
-    let trained = pollster::block_on(run)?;
+    let resume_bytes = match checkpoint.filter(|p| p.exists()) {
+        Some(path) => Some(std::fs::read(path).map_err(io_err(path))?),
+        None => None,
+    };
+    let resume_name = checkpoint.map(|p| p.display().to_string()).unwrap_or_default();
+    // A checkpoint that cannot be resumed is kept (it may hold hours of training); the message
+    // says how to start the job over instead.
+    let cannot_resume = |e: GapError| GapError::Invalid(format!("job {}: {e} — delete the checkpoint to train the job from the start", job.id));
+    let resumed = match &resume_bytes {
+        Some(bytes) => {
+            let state = checkpoint::CheckpointFile::from_bytes(&resume_name, bytes).map_err(cannot_resume)?.state;
+            Some((state.epoch, state.step))
+        }
+        None => None,
+    };
+    if let Some(dir) = checkpoint.and_then(Path::parent) {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let mut save = |bytes: &[u8]| checkpoint.map_or(Ok(()), |path| checkpoint::write_atomically(path, bytes));
+    let mut checkpoints = Checkpointing {
+        resume: resume_bytes.as_deref().map(|b| (resume_name.as_str(), b)),
+        save: checkpoint.is_some().then_some(&mut save as &mut dyn FnMut(&[u8]) -> Result<()>),
+        observe: None,
+    };
+    let run = train_and_evaluate_resumable(data, &request, &job.test_positions, device, &mut checkpoints, job.trace, &mut quiet);
+    let trained = pollster::block_on(run)
+        .map_err(|e| if resumed.is_some() && e.to_string().contains(&resume_name) { cannot_resume(e) } else { e })?;
     let summary = trained.header.summary.clone().expect("a trained model has a summary");
     let backend = backend_name(device);
     let row = |evaluation: &Evaluation, epochs: usize, val_loss: f64, seconds: f64| -> Vec<ResultRow> {
@@ -217,7 +261,7 @@ pub fn run_job(job: &Job, data: &TaskData, device: &Device) -> Result<JobRows> {
     // epoch whose weights were evaluated, `best_val_loss` its validation loss, `train_seconds`
     // its training time.
     let trace = trained.trace.iter().flat_map(|t| row(&t.evaluation, t.stats.epoch, t.stats.val_loss, t.stats.seconds)).collect();
-    Ok(JobRows { rows, trace })
+    Ok(JobRows { rows, trace, resumed })
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> GapError + '_ {
@@ -277,11 +321,13 @@ pub fn run_all(jobs: &[Job], out: &Path, device: &Device, on_job: &mut dyn FnMut
     let mut cache = DataCache::new();
     for (i, job) in todo.iter().enumerate() {
         on_job(i, todo.len(), job);
-        let done = run_job(job, cache.get(job)?, device)?;
+        let checkpoint = checkpoint_path(out, job);
+        let done = run_job(job, cache.get(job)?, device, checkpoint.as_deref())?;
         write_trace(out, job, &done.trace)?;
         let mut all = read_rows(&results)?;
         all.extend(done.rows);
         std::fs::write(&results, write_csv(&merge(all))).map_err(io_err(&results))?;
+        remove_checkpoint(checkpoint.as_deref())?;
     }
     merge_outputs(out)?;
     Ok(todo.len())
@@ -314,8 +360,16 @@ pub fn read_plan(out: &Path) -> Result<Vec<Job>> {
         .collect()
 }
 
+/// What `--job N` did: where its rows are, and where it went on from if it resumed.
+pub struct PlannedRun {
+    pub rows: PathBuf,
+    /// (epoch, steps of it already done) of the checkpoint it resumed; `None`: from the start
+    /// (or the rows were there already).
+    pub resumed: Option<(usize, usize)>,
+}
+
 /// Runs job `id` of the plan in `out`, writing `out/rows/job-<id>.csv` (skipped if present).
-pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PathBuf> {
+pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PlannedRun> {
     let jobs = read_plan(out)?;
     let job = jobs
         .iter()
@@ -325,13 +379,26 @@ pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PathBuf> {
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let path = dir.join(format!("job-{id}.csv"));
     if !read_rows(&path)?.is_empty() {
-        return Ok(path);
+        return Ok(PlannedRun { rows: path, resumed: None });
     }
-    let done = run_job(job, DataCache::new().get(job)?, device)?;
+    let checkpoint = checkpoint_path(out, job);
+    let done = run_job(job, DataCache::new().get(job)?, device, checkpoint.as_deref())?;
     // The trace first: a job counts as done when its rows exist.
     write_trace(out, job, &done.trace)?;
     std::fs::write(&path, write_csv(&done.rows)).map_err(io_err(&path))?;
-    Ok(path)
+    remove_checkpoint(checkpoint.as_deref())?;
+    Ok(PlannedRun { rows: path, resumed: done.resumed })
+}
+
+/// Removes a finished job's checkpoint, and the folder once it is empty.
+fn remove_checkpoint(path: Option<&Path>) -> Result<()> {
+    let Some(path) = path.filter(|p| p.exists()) else { return Ok(()) };
+    std::fs::remove_file(path).map_err(io_err(path))?;
+    if let Some(dir) = path.parent() {
+        // Fails while other jobs' checkpoints are there: that is fine.
+        let _ = std::fs::remove_dir(dir);
+    }
+    Ok(())
 }
 
 /// Writes a traced job's per-epoch rows to `out/traces/job-<id>.csv`.

@@ -43,15 +43,27 @@ pub struct DataPrint {
 
 impl DataPrint {
     pub fn of(train: &Samples, val: &Samples) -> Self {
-        // FNV-1a over both label lists: stable across platforms and builds.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for &label in train.labels.iter().chain([usize::MAX].iter()).chain(val.labels.iter()) {
-            for byte in (label as u64).to_le_bytes() {
-                h = (h ^ byte as u64).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
+        let labels = train.labels.iter().chain([usize::MAX].iter()).chain(val.labels.iter());
+        let h = fnv1a(labels.flat_map(|&label| (label as u64).to_le_bytes()));
         DataPrint { train: train.len(), val: val.len(), labels: h }
     }
+}
+
+/// FNV-1a over `bytes`: a fingerprint stable across platforms and builds.
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, byte| (h ^ byte as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Writes next to `path`, then renames: a checkpoint interrupted mid-write never replaces the
+/// last good one.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| GapError::Io { path: path.display().to_string(), source };
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    std::fs::write(&partial, bytes).map_err(|source| GapError::Io { path: partial.display().to_string(), source })?;
+    std::fs::rename(&partial, path).map_err(io)
 }
 
 /// Where a run stands, and the bookkeeping that is not in the weights. The floats that the
