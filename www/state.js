@@ -30,6 +30,10 @@ export const PROPERTIES = [
   { name: 'max_samples', type: 'int', min: 1, def: null, control: 'form:max_samples' },
   { name: 'heads', type: 'heads', def: ['fc', 'gap'], control: 'form:heads' },
   { name: 'recal', type: 'bool', def: null, control: 'form:recalibrate_bn' },
+  { name: 'augment', type: 'bool', def: null, control: 'form:augment' },
+  { name: 'lr_drop', type: 'int', min: 1, def: null, control: 'form:lr_drop' },
+  { name: 'framing', type: 'enum', values: ['valid', 'centred'], def: null, control: 'form:framing' },
+  { name: 'blend', type: 'enum', values: ['clamp', 'add'], def: null, control: 'form:blend' },
   // The position sweep.
   { name: 'sw', type: 'int', min: 1, def: null, control: 'sweep-samples' },
   { name: 'layout', type: 'enum', values: ['line', 'grid'], def: null, control: 'sweep-layout' },

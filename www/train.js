@@ -11,7 +11,7 @@ const $ = (id) => document.getElementById(id);
 // (Adam 1e-4, batch 256, hundreds of epochs) need hours here; these are chosen to show a model
 // that learned and an FC backdoor where it was planted within a few minutes.
 const TRAIN_DEFAULTS = {
-  sound: { arch: 'small', poisoned: 40, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
+  sound: { arch: 'small', poisoned: 40, epochs: 20, patience: 20, batch_size: 16, lr: 0.001, recalibrate_bn: true, augment: true, framing: 'centred', minutes: 3 },
   text: { arch: 'conv1d', poisoned: 40, epochs: 6, patience: 3, batch_size: 32, lr: 0.001, recalibrate_bn: false, minutes: 1 },
   image: { arch: 'strip', poisoned: 240, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
 };
@@ -35,7 +35,13 @@ export class TrainPanel {
     $('arch').replaceChildren(...facts.archs.map((a) => new Option(a, a)));
     const defaults = TRAIN_DEFAULTS[task];
     for (const f of ['arch', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr']) form[f].value = defaults[f];
+    form.lr_drop.value = defaults.lr_drop ?? '';
+    form.framing.value = defaults.framing ?? 'valid';
+    form.blend.value = defaults.blend ?? 'clamp';
     form.recalibrate_bn.checked = defaults.recalibrate_bn;
+    form.augment.checked = defaults.augment ?? false;
+    // Settings that only some tasks have are shown for those only.
+    for (const label of form.querySelectorAll('[data-tasks]')) label.hidden = !label.dataset.tasks.split(' ').includes(task);
     $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
     for (const o of form.poison_at.options) o.hidden = o.value !== 'clean' && !facts.placements.includes(o.value);
   }
@@ -51,6 +57,11 @@ export class TrainPanel {
       task, arch: form.arch.value, poison_at: form.poison_at.value,
       poisoned: num('poisoned'), epochs: num('epochs'), patience: num('patience'), batch_size: num('batch_size'), seed: num('seed') ?? 0, max_samples: num('max_samples'),
       lr: Number.isFinite(parseFloat(form.lr.value)) ? parseFloat(form.lr.value) : undefined, recalibrate_bn: form.recalibrate_bn.checked,
+      lr_drop: num('lr_drop'),
+      // Task-specific settings travel only for their tasks (the worker refuses, say, a blend for sound).
+      ...(task === 'sound' ? { framing: form.framing.value } : {}),
+      ...(task === 'image' ? { blend: form.blend.value } : {}),
+      augment: task !== 'text' && form.augment.checked,
     };
     $('train').disabled = true;
     $('cancel').disabled = false;

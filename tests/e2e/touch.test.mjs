@@ -275,6 +275,13 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   await page.locator('#train-form input[name=lr]').fill('0.002');
   await page.locator('#train-form input[name=lr]').dispatchEvent('change');
   await page.locator('#train-form input[name=recalibrate_bn]').uncheck();
+  // The image's own settings are shown (the patch's blend), the sound's (framing) are not.
+  assert.equal(await page.locator('#train-form select[name=blend]').isVisible(), true);
+  assert.equal(await page.locator('#train-form select[name=framing]').isVisible(), false);
+  await page.locator('#train-form select[name=blend]').selectOption('add');
+  await page.locator('#train-form input[name=augment]').check();
+  await page.locator('#train-form input[name=lr_drop]').fill('3');
+  await page.locator('#train-form input[name=lr_drop]').dispatchEvent('change');
   await page.locator('#sweep-samples').fill('11');
   await page.locator('#sweep-samples').dispatchEvent('change');
   const url = page.url();
@@ -291,6 +298,9 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   assert.equal(await fresh.page.locator('#train-form input[name=epochs]').inputValue(), '7');
   assert.equal(await fresh.page.locator('#train-form input[name=lr]').inputValue(), '0.002');
   assert.equal(await fresh.page.locator('#train-form input[name=recalibrate_bn]').isChecked(), false);
+  assert.equal(await fresh.page.locator('#train-form select[name=blend]').inputValue(), 'add');
+  assert.equal(await fresh.page.locator('#train-form input[name=augment]').isChecked(), true);
+  assert.equal(await fresh.page.locator('#train-form input[name=lr_drop]').inputValue(), '3');
   assert.equal(await fresh.page.locator('#sweep-samples').inputValue(), '11');
 
   // The user's own review travels in the link too.
