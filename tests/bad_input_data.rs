@@ -561,7 +561,7 @@ fn load_entries_plain_file_is_not_an_archive() {
     let (archive, problem) =
         bad_archive(archive::load_entries(&file, &Limits::default(), &keep_all));
     assert_eq!(archive, file.display().to_string());
-    assert_contains(&problem, "neither a folder nor a gzip-compressed tar");
+    assert_contains(&problem, "neither a folder nor a tar archive");
 }
 
 /// A fresh folder under the system temp dir, removed when dropped.

@@ -329,6 +329,39 @@ fn folder_and_archive_give_the_same_entries() {
     assert_eq!(a.clips, b.clips);
 }
 
+/// The page inflates its demo data with the browser's `DecompressionStream` and hands over the
+/// plain tar: it must read exactly as the `.tar.gz` does, from memory and from a file, and a
+/// plain tar cut short is a clear error.
+#[test]
+fn a_plain_tar_reads_as_its_gzip_compressed_archive() {
+    use std::io::Read;
+    let gz = fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("www/data/speech-demo.tar.gz")).unwrap();
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut tar).unwrap();
+    assert!(archive::is_tar(&tar) && !archive::is_tar(&gz));
+    let keep = |_: &str| true;
+    let from_gz = archive::read_tar_gz("speech-demo.tar.gz", &gz, &Limits::default(), &keep).unwrap();
+    let from_tar = archive::read_tar_gz("speech-demo.tar", &tar, &Limits::default(), &keep).unwrap();
+    assert!(from_gz.len() > 500, "{} entries", from_gz.len());
+    assert_eq!(from_tar, from_gz);
+    let dir = TempDir::new("plain-tar");
+    let file = dir.0.join("speech-demo.tar");
+    fs::write(&file, &tar).unwrap();
+    assert_eq!(archive::load_entries(&file, &Limits::default(), &keep).unwrap(), from_gz);
+
+    // Cut inside a member, at a member boundary (the first header plus its padded data), and
+    // inside the end-of-archive marker.
+    let octal = std::str::from_utf8(&tar[124..136]).unwrap().trim_matches(|c| c == '\0' || c == ' ');
+    let first = 512 + (usize::from_str_radix(octal, 8).unwrap() + 511) / 512 * 512;
+    for cut in [600, tar.len() / 3, first, tar.len() - 1024 - 700] {
+        match archive::read_tar_gz("cut.tar", &tar[..cut], &Limits::default(), &keep) {
+            Err(err @ gaplab::GapError::BadArchive { .. }) => assert!(err.to_string().contains("cut.tar"), "cut at {cut}: {err}"),
+            Err(err) => panic!("cut at {cut}: not a BadArchive: {err}"),
+            Ok(entries) => panic!("cut at {cut}: accepted with {} entries", entries.len()),
+        }
+    }
+}
+
 #[test]
 fn folder_walk_is_recursive_sorted_and_slash_separated() {
     let dir = TempDir::new("walk");

@@ -66,13 +66,23 @@ pub fn qualified(dataset: &str, path: &str) -> String {
     format!("{}/{}", dataset.trim_end_matches('/'), path)
 }
 
+/// A tar block: every header and every member's padded data.
+const TAR_BLOCK: usize = 512;
+
+/// Whether `block` is a POSIX (ustar) or GNU tar header: an uncompressed archive, as the page
+/// hands over its demo data after the browser's own `DecompressionStream` inflated it (native
+/// code, where the wasm inflater runs cold on the page's first load).
+pub fn is_tar(block: &[u8]) -> bool {
+    block.get(257..262) == Some(b"ustar".as_slice())
+}
+
 /// Whether `bytes` start like a gzip stream. Detection is by content, not by file name, so a
 /// renamed archive still loads and a mislabelled file gets a clear error.
 pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
-/// Reads a gzip-compressed tar from bytes. `keep(path)` decides which regular-file entries are
+/// Reads a gzip-compressed tar from bytes (or an uncompressed one, see [`is_tar`]). `keep(path)` decides which regular-file entries are
 /// read into memory (the others are skipped without being stored). Entries whose path has a `..`
 /// component or is absolute are ignored (never read); directories, links, sparse files and
 /// entries whose path is not UTF-8 are skipped.
@@ -106,30 +116,32 @@ pub fn read_tar_gz_from<R: Read>(
         source,
     };
 
-    // Look at the first two bytes ourselves: "empty" and "not gzip" are the two most common
+    // Look at the first block ourselves: "empty" and "not an archive" are the two most common
     // mistakes (wrong file picked) and deserve a plainer message than a decoder error.
-    let mut magic = [0u8; 2];
-    let got = read_up_to(&mut reader, &mut magic).map_err(io_error)?;
-    let head = magic.get(..got).unwrap_or_default();
+    let mut first = [0u8; TAR_BLOCK];
+    let got = read_up_to(&mut reader, &mut first).map_err(io_error)?;
+    let head = first.get(..got).unwrap_or_default();
     if head.is_empty() {
         return Err(bad("empty file".into()));
     }
-    if head != GZIP_MAGIC {
+    let compressed = is_gzip(head);
+    if !compressed && !is_tar(head) {
         return Err(bad(format!(
             "not a gzip-compressed tar archive (starts with {}, gzip starts with 1f 8b)",
-            hex(head)
+            hex(head.get(..2).unwrap_or(head))
         )));
     }
 
     let watch = Watch::default();
     let source = SourceReader {
-        inner: io::Cursor::new(magic).chain(reader),
+        inner: io::Cursor::new(head.to_vec()).chain(reader),
         watch: watch.clone(),
     };
+    let decoded: Box<dyn Read> = if compressed { Box::new(flate2::read::GzDecoder::new(source)) } else { Box::new(source) };
     let stream = BudgetReader {
         // `tar` reads 512-byte headers one at a time; without a buffer each would be a
         // separate call into the inflater.
-        inner: io::BufReader::with_capacity(1 << 16, flate2::read::GzDecoder::new(source)),
+        inner: io::BufReader::with_capacity(1 << 16, decoded),
         watch: watch.clone(),
     };
     // Every stream error goes through here: the source's own failure, a spent budget (worded
@@ -228,6 +240,9 @@ pub fn read_tar_gz_from<R: Read>(
             format!("more than {HEADER_WINDOW} bytes of data after the end of the tar archive")
         })
     })?;
+    if !compressed && (watch.length.get() % TAR_BLOCK as u64 != 0 || watch.trailing_zeros.get() < 2 * TAR_BLOCK as u64) {
+        return Err(bad(format!("truncated: the tar archive ends after {} without its end-of-archive marker", describe_last(&last_path))));
+    }
 
     Ok(kept
         .into_iter()
@@ -271,6 +286,10 @@ fn read_member(
         .read_to_end(&mut bytes)
         .map_err(MemberError::Stream)?;
     let len = bytes.len() as u64;
+    if len < declared && len < allowed {
+        // An uncompressed archive cut inside a member: the tar reader simply runs out of data.
+        return Err(MemberError::Limit(format!("truncated or corrupt: entry {path} has {len} of its {declared} bytes")));
+    }
     if len > limits.max_entry_bytes {
         return Err(MemberError::Limit(format!(
             "entry {path} is larger than the limit of {} bytes per entry",
@@ -370,6 +389,11 @@ struct Watch {
     left: Rc<Cell<u64>>,
     hit: Rc<Cell<bool>>,
     source_error: Rc<Cell<Option<io::Error>>>,
+    /// Bytes of the tar stream read so far, and how many of the last of them are zero: an
+    /// uncompressed archive has no checksum, so its end-of-archive marker (two zero blocks) is
+    /// what tells a whole archive from one cut at a member boundary.
+    length: Rc<Cell<u64>>,
+    trailing_zeros: Rc<Cell<u64>>,
 }
 
 impl Watch {
@@ -410,6 +434,13 @@ impl<R: Read> Read for BudgetReader<R> {
         let cap = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
         let n = self.inner.read(buf.get_mut(..cap).unwrap_or_default())?;
         self.watch.left.set(left.saturating_sub(n as u64));
+        let read = buf.get(..n).unwrap_or_default();
+        self.watch.length.set(self.watch.length.get() + n as u64);
+        let zeros = match read.iter().rposition(|&b| b != 0) {
+            Some(last) => (n - last - 1) as u64,
+            None => self.watch.trailing_zeros.get() + n as u64,
+        };
+        self.watch.trailing_zeros.set(zeros);
         Ok(n)
     }
 }

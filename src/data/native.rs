@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use super::archive::{Entry, Limits, is_gzip, read_tar_gz_from, read_up_to};
+use super::archive::{Entry, Limits, is_gzip, is_tar, read_tar_gz_from, read_up_to};
 use crate::error::{GapError, Result};
 
 fn io_err(path: &Path, source: io::Error) -> GapError {
@@ -36,18 +36,19 @@ pub fn load_entries(
         return walk(path, &name, limits, keep);
     }
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut magic = [0u8; 2];
-    let got = read_up_to(&mut file, &mut magic).map_err(|e| io_err(path, e))?;
-    if is_gzip(magic.get(..got).unwrap_or_default()) {
-        // Hand the two bytes already read back in front of the rest of the file.
-        let stream = io::Cursor::new(magic).chain(BufReader::with_capacity(1 << 16, file));
+    let mut first = [0u8; 512];
+    let got = read_up_to(&mut file, &mut first).map_err(|e| io_err(path, e))?;
+    let head = first.get(..got).unwrap_or_default();
+    if is_gzip(head) || is_tar(head) {
+        // Hand the bytes already read back in front of the rest of the file.
+        let stream = io::Cursor::new(head.to_vec()).chain(BufReader::with_capacity(1 << 16, file));
         read_tar_gz_from(&name, stream, limits, keep)
     } else if got == 0 {
         Err(GapError::bad_archive(name, "empty file"))
     } else {
         Err(GapError::bad_archive(
             name,
-            "neither a folder nor a gzip-compressed tar archive (.tar.gz)",
+            "neither a folder nor a tar archive (.tar.gz or .tar)",
         ))
     }
 }
