@@ -177,14 +177,24 @@ async function fetchBytes(url) {
   asked.add(url);
   const r = await fetch(url);
   if (!r.ok) throw new Error(`${url}: ${r.status} ${r.statusText}`);
-  // The demo archives are inflated by the browser as they stream in (native code, overlapping
-  // the download) and handed to the worker as plain tar, which it reads as it reads the .tar.gz:
-  // the wasm module's own inflater would run as cold code on the page's first load (860 ms for
-  // the speech demo, against 130 ms warm). Dropped or picked files still go through the module.
-  if (url.endsWith('.tar.gz') && typeof DecompressionStream === 'function') {
-    return new Response(r.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+  const bytes = await r.arrayBuffer();
+  return url.endsWith('.tar.gz') ? inflated(bytes) : bytes;
+}
+
+// A gzip stream inflated by the browser (native code) and handed to the worker as plain tar,
+// which it reads as it reads the .tar.gz: the wasm module's own inflater runs as cold code on
+// the page's first load. Checked by content, since some static hosts send .gz files with
+// `Content-Encoding: gzip` and the browser has then inflated them already; where the browser
+// cannot (no DecompressionStream, a damaged stream) the module reads the bytes as they came,
+// and words any error. Dropped or picked files always go through the module.
+async function inflated(bytes) {
+  const head = new Uint8Array(bytes, 0, Math.min(2, bytes.byteLength));
+  if (typeof DecompressionStream !== 'function' || head[0] !== 0x1f || head[1] !== 0x8b) return bytes;
+  try {
+    return await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+  } catch {
+    return bytes;
   }
-  return r.arrayBuffer();
 }
 
 // Starts downloading the opening task's demo data and pretrained pair while the worker is still
