@@ -4,6 +4,8 @@
 // server-side. Used by scripts/serve.sh and by the end-to-end tests. `node scripts/serve.mjs [port]`; port 0 picks a free one.
 // `{ plain: true }` serves as a plain static host does (GitHub Pages, say): MIME types only —
 // no isolation headers, no precompressed copies — which is how the tests check the built site.
+// `{ gzipEncoded: true }` also sends `.gz` files as some hosts do (Apache's `AddEncoding gzip`):
+// `Content-Encoding: gzip`, so that the browser hands the page the inflated bytes.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -26,7 +28,7 @@ async function fresher(candidate, original) {
   }
 }
 
-export function startServer(port = 8080, root = ROOT, { plain = false } = {}) {
+export function startServer(port = 8080, root = ROOT, { plain = false, gzipEncoded = false } = {}) {
   const server = createServer(async (req, res) => {
     const headers = plain
       ? { 'Cache-Control': 'no-cache' }
@@ -46,6 +48,11 @@ export function startServer(port = 8080, root = ROOT, { plain = false } = {}) {
         return;
       }
       const body = await readFile(file);
+      if (gzipEncoded && file.endsWith('.gz')) {
+        res.writeHead(200, { ...headers, 'Content-Type': 'application/x-tar', 'Content-Encoding': 'gzip' });
+        res.end(body);
+        return;
+      }
       res.writeHead(200, { ...headers, 'Content-Type': type });
       res.end(body);
     } catch (e) {

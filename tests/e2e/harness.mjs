@@ -17,8 +17,9 @@ export class Lab {
   // `path`: serve another folder (the built site), as a plain static host, the page at `path`.
   // $GAPLAB_ROOT serves another checkout (the benchmarks' before/after in one run).
   // `serviceWorkers: 'block'`: a browser where the page cannot isolate itself (www/isolation.js).
-  async start({ extraArgs = [], root = process.env.GAPLAB_ROOT, plain = false, path = '', serviceWorkers = 'allow' } = {}) {
-    this.server = await startServer(0, root, { plain });
+  // `gzipEncoded`: a host that sends the .tar.gz demo data with `Content-Encoding: gzip`.
+  async start({ extraArgs = [], root = process.env.GAPLAB_ROOT, plain = false, gzipEncoded = false, path = '', serviceWorkers = 'allow' } = {}) {
+    this.server = await startServer(0, root, { plain, gzipEncoded });
     this.base = `http://localhost:${this.server.address().port}/${path}`;
     this.browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gaplab-e2e-')), {
       executablePath: CHROMIUM, args: [...ARGS, ...extraArgs], headless: true, acceptDownloads: true, serviceWorkers,

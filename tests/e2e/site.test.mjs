@@ -109,3 +109,24 @@ test('where service workers are blocked, the site runs on one thread and says wh
     await blocked.stop();
   }
 });
+
+test('on a host that sends the demo archives gzip-encoded, the page gets them inflated and still opens every task', async () => {
+  // Some hosts (Apache's `AddEncoding gzip`) send .tar.gz with `Content-Encoding: gzip`: the
+  // browser inflates them on the way, and the page must not try to inflate them again.
+  const encoded = new Lab();
+  await encoded.start({ root, plain: true, gzipEncoded: true, path: 'gaplab/' });
+  try {
+    const sent = await encoded.browser.request.get(`${encoded.base}www/data/cifar-demo.tar.gz`);
+    assert.equal(sent.headers()['content-encoding'], 'gzip');
+    for (const task of ['image', 'sound', 'text']) {
+      const { page, errors } = await encoded.open(`task=${task}&backend=flex`);
+      await prediction(page, 'fc');
+      await prediction(page, 'gap');
+      assert.match(await page.locator('#sample').getAttribute('max') ?? '', /^\d+$/, `${task}: the demo samples are listed`);
+      assert.deepEqual(errors, [], task);
+      await page.close();
+    }
+  } finally {
+    await encoded.stop();
+  }
+});
