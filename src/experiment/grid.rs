@@ -390,15 +390,13 @@ pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PlannedRun>
     Ok(PlannedRun { rows: path, resumed: done.resumed })
 }
 
-/// Removes a finished job's checkpoint, and the folder once it is empty.
+/// Removes a finished job's checkpoint. The folder stays: jobs running beside this one (GNU
+/// parallel, a Slurm array) may be about to write theirs into it.
 fn remove_checkpoint(path: Option<&Path>) -> Result<()> {
-    let Some(path) = path.filter(|p| p.exists()) else { return Ok(()) };
-    std::fs::remove_file(path).map_err(io_err(path))?;
-    if let Some(dir) = path.parent() {
-        // Fails while other jobs' checkpoints are there: that is fine.
-        let _ = std::fs::remove_dir(dir);
+    match path.filter(|p| p.exists()) {
+        Some(path) => std::fs::remove_file(path).map_err(io_err(path)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Writes a traced job's per-epoch rows to `out/traces/job-<id>.csv`.
