@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 const TRAIN_DEFAULTS = {
   sound: { arch: 'small', poisoned: 40, epochs: 20, patience: 20, batch_size: 16, lr: 0.001, recalibrate_bn: true, augment: true, framing: 'centred', minutes: 3 },
   text: { arch: 'conv1d', poisoned: 40, epochs: 6, patience: 3, batch_size: 32, lr: 0.001, recalibrate_bn: false, minutes: 1 },
-  image: { arch: 'strip', poisoned: 240, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, minutes: 3 },
+  image: { arch: 'strip', poisoned: 240, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, blend: 'add', minutes: 3 },
 };
 
 export class TrainPanel {

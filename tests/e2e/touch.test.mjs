@@ -277,8 +277,9 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   await page.locator('#train-form input[name=recalibrate_bn]').uncheck();
   // The image's own settings are shown (the patch's blend), the sound's (framing) are not.
   assert.equal(await page.locator('#train-form select[name=blend]').isVisible(), true);
+  assert.equal(await page.locator('#train-form select[name=blend]').inputValue(), 'add', 'the shipped pair\'s blend by default');
   assert.equal(await page.locator('#train-form select[name=framing]').isVisible(), false);
-  await page.locator('#train-form select[name=blend]').selectOption('add');
+  await page.locator('#train-form select[name=blend]').selectOption('clamp');
   await page.locator('#train-form input[name=augment]').check();
   await page.locator('#train-form input[name=lr_drop]').fill('3');
   await page.locator('#train-form input[name=lr_drop]').dispatchEvent('change');
@@ -298,7 +299,7 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
   assert.equal(await fresh.page.locator('#train-form input[name=epochs]').inputValue(), '7');
   assert.equal(await fresh.page.locator('#train-form input[name=lr]').inputValue(), '0.002');
   assert.equal(await fresh.page.locator('#train-form input[name=recalibrate_bn]').isChecked(), false);
-  assert.equal(await fresh.page.locator('#train-form select[name=blend]').inputValue(), 'add');
+  assert.equal(await fresh.page.locator('#train-form select[name=blend]').inputValue(), 'clamp');
   assert.equal(await fresh.page.locator('#train-form input[name=augment]').isChecked(), true);
   assert.equal(await fresh.page.locator('#train-form input[name=lr_drop]').inputValue(), '3');
   assert.equal(await fresh.page.locator('#sweep-samples').inputValue(), '11');
