@@ -213,7 +213,7 @@ pub fn run_job(job: &Job, data: &TaskData, device: &Device, checkpoint: Option<&
     let cannot_resume = |e: GapError| GapError::Invalid(format!("job {}: {e} — delete the checkpoint to train the job from the start", job.id));
     let resumed = match &resume_bytes {
         Some(bytes) => {
-            let state = checkpoint::CheckpointFile::from_bytes(&resume_name, bytes).map_err(cannot_resume)?.state;
+            let state = checkpoint::CheckpointFile::state_of(&resume_name, bytes).map_err(cannot_resume)?;
             Some((state.epoch, state.step))
         }
         None => None,

@@ -201,17 +201,7 @@ impl CheckpointFile {
 
     /// Parses a checkpoint; every malformed file is a [`GapError::BadFile`] naming `file`.
     pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Self> {
-        let bad = |problem: &str| GapError::bad_file(file, problem);
-        let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
-            bad(if bytes.starts_with(MODEL_FILE_START) { "a model file, not a checkpoint (train with --checkpoint)" } else { "not a gaplab checkpoint (wrong magic bytes)" })
-        })?;
-        let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(|| bad("truncated: no state"))?;
-        let len = u32::from_le_bytes(*len) as usize;
-        if len > MAX_STATE || len > rest.len() {
-            return Err(bad("truncated or corrupt: state length beyond the end of the file"));
-        }
-        let (json, mut rest) = rest.split_at(len);
-        let state: CheckpointState = serde_json::from_slice(json).map_err(|e| GapError::bad_file(file, format!("corrupt checkpoint state: {e}")))?;
+        let (state, mut rest) = Self::split_state(file, bytes)?;
         let mut sections = Vec::with_capacity(3);
         for name in ["network", "best network", "optimiser"] {
             let (len, tail) = rest.split_first_chunk::<8>().ok_or_else(|| GapError::bad_file(file, format!("truncated: no {name} section")))?;
@@ -221,12 +211,34 @@ impl CheckpointFile {
             rest = &tail[len..];
         }
         if !rest.is_empty() {
-            return Err(bad("corrupt: bytes after the last section"));
+            return Err(GapError::bad_file(file, "corrupt: bytes after the last section"));
         }
         let optimizer = sections.pop().expect("three sections");
         let best = sections.pop().expect("three sections");
         let net = sections.pop().expect("three sections");
         Ok(CheckpointFile { state, net, best, optimizer })
+    }
+
+    /// Only where the run stands (the JSON part), without copying the weights: enough to say
+    /// where a run will go on from. The sections are checked when the run resumes.
+    pub fn state_of(file: &str, bytes: &[u8]) -> Result<CheckpointState> {
+        Self::split_state(file, bytes).map(|(state, _)| state)
+    }
+
+    /// The state and the bytes after it (the sections).
+    fn split_state<'b>(file: &str, bytes: &'b [u8]) -> Result<(CheckpointState, &'b [u8])> {
+        let bad = |problem: &str| GapError::bad_file(file, problem);
+        let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
+            bad(if bytes.starts_with(MODEL_FILE_START) { "a model file, not a checkpoint (train with --checkpoint)" } else { "not a gaplab checkpoint (wrong magic bytes)" })
+        })?;
+        let (len, rest) = rest.split_first_chunk::<4>().ok_or_else(|| bad("truncated: no state"))?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if len > MAX_STATE || len > rest.len() {
+            return Err(bad("truncated or corrupt: state length beyond the end of the file"));
+        }
+        let (json, rest) = rest.split_at(len);
+        let state = serde_json::from_slice(json).map_err(|e| GapError::bad_file(file, format!("corrupt checkpoint state: {e}")))?;
+        Ok((state, rest))
     }
 }
 
