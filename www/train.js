@@ -16,6 +16,11 @@ const TRAIN_DEFAULTS = {
   image: { arch: 'strip', poisoned: 240, epochs: 6, patience: 6, batch_size: 32, lr: 0.001, recalibrate_bn: true, blend: 'add', minutes: 3 },
 };
 
+// Whether `task` has the setting in `label` (its data-tasks).
+const hasSetting = (label, task) => label.dataset.tasks.split(' ').includes(task);
+// `{ [name]: value }` where `task` has the setting, `{}` where it does not.
+const forTask = (form, task, name, value) => (hasSetting(form[name].closest('[data-tasks]'), task) ? { [name]: value } : {});
+
 export class TrainPanel {
   // `lab`: the worker client, the current task, `adopt(head, model)` to put a trained model in
   // its head's slot, and `trained()` once a run's models are all in.
@@ -41,7 +46,7 @@ export class TrainPanel {
     form.recalibrate_bn.checked = defaults.recalibrate_bn;
     form.augment.checked = defaults.augment ?? false;
     // Settings that only some tasks have are shown for those only.
-    for (const label of form.querySelectorAll('[data-tasks]')) label.hidden = !label.dataset.tasks.split(' ').includes(task);
+    for (const label of form.querySelectorAll('[data-tasks]')) label.hidden = !hasSetting(label, task);
     $('train-estimate').textContent = `with these settings: about ${defaults.minutes} minute${defaults.minutes === 1 ? '' : 's'} on Flex for FC and GAP (a 2-core machine; WebGPU varies)`;
     for (const o of form.poison_at.options) o.hidden = o.value !== 'clean' && !facts.placements.includes(o.value);
   }
@@ -58,10 +63,11 @@ export class TrainPanel {
       poisoned: num('poisoned'), epochs: num('epochs'), patience: num('patience'), batch_size: num('batch_size'), seed: num('seed') ?? 0, max_samples: num('max_samples'),
       lr: Number.isFinite(parseFloat(form.lr.value)) ? parseFloat(form.lr.value) : undefined, recalibrate_bn: form.recalibrate_bn.checked,
       lr_drop: num('lr_drop'),
-      // Task-specific settings travel only for their tasks (the worker refuses, say, a blend for sound).
-      ...(task === 'sound' ? { framing: form.framing.value } : {}),
-      ...(task === 'image' ? { blend: form.blend.value } : {}),
-      augment: task !== 'text' && form.augment.checked,
+      // Settings that only some tasks have (their label's data-tasks, as showTask shows them)
+      // travel only for those: the worker refuses, say, a blend for sound.
+      ...forTask(form, task, 'framing', form.framing.value),
+      ...forTask(form, task, 'blend', form.blend.value),
+      ...forTask(form, task, 'augment', form.augment.checked),
     };
     $('train').disabled = true;
     $('cancel').disabled = false;
