@@ -352,7 +352,7 @@ fn a_plain_tar_reads_as_its_gzip_compressed_archive() {
     // Cut inside a member, at a member boundary (the first header plus its padded data), and
     // inside the end-of-archive marker.
     let octal = std::str::from_utf8(&tar[124..136]).unwrap().trim_matches(|c| c == '\0' || c == ' ');
-    let first = 512 + (usize::from_str_radix(octal, 8).unwrap() + 511) / 512 * 512;
+    let first = 512 + usize::from_str_radix(octal, 8).unwrap().div_ceil(512) * 512;
     for cut in [600, tar.len() / 3, first, tar.len() - 1024 - 700] {
         match archive::read_tar_gz("cut.tar", &tar[..cut], &Limits::default(), &keep) {
             Err(err @ gaplab::GapError::BadArchive { .. }) => assert!(err.to_string().contains("cut.tar"), "cut at {cut}: {err}"),

@@ -67,7 +67,7 @@ pub fn qualified(dataset: &str, path: &str) -> String {
 }
 
 /// A tar block: every header and every member's padded data.
-const TAR_BLOCK: usize = 512;
+pub(super) const TAR_BLOCK: usize = 512;
 
 /// Whether `block` is a POSIX (ustar) or GNU tar header: an uncompressed archive, as the page
 /// hands over its demo data after the browser's own `DecompressionStream` inflated it (native
@@ -82,8 +82,9 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
-/// Reads a gzip-compressed tar from bytes (or an uncompressed one, see [`is_tar`]). `keep(path)` decides which regular-file entries are
-/// read into memory (the others are skipped without being stored). Entries whose path has a `..`
+/// Reads a gzip-compressed tar from bytes (or an uncompressed one, see [`is_tar`]). `keep(path)`
+/// decides which regular-file entries are read into memory (the others are skipped without
+/// being stored). Entries whose path has a `..`
 /// component or is absolute are ignored (never read); directories, links, sparse files and
 /// entries whose path is not UTF-8 are skipped.
 ///

@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use super::archive::{Entry, Limits, is_gzip, is_tar, read_tar_gz_from, read_up_to};
+use super::archive::{Entry, Limits, TAR_BLOCK, is_gzip, is_tar, read_tar_gz_from, read_up_to};
 use crate::error::{GapError, Result};
 
 fn io_err(path: &Path, source: io::Error) -> GapError {
@@ -36,7 +36,7 @@ pub fn load_entries(
         return walk(path, &name, limits, keep);
     }
     let mut file = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut first = [0u8; 512];
+    let mut first = [0u8; TAR_BLOCK];
     let got = read_up_to(&mut file, &mut first).map_err(|e| io_err(path, e))?;
     let head = first.get(..got).unwrap_or_default();
     if is_gzip(head) || is_tar(head) {
