@@ -19,7 +19,8 @@ const roots = arg('--roots', '').split(',').filter(Boolean);
 if (roots.length === 0) roots.push(undefined);
 
 const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
-const summary = (xs) => `median ${quantile(xs, 0.5).toFixed(0)} ms, p95 ${quantile(xs, 0.95).toFixed(0)} ms`;
+const ms = (x) => x.toFixed(x < 10 ? 1 : 0);
+const summary = (xs) => `median ${ms(quantile(xs, 0.5))} ms, p95 ${ms(quantile(xs, 0.95))} ms`;
 
 // In the page: remember when the last pointer move or key press happened and when the
 // prediction cards changed; `__settled(trigger)` resolves with `{dom, frame}`: ms from the move
@@ -69,7 +70,10 @@ for (const backend of backends) {
       const now = await currentTrigger(page, task);
       if (now === last) return;
       last = now;
-      latencies.push(await page.evaluate((t) => window.__settled(t), now));
+      const settled = await page.evaluate((t) => window.__settled(t), now);
+      // The page's own split of that look (app.js): the worker's work, the round trip around it.
+      const split = await page.evaluate(() => ({ ...document.querySelector('[data-testid=view]')?.dataset ?? {} }));
+      latencies.push({ ...settled, work: Number(split.workMs), trip: Number(split.tripMs), drawn: Number(split.ms) });
     };
     // Single moves: the patch a pixel at a time (pointer), the tone 10 ms (pointer), the sentence a word (key).
     if (task === 'text') {
@@ -110,6 +114,9 @@ for (const backend of backends) {
     }
     rows.push({ backend: actual, task, what: `move → both predictions in the DOM (${moves} moves)`, value: summary(latencies.map((l) => l.dom)) });
     rows.push({ backend: actual, task, what: `move → the frame that paints them`, value: summary(latencies.map((l) => l.frame)) });
+    rows.push({ backend: actual, task, what: '… of it: the worker\'s work', value: summary(latencies.map((l) => l.work)) });
+    rows.push({ backend: actual, task, what: '… the request sent → its reply back', value: summary(latencies.map((l) => l.trip)) });
+    rows.push({ backend: actual, task, what: '… the request sent → the reply drawn', value: summary(latencies.map((l) => l.drawn)) });
     console.error(rows.slice(shownFrom).map((r) => `${r.backend} ${r.task}: ${r.what}: ${r.value}`).join('\n'));
     // Sweep time per position (16 samples, line).
     if (sweeps && (backend === 'flex' || task !== 'sound')) {

@@ -336,6 +336,8 @@ async function requestLook() {
       const { req, heads, slots } = lookRequest();
       const started = performance.now();
       const look = await client.call('look', req);
+      const answered = performance.now();
+      const workMs = client.lastWorkMs;
       if (task !== state.task) continue;
       // A move made while this request ran makes its reply stale: draw it, but let the
       // trigger handle stay where the user has put it since.
@@ -348,7 +350,13 @@ async function requestLook() {
       }
       $('view').dataset.trigger = look.trigger;
       $('view').dataset.sample = sample;
-      $('view').dataset.ms = (performance.now() - started).toFixed(1);
+      // Where a look's time went (read by bench/touch.mjs): the worker's work, the round trip
+      // around it, and drawing the reply.
+      Object.assign($('view').dataset, {
+        ms: (performance.now() - started).toFixed(1),
+        workMs: workMs?.toFixed(1) ?? '',
+        tripMs: (answered - started).toFixed(1),
+      });
       syncTriggerSelect();
       writeHashSoon();
     } while (L.dirty);

@@ -31,8 +31,10 @@ export class LabClient {
       return;
     }
     this.pending.delete(msg.id);
-    if (msg.type === 'result') p.resolve(msg.result);
-    else {
+    if (msg.type === 'result') {
+      this.lastWorkMs = msg.ms; // the worker's own time for the request just answered
+      p.resolve(msg.result);
+    } else {
       p.reject(Object.assign(new Error(msg.error), { restarted: !!msg.fatal }));
       if (msg.fatal) this.fail(msg.error);
     }

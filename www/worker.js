@@ -3,7 +3,7 @@
 //   page → worker  {id, type, ...args}   type ∈ backend | loadData | sample | loadModel |
 //                                         unloadModel | modelBytes | modelInfo | labInfo |
 //                                         look | sweep | cancelSweep | train | cancel | memory
-//   worker → page  {id, type: 'result', result} | {id, type: 'progress', event}
+//   worker → page  {id, type: 'result', result, ms} | {id, type: 'progress', event}
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
 // starts a fresh worker on Flex and reloads its models from the bytes it keeps.
@@ -137,9 +137,11 @@ self.onmessage = async (e) => {
     await ready;
     const handler = handlers[type];
     if (!handler) throw new Error(`unknown request '${type}'`);
+    const began = performance.now();
     const result = await handler(args, id);
     const transfer = result instanceof ArrayBuffer ? [result] : [];
-    postMessage({ id, type: 'result', result }, transfer);
+    // `ms`: the handler's own time, so that the page can tell the work from the round trip.
+    postMessage({ id, type: 'result', result, ms: performance.now() - began }, transfer);
   } catch (err) {
     const gone = await lostDevice();
     if (gone) {
