@@ -16,7 +16,7 @@ pub mod conv;
 mod elementwise;
 mod flex;
 pub mod norm;
-mod parallel;
+pub(crate) mod parallel;
 pub mod pool;
 
 use burn::backend::tensor::FloatTensor;

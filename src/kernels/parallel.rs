@@ -56,3 +56,20 @@ where
     let _ = work;
     (0..n).map(f).collect()
 }
+
+/// `f(i)` for `i` in `0..n`, each on its own task where there are threads (natively, and in
+/// the page's threaded build), whatever the size: for a few independent pieces of work that
+/// are each too small to split (the two forwards of a pair at batch 1). The results in index
+/// order.
+pub fn map_each<T, F>(n: usize, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize) -> T + Send + Sync,
+{
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    if n > 1 {
+        use rayon::prelude::*;
+        return (0..n).into_par_iter().map(f).collect();
+    }
+    (0..n).map(f).collect()
+}

@@ -13,6 +13,7 @@ use crate::error::{GapError, Result};
 use crate::experiment::{RawSample, predict_probabilities};
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
+use crate::kernels::parallel;
 use crate::model::{MapKind, Task};
 use crate::train::Features;
 use crate::trigger::patch::Blend;
@@ -265,27 +266,34 @@ async fn look_with(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<
     let framing = models.first().map_or(Framing::Valid, |m| m.header.spec.framing);
     let blend = models.first().map_or(Blend::Clamp, |m| m.header.poison.blend);
     let placed = place(raw, trigger, &patch::pattern(patch::PATCH_SEED), blend, &MfccPlan::with_framing(framing))?;
+    let features = models.iter().map(|m| placed.features(m)).collect::<Result<Vec<_>>>()?;
+    // The CNNs: feature maps once, for both the logits and the evidence map. A pair's two
+    // forwards run side by side where there are threads: at batch 1 each is too small to split
+    // well over cores, two of them are not (the page's look is on every pointer move).
+    let forwards = parallel::map_each(models.len(), |i| {
+        let (model, target) = (models[i], models[i].header.poison.target);
+        let a = model.net.features(features[i].batch(&[0], device))?;
+        let evidence = evidence.then(|| model.net.class_map_of(&a, target)).flatten();
+        Some((model.net.head(a).map(|logits| softmax(logits, 1)), evidence))
+    });
     let mut views = Vec::with_capacity(models.len());
-    for model in models {
+    for ((model, features), forward) in models.iter().zip(&features).zip(forwards) {
         let h = &model.header;
-        let features = placed.features(model)?;
         let target = h.poison.target;
-        // The CNNs: feature maps once, for both the logits and the evidence map.
-        let (probabilities, evidence) = match model.net.features(features.batch(&[0], device)) {
-            Some(a) => {
-                let logits = model.net.head(a.clone()).ok_or_else(|| GapError::Backend("a network without a head".into()))?;
-                let probabilities = read_floats(softmax(logits, 1)).await?;
-                let evidence = match evidence.then(|| model.net.class_map_of(&a, target)).flatten() {
+        let (probabilities, evidence) = match forward {
+            Some((probabilities, evidence)) => {
+                let probabilities = probabilities.ok_or_else(|| GapError::Backend("a network without a head".into()))?;
+                let evidence = match evidence {
                     Some((kind, map)) => {
                         let [_, height, width] = map.dims();
                         Some(Evidence { kind, class: target, height, width, values: read_floats(map).await? })
                     }
                     None => None,
                 };
-                (probabilities, evidence)
+                (read_floats(probabilities).await?, evidence)
             }
             None => {
-                let p = predict_probabilities(&model.net, &features, 1, device).await?;
+                let p = predict_probabilities(&model.net, features, 1, device).await?;
                 (p.into_iter().next().ok_or_else(|| GapError::Backend("no prediction came back".into()))?, None)
             }
         };
