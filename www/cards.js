@@ -8,56 +8,81 @@ const $ = (id) => document.getElementById(id);
 // One model's card: its prediction for the look (`view`: page::ModelView; `info`: the
 // model's ModelInfo; `look`: the whole look, for the trigger and the placed sample), the class
 // bars with the backdoor's target marked, and its evidence map.
+//
+// Called on every pointer move: the card's nodes are built once per model and then only
+// updated (text, bar lengths as transforms, classes), so that a move costs the browser no new
+// layout of the cards — on a two-core machine the page's rendering competes with the worker's
+// arithmetic for the same cores.
 export function renderPrediction(head, view, info, look) {
   const el = $(`pred-${head}`);
   const body = el.querySelector('.body');
   const evidence = el.querySelector('canvas.evidence');
   const note = el.querySelector('.evidence-note');
   el.querySelector('.evidence-row').hidden = !view?.evidence;
-  body.replaceChildren();
   if (!view) {
     for (const a of ['class', 'prob', 'trigger', 'targetProb']) delete el.dataset[a];
+    body.replaceChildren();
     body.textContent = 'no model';
+    cards.delete(el);
     evidence.hidden = true;
     note.textContent = '';
     return;
   }
   const pred = view.prediction;
+  const card = cardFor(el, body, info, view.target);
   el.dataset.class = pred.class_name;
   el.dataset.prob = pred.probability.toFixed(6);
   el.dataset.trigger = look.trigger;
   el.dataset.targetProb = view.target_probability.toFixed(6);
-  const top = document.createElement('p');
-  top.className = 'top';
-  top.textContent = `${pred.class_name} ${(pred.probability * 100).toFixed(1)}%`;
-  const obeys = pred.class === view.target && look.trigger !== 'none';
-  if (obeys) top.append(Object.assign(document.createElement('span'), { className: 'obeys', textContent: ' ← obeys the trigger' }));
-  body.append(top);
-  const bars = document.createElement('div');
-  bars.className = 'bars';
+  card.top.nodeValue = `${pred.class_name} ${(pred.probability * 100).toFixed(1)}%`;
+  card.obeys.hidden = !(pred.class === view.target && look.trigger !== 'none');
   pred.probabilities.forEach((p, i) => {
-    const row = document.createElement('div');
-    row.className = 'barrow' + (i === view.target ? ' target' : '') + (i === pred.class ? ' winner' : '');
-    const name = document.createElement('span');
-    name.textContent = info.classes[i] + (i === view.target ? ' ◎' : '');
-    const bar = document.createElement('span');
-    bar.className = 'bar';
-    bar.style.width = `${Math.max(0.5, p * 100)}%`;
+    const { row, bar } = card.rows[i];
+    row.classList.toggle('winner', i === pred.class);
+    bar.style.transform = `scaleX(${Math.max(0.005, p)})`;
     bar.title = `${(p * 100).toFixed(1)}%`;
-    row.append(name, bar);
-    bars.append(row);
   });
-  body.append(bars);
-  const meta = document.createElement('p');
-  meta.className = 'muted small';
-  meta.textContent = `◎ = the backdoor's target class. ${info.name}, ${info.params.toLocaleString()} parameters, trigger trained at ${info.poisoned_at ?? '— (clean)'}`;
-  body.append(meta);
   evidence.hidden = !view.evidence;
   if (view.evidence) {
     drawEvidence(evidence, look, view.evidence);
     const what = view.evidence.kind === 'cam' ? 'CAM (class activation map)' : 'Grad-CAM';
-    note.textContent = `${what} for “${info.classes[view.evidence.class]}”: red where the ${head.toUpperCase()} model finds evidence for the target class.`;
+    const text = `${what} for “${info.classes[view.evidence.class]}”: red where the ${head.toUpperCase()} model finds evidence for the target class.`;
+    if (note.textContent !== text) note.textContent = text;
   } else note.textContent = '';
+}
+
+// Each card's nodes, and the model they were built for (its name, classes and target).
+const cards = new WeakMap();
+
+function cardFor(el, body, info, target) {
+  const key = JSON.stringify([info.name, info.params, info.poisoned_at, info.classes, target]);
+  const known = cards.get(el);
+  if (known?.key === key && body.firstChild === known.first) return known;
+  const top = document.createElement('p');
+  top.className = 'top';
+  const text = document.createTextNode('');
+  const obeys = Object.assign(document.createElement('span'), { className: 'obeys', textContent: ' ← obeys the trigger' });
+  top.append(text, obeys);
+  const bars = document.createElement('div');
+  bars.className = 'bars';
+  const rows = info.classes.map((c, i) => {
+    const row = document.createElement('div');
+    row.className = 'barrow' + (i === target ? ' target' : '');
+    const name = document.createElement('span');
+    name.textContent = c + (i === target ? ' ◎' : '');
+    const bar = document.createElement('span');
+    bar.className = 'bar';
+    row.append(name, bar);
+    bars.append(row);
+    return { row, bar };
+  });
+  const meta = document.createElement('p');
+  meta.className = 'muted small';
+  meta.textContent = `◎ = the backdoor's target class. ${info.name}, ${info.params.toLocaleString()} parameters, trigger trained at ${info.poisoned_at ?? '— (clean)'}`;
+  body.replaceChildren(top, bars, meta);
+  const card = { key, first: top, top: text, obeys, rows };
+  cards.set(el, card);
+  return card;
 }
 
 // The task's loaded models (`t`: the page's per-task state, its slots and data summary), each

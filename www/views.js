@@ -59,7 +59,8 @@ export function imageView(box, { onMove }) {
   let grab = null;
   const place = (c, on) => {
     corner = c;
-    Object.assign(patch.style, { left: `${(c[0] / g.IMAGE) * 100}%`, top: `${(c[1] / g.IMAGE) * 100}%` });
+    // A transform (in units of the patch's own size) moves it without a new layout of the page.
+    patch.style.transform = `translate(${(c[0] / g.PATCH) * 100}%, ${(c[1] / g.PATCH) * 100}%)`;
     patch.classList.toggle('off', !on);
     patch.dataset.x = c[0];
     patch.dataset.y = c[1];
