@@ -337,7 +337,7 @@ async function requestLook() {
       const started = performance.now();
       const look = await client.call('look', req);
       const answered = performance.now();
-      const workMs = client.lastWorkMs;
+      const [workMs, via] = [client.lastWorkMs, client.lastVia];
       if (task !== state.task) continue;
       // A move made while this request ran makes its reply stale: draw it, but let the
       // trigger handle stay where the user has put it since.
@@ -356,6 +356,7 @@ async function requestLook() {
         ms: (performance.now() - started).toFixed(1),
         workMs: workMs?.toFixed(1) ?? '',
         tripMs: (answered - started).toFixed(1),
+        via, // how the reply came: 'slot' (shared memory) or 'message'
       });
       syncTriggerSelect();
       writeHashSoon();

@@ -1,5 +1,12 @@
 // The page's side of the worker protocol (see worker.js): promises for requests, progress
 // callbacks, and a restart on Flex when the wasm instance fails (a trap or a lost device).
+// Looks are answered through a shared-memory slot where the page can share memory (slot.js:
+// Chromium holds a worker's message back until it has rendered the frame after an input).
+import { createSlot, readReply, slotChanged, slotSequence, slotsWork } from './slot.js';
+
+// The requests whose replies may come through the slot: the look, made on every move.
+const SLOTTED = new Set(['look']);
+
 // `module`: which wasm build the worker loads — 'flex' (Flex only, the smaller one) or 'webgpu'
 // (Flex and WebGPU); the worker starts with the first request, so the page can pick it first.
 export class LabClient {
@@ -10,6 +17,9 @@ export class LabClient {
     this.pending = new Map();
     this.nextId = 1;
     this.worker = null;
+    this.slot = slotsWork() ? createSlot() : null;
+    // The one request whose reply the slot is for now (one at a time; others go as messages).
+    this.slotFor = null;
   }
 
   spawn() {
@@ -17,6 +27,7 @@ export class LabClient {
     url.searchParams.set('module', this.module);
     this.worker = new Worker(url, { type: 'module' });
     this.worker.onmessage = (e) => this.receive(e.data);
+    if (this.slot) this.worker.postMessage({ id: 0, type: 'slot', buffer: this.slot });
     this.worker.onerror = (e) => {
       e.preventDefault();
       this.fail(`the worker stopped: ${e.message || 'it could not load'}`);
@@ -24,6 +35,10 @@ export class LabClient {
   }
 
   receive(msg) {
+    if (msg.slotted) {
+      this.takeSlot(msg.id);
+      return;
+    }
     const p = this.pending.get(msg.id);
     if (!p) return;
     if (msg.type === 'progress') {
@@ -33,6 +48,7 @@ export class LabClient {
     this.pending.delete(msg.id);
     if (msg.type === 'result') {
       this.lastWorkMs = msg.ms; // the worker's own time for the request just answered
+      this.lastVia = 'message';
       p.resolve(msg.result);
     } else {
       p.reject(Object.assign(new Error(msg.error), { restarted: !!msg.fatal }));
@@ -70,10 +86,28 @@ export class LabClient {
   call(type, args = {}, onProgress) {
     if (!this.worker) this.spawn();
     const id = this.nextId++;
+    const slotted = this.slot && SLOTTED.has(type) && !this.pending.has(this.slotFor);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
-      this.worker.postMessage({ id, type, ...args });
+      if (slotted) {
+        this.slotFor = id;
+        slotChanged(this.slot, slotSequence(this.slot)).then(() => this.takeSlot(id));
+      }
+      this.worker.postMessage({ id, type, ...args, ...(slotted && { slot: true }) });
     });
+  }
+
+  // Resolves request `id` from the slot if the slot holds its reply and it is still pending
+  // (the slot's wake-up and the worker's "it is in the slot" message both lead here).
+  takeSlot(id) {
+    const p = this.pending.get(id);
+    if (!p || this.slotFor !== id) return;
+    const { seq, result, ms } = readReply(this.slot);
+    if (seq !== id) return;
+    this.pending.delete(id);
+    this.lastWorkMs = ms;
+    this.lastVia = 'slot';
+    p.resolve(result);
   }
 
   cancel() {

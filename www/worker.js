@@ -3,7 +3,9 @@
 //   page → worker  {id, type, ...args}   type ∈ backend | loadData | sample | loadModel |
 //                                         unloadModel | modelBytes | modelInfo | labInfo |
 //                                         look | sweep | cancelSweep | train | cancel | memory
+//                                         | slot (the shared buffer looks are answered in)
 //   worker → page  {id, type: 'result', result, ms} | {id, type: 'progress', event}
+//                  | {id, type: 'result', slotted: true, ms} (the reply is in the slot, slot.js)
 //                  | {id, type: 'error', error, fatal}
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
 // starts a fresh worker on Flex and reloads its models from the bytes it keeps.
@@ -12,7 +14,11 @@
 // the threads build (pkg/gaplab_threads.js: atomics, shared memory, rayon over a pool of web
 // workers) needs a cross-origin-isolated page (SharedArrayBuffer); elsewhere, or where that
 // build is missing or fails to start, the single-threaded Flex build runs, and the page says why.
+import { writeReply } from './slot.js';
+
 const WANTED = new URL(self.location.href).searchParams.get('module');
+// The page's reply slot (slot.js), where it can share memory: looks are answered there.
+let replySlot = null;
 
 // Every GPU device the module asks for, kept where a test can reach it: `device.destroy()` loses
 // a device on demand (headless Chromium has no other way), which the end-to-end tests use to
@@ -84,6 +90,10 @@ const handlers = {
   labInfo() {
     return lab.lab_info();
   },
+  slot({ buffer }) {
+    replySlot = buffer;
+    return null;
+  },
   unloadModel({ model }) {
     lab.unload_model(model);
     return null;
@@ -141,7 +151,11 @@ self.onmessage = async (e) => {
     const result = await handler(args, id);
     const transfer = result instanceof ArrayBuffer ? [result] : [];
     // `ms`: the handler's own time, so that the page can tell the work from the round trip.
-    postMessage({ id, type: 'result', result, ms: performance.now() - began }, transfer);
+    const ms = performance.now() - began;
+    // A reply the page asked for in the slot says only that it is there (the page may have
+    // read it already); one that does not fit goes as a message.
+    if (args.slot && replySlot && writeReply(replySlot, id, result, ms)) postMessage({ id, type: 'result', slotted: true, ms });
+    else postMessage({ id, type: 'result', result, ms }, transfer);
   } catch (err) {
     const gone = await lostDevice();
     if (gone) {
