@@ -34,23 +34,44 @@ async function instrument(page) {
     const cards = ['fc', 'gap'].map((h) => document.querySelector(`[data-testid=pred-${h}]`));
     const observer = new MutationObserver(() => window.__updates.push([performance.now(), ...cards.map((c) => c.dataset.trigger)]));
     for (const c of cards) observer.observe(c, { attributes: true, attributeFilter: ['data-trigger'] });
+    // Checked when the cards change (not on every animation frame: a page with a frame
+    // requested all the time renders before it handles the worker's reply, which would add
+    // the bench's own frames to what it measures).
     window.__settled = (trigger) => new Promise((resolve) => {
       const check = () => {
         const u = window.__updates.find(([at, fc, gap]) => at >= window.__moved && fc === trigger && gap === trigger);
-        if (u) resolve({ dom: u[0] - window.__moved, frame: performance.now() - window.__moved }); else requestAnimationFrame(check);
+        if (!u) return false;
+        requestAnimationFrame(() => resolve({ dom: u[0] - window.__moved, frame: performance.now() - window.__moved }));
+        return true;
       };
-      check();
+      if (check()) return;
+      const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
+      for (const c of cards) observer.observe(c, { attributes: true, attributeFilter: ['data-trigger'] });
     });
+    window.__trigger = (task) => {
+      if (task === 'image') {
+        const p = document.querySelector('[data-testid=patch]');
+        return String(Number(p.dataset.y) * 25 + Number(p.dataset.x));
+      }
+      if (task === 'sound') return document.querySelector('[data-testid=tone]').dataset.offset;
+      return document.querySelector('[data-testid=trigger-insert] input[type=range]').value;
+    };
+    // After a move: null if it left the trigger where it was (one at an edge may not move it),
+    // else how long until both cards show it, and the page's split of that look (app.js: the
+    // worker's work, the round trip around it, the drawing).
+    window.__measure = async (task, last) => {
+      const now = window.__trigger(task);
+      if (now === last) return null;
+      const settled = await window.__settled(now);
+      return { ...settled, now, split: { ...document.querySelector('[data-testid=view]').dataset } };
+    };
   });
 }
 
+// The trigger position the page shows now, read in the page (no Playwright call between a
+// move and its measurement: each one runs on the page's main thread and would delay the reply).
 async function currentTrigger(page, task) {
-  if (task === 'image') {
-    const p = page.getByTestId('patch');
-    return String(Number(await p.getAttribute('data-y')) * 25 + Number(await p.getAttribute('data-x')));
-  }
-  if (task === 'sound') return page.getByTestId('tone').getAttribute('data-offset');
-  return page.locator('[data-testid=trigger-insert] input[type=range]').inputValue();
+  return page.evaluate((task) => window.__trigger(task), task);
 }
 
 const rows = [];
@@ -67,13 +88,10 @@ for (const backend of backends) {
     // After a move that changed the trigger (one at an edge may not): how long until it shows.
     let last = await currentTrigger(page, task);
     const measure = async () => {
-      const now = await currentTrigger(page, task);
-      if (now === last) return;
-      last = now;
-      const settled = await page.evaluate((t) => window.__settled(t), now);
-      // The page's own split of that look (app.js): the worker's work, the round trip around it.
-      const split = await page.evaluate(() => ({ ...document.querySelector('[data-testid=view]')?.dataset ?? {} }));
-      latencies.push({ ...settled, work: Number(split.workMs), trip: Number(split.tripMs), drawn: Number(split.ms) });
+      const m = await page.evaluate(([task, last]) => window.__measure(task, last), [task, last]);
+      if (!m) return;
+      last = m.now;
+      latencies.push({ dom: m.dom, frame: m.frame, work: Number(m.split.workMs), trip: Number(m.split.tripMs), drawn: Number(m.split.ms) });
     };
     // Single moves: the patch a pixel at a time (pointer), the tone 10 ms (pointer), the sentence a word (key).
     if (task === 'text') {
