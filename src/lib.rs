@@ -12,6 +12,7 @@ pub mod features;
 pub mod kernels;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod memory;
+pub(crate) mod parallel;
 pub mod model;
 pub mod page;
 mod names;

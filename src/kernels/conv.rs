@@ -20,7 +20,7 @@
 //! (One im2col for a whole batch, measured: slower — it no longer fits in cache.)
 
 use super::elementwise;
-use super::parallel::{for_each_chunk, map_indices};
+use crate::parallel::{for_each_chunk, map_indices};
 use gemm::Parallelism;
 
 /// Floats a group's im2col may take (1 MB, so that it stays in cache between being written and

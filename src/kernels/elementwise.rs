@@ -9,7 +9,7 @@
 //! thread — where [`exp_nonpositive`] is a few multiply-adds that vectorise.
 
 use super::conv::Activation;
-use super::parallel::for_each_chunk;
+use crate::parallel::for_each_chunk;
 
 /// Runs `f`, a loop over slices, compiled for the best instruction set this CPU has (pulp's
 /// run-time detection). `f` must be inlined into the dispatching function to be recompiled for

@@ -16,7 +16,6 @@ pub mod conv;
 mod elementwise;
 mod flex;
 pub mod norm;
-pub(crate) mod parallel;
 pub mod pool;
 
 use burn::backend::tensor::FloatTensor;
@@ -28,7 +27,7 @@ use burn::tensor::ops::MaxPoolOptions;
 pub use conv::{Activation, Conv2d};
 pub use pool::Pool2d;
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
-pub use parallel::split_only_big_products;
+pub use crate::parallel::split_only_big_products;
 
 /// The primitives the lab's kernels provide. Implemented for Flex and for `Autodiff` over it;
 /// only called for tensors on Flex ([`serves`]).

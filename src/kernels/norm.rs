@@ -10,7 +10,7 @@
 //! two per-channel sums, one for the gradient.
 //! The variance is the biased one, as burn's op returns and Keras's moving statistics take.
 
-use super::parallel::{for_each_chunk, map_indices};
+use crate::parallel::{for_each_chunk, map_indices};
 
 /// `Σ f(v)` over one row, in 16 independent f32 lanes (so that it compiles to vector adds; a
 /// single f64 running sum is one dependent add per value), the lanes then added in f64. Rows

@@ -11,7 +11,7 @@
 //! small CNN's BatchNorm of those zeros) send their gradient to the same cell, and the two paths
 //! agree exactly.
 
-use super::parallel::for_each_chunk;
+use crate::parallel::for_each_chunk;
 
 /// The geometry of one 2-D max pooling: window, stride and the padding before/after each
 /// spatial dimension (padded cells never win).

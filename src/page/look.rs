@@ -13,7 +13,7 @@ use crate::error::{GapError, Result};
 use crate::experiment::{RawSample, predict_probabilities};
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
-use crate::kernels::parallel;
+use crate::parallel;
 use crate::model::{MapKind, Task};
 use crate::train::Features;
 use crate::trigger::patch::Blend;

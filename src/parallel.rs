@@ -1,5 +1,6 @@
-//! How the kernels split their work: natively over rayon's pool (both cores here), in wasm on
-//! the one thread the page's worker has.
+//! How the lab splits work over threads (the kernels, decoding clips, a pair's forwards):
+//! natively over rayon's pool (both cores here), in the page's threaded build over its web
+//! workers, and otherwise on the one thread the page's worker has.
 //!
 //! Every split is by fixed chunks of the output, each written by exactly one task, and no
 //! reduction depends on how the chunks were scheduled: the results are bit-identical whatever
@@ -41,8 +42,8 @@ where
     out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
 }
 
-/// `f(i)` for `i` in `0..n`, in parallel natively when `work` is large enough; the results in
-/// index order.
+/// `f(i)` for `i` in `0..n`, in parallel where there are threads and `work` is large enough; the
+/// results in index order.
 pub fn map_indices<T, F>(n: usize, work: usize, f: F) -> Vec<T>
 where
     T: Send,
