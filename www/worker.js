@@ -14,11 +14,11 @@
 // the threads build (pkg/gaplab_threads.js: atomics, shared memory, rayon over a pool of web
 // workers) needs a cross-origin-isolated page (SharedArrayBuffer); elsewhere, or where that
 // build is missing or fails to start, the single-threaded Flex build runs, and the page says why.
-import { writeReply } from './slot.js';
-
 const WANTED = new URL(self.location.href).searchParams.get('module');
-// The page's reply slot (slot.js), where it can share memory: looks are answered there.
+// The page's reply slot (slot.js), where it can share memory: looks are answered there. Its
+// code is fetched beside the wasm module, not before the worker can start on it.
 let replySlot = null;
+const slotCode = import('./slot.js').catch(() => null); // without it, replies go as messages
 
 // Every GPU device the module asks for, kept where a test can reach it: `device.destroy()` loses
 // a device on demand (headless Chromium has no other way), which the end-to-end tests use to
@@ -154,7 +154,7 @@ self.onmessage = async (e) => {
     const ms = performance.now() - began;
     // A reply the page asked for in the slot says only that it is there (the page may have
     // read it already); one that does not fit goes as a message.
-    if (args.slot && replySlot && writeReply(replySlot, id, result, ms)) postMessage({ id, type: 'result', slotted: true, ms });
+    if (args.slot && replySlot && (await slotCode)?.writeReply(replySlot, id, result, ms)) postMessage({ id, type: 'result', slotted: true, ms });
     else postMessage({ id, type: 'result', result, ms }, transfer);
   } catch (err) {
     const gone = await lostDevice();
