@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The floors, lowest first: a room may use the rooms of the floors below its own.
 const FLOORS: &[&[&str]] = &[
-    &["error"],
+    &["error", "parallel"],
     &["names", "backend", "memory", "kernels"],
     &["data", "features"],
     &["trigger"],
