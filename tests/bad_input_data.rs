@@ -375,7 +375,7 @@ fn archive_not_gzip() {
     assert_eq!(archive, "clip.tar.gz");
     assert_contains(
         &problem,
-        "not a gzip-compressed tar archive (starts with 52 49",
+        "not a tar archive, gzip-compressed or plain (starts with 52 49",
     );
 }
 

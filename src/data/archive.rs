@@ -128,7 +128,7 @@ pub fn read_tar_gz_from<R: Read>(
     let compressed = is_gzip(head);
     if !compressed && !is_tar(head) {
         return Err(bad(format!(
-            "not a gzip-compressed tar archive (starts with {}, gzip starts with 1f 8b)",
+            "not a tar archive, gzip-compressed or plain (starts with {}: gzip starts with 1f 8b, a tar has \"ustar\" at byte 257)",
             hex(head.get(..2).unwrap_or(head))
         )));
     }
