@@ -44,6 +44,12 @@ pub enum GapError {
     /// The user cancelled a long-running job.
     #[error("cancelled")]
     Cancelled,
+
+    /// A checkpoint that cannot be resumed — damaged, or made by another run; the inner error
+    /// says which file and why (its message is this one's). Kept apart so that a caller can
+    /// tell a bad checkpoint from a failure of the training itself.
+    #[error(transparent)]
+    Resume(Box<GapError>),
 }
 
 impl GapError {

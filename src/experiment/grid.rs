@@ -229,7 +229,7 @@ pub fn run_job(job: &Job, data: &TaskData, device: &Device, checkpoint: Option<&
     };
     let run = train_and_evaluate_resumable(data, &request, &job.test_positions, device, &mut checkpoints, job.trace, &mut quiet);
     let trained = pollster::block_on(run)
-        .map_err(|e| if resumed.is_some() && e.to_string().contains(&resume_name) { cannot_resume(e) } else { e })?;
+        .map_err(|e| if matches!(e, GapError::Resume(_)) { cannot_resume(e) } else { e })?;
     let summary = trained.header.summary.clone().ok_or_else(|| GapError::Backend(format!("job {}: the trained model came back without its training summary", job.id)))?;
     let backend = backend_name(device);
     let row = |evaluation: &Evaluation, epochs: usize, val_loss: f64, seconds: f64| -> Vec<ResultRow> {

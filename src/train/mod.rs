@@ -448,7 +448,7 @@ pub async fn fit_resumable(
     let ad_device = device.clone().autodiff();
     let data = DataPrint::of(train, val);
     let mut run = match checkpoints.resume {
-        Some((file, bytes)) => Run::resume(file, bytes, spec, settings, data, device, &ad_device)?,
+        Some((file, bytes)) => Run::resume(file, bytes, spec, settings, data, device, &ad_device).map_err(|e| GapError::Resume(Box::new(e)))?,
         None => Run::fresh(spec, settings, data, &ad_device),
     };
     let earlier_seconds = run.state.seconds;
