@@ -15,7 +15,6 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 pub mod int8;
 
@@ -162,60 +161,64 @@ pub fn stored_weights(file: &str, bytes: &[u8]) -> Result<Vec<int8::Stored>> {
     int8::tensors(&net, false)
 }
 
-/// Serialises like [`save`] for a network on any device: weights on a GPU are first read back
-/// asynchronously onto Flex, because serialising reads tensors synchronously, which a browser's
-/// WebGPU device cannot do (only `into_data_async` works there).
+/// Serialises like [`save`] for a network on any device. A browser's WebGPU device reads
+/// tensors only with `into_data_async`, and burn's record serialisation reads them
+/// synchronously: off Flex, every tensor is read back first and the same weights section is
+/// written from the data ([`weights_read_back`]).
 pub async fn save_async(header: &ModelHeader, net: &Net, device: &Device) -> Result<Vec<u8>> {
     if crate::backend::is_flex(device) {
         return save(header, net);
     }
-    save(header, &to_flex(&header.spec, net).await?)
+    let json = serde_json::to_vec(header).map_err(|e| GapError::Invalid(format!("model header: {e}")))?;
+    Ok(file_bytes(&json, &weights_read_back(net).await?))
 }
 
-/// The same network on Flex: every float tensor (weights and BatchNorm moving statistics) read
-/// back with `into_data_async`, then poured, in the same visiting order, into a fresh network.
-pub async fn to_flex(spec: &ModelSpec, net: &Net) -> Result<Net> {
-    struct Collect(Vec<(Tensor<1>, Vec<usize>)>);
+/// The f32 weights section [`save`] writes — burn's burnpack of every parameter under its module
+/// path and parameter id, as `Module::into_record` collects them (the path from the visitor's
+/// `enter_module`/`exit_module`, the data in its save form) — from tensors read back with
+/// `into_data_async`, on any device, with no copy of the network.
+pub async fn weights_read_back(net: &Net) -> Result<Vec<u8>> {
+    struct Collect {
+        path: Vec<String>,
+        found: Vec<(String, u64, Tensor<1>, Vec<usize>)>,
+        other: bool,
+    }
     impl ModuleVisitor for Collect {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let tensor = param.val();
+            let tensor = param.transform_for_save().val();
             let dims = tensor.dims().to_vec();
             let n = dims.iter().product::<usize>();
-            self.0.push((tensor.reshape([n]), dims));
+            self.found.push((self.path.join("."), param.id.val(), tensor.reshape([n]), dims));
+        }
+        // The networks hold float parameters only; anything else is refused, not half-written.
+        fn visit_int<const D: usize>(&mut self, _param: &Param<Tensor<D, Int>>) {
+            self.other = true;
+        }
+        fn visit_bool<const D: usize>(&mut self, _param: &Param<Tensor<D, Bool>>) {
+            self.other = true;
         }
     }
-    struct Fill {
-        values: VecDeque<(TensorData, Vec<usize>)>,
-        device: Device,
-        mismatch: bool,
-    }
-    impl ModuleMapper for Fill {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            match self.values.pop_front().map(|(data, dims)| (data, <[usize; D]>::try_from(dims))) {
-                Some((data, Ok(dims))) => {
-                    let device = self.device.clone();
-                    crate::model::replaced(param, Tensor::<1>::from_data(data, &device).reshape(dims))
-                }
-                _ => {
-                    self.mismatch = true;
-                    param
-                }
-            }
-        }
-    }
-    let mut collect = Collect(Vec::new());
+    let mut collect = Collect { path: Vec::new(), found: Vec::new(), other: false };
     net.visit(&mut collect);
-    let mut values = VecDeque::with_capacity(collect.0.len());
-    for (tensor, dims) in collect.0 {
+    if collect.other {
+        return Err(GapError::Backend("serialising weights: a parameter that is not a float tensor".into()));
+    }
+    let mut tensors = Vec::with_capacity(collect.found.len());
+    for (path, id, tensor, dims) in collect.found {
         let data = tensor.into_data_async().await.map_err(|e| GapError::Backend(format!("reading weights back: {e}")))?;
-        values.push_back((data, dims));
+        let (bytes, _, dtype) = data.into_parts();
+        tensors.push(burn_pack::Tensor::new(path, dtype, dims, Some(id), bytes));
     }
-    let mut fill = Fill { values, device: Device::flex(), mismatch: false };
-    let copy = Net::blank(spec, &Device::flex()).map(&mut fill);
-    if fill.mismatch || !fill.values.is_empty() {
-        return Err(GapError::Backend(format!("copying a {spec} to the CPU: its tensors do not line up")));
-    }
-    Ok(copy)
+    let bytes = burn_pack::Writer::new(tensors)
+        .into_bytes()
+        .map_err(|e| GapError::Backend(format!("serialising weights: {e}")))?;
+    Ok(bytes.to_vec())
 }
 
 /// Reads only the header of a model file (cheap: no weights are decoded).
