@@ -5,8 +5,10 @@
 #   pkg/gaplab_threads.js + gaplab_threads_bg.wasm  Flex only, threaded: what the page opens with
 #                                                   when it is isolated (COOP/COEP) — atomics,
 #                                                   shared memory, rayon over web workers;
-#   pkg/gaplab_webgpu.js  + gaplab_webgpu_bg.wasm   with the `webgpu` feature: fetched only when
-#                                                   WebGPU is picked and the browser has an adapter.
+#   pkg/gaplab_webgpu.js  + gaplab_webgpu_bg.wasm   WebGPU and no Flex (`--no-default-features
+#                                                   --features webgpu`): fetched only when WebGPU
+#                                                   is picked and the browser has an adapter; the
+#                                                   page goes back to a Flex build for the CPU.
 # The threaded build needs what stable Rust cannot give: std rebuilt with atomics
 # (`-Z build-std`), so it uses the machine's nightly toolchain with rust-src (scripts/setup.sh).
 # Cargo.toml's `web` profile: size-optimised, fat LTO, the Flex arithmetic crates still at
@@ -56,7 +58,7 @@ build gaplab "$GAPLAB_WASM_TARGET_DIR"
 # another toolchain and std.
 RUSTUP_TOOLCHAIN=nightly RUSTFLAGS='-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals' \
   build gaplab_threads "$GAPLAB_WASM_THREADS_TARGET_DIR" --features threads -Z build-std=panic_abort,std
-build gaplab_webgpu "$GAPLAB_WASM_TARGET_DIR" --features webgpu
+build gaplab_webgpu "$GAPLAB_WASM_TARGET_DIR" --no-default-features --features webgpu
 for wasm in pkg/gaplab_bg.wasm pkg/gaplab_threads_bg.wasm pkg/gaplab_webgpu_bg.wasm; do
   printf '%s: %s bytes, %s bytes gzipped (-9), %s bytes Brotli (as served)\n' \
     "$wasm" "$(stat -c %s "$wasm")" "$(gzip -9c "$wasm" | wc -c)" "$(stat -c %s "$wasm.br")"

@@ -10,10 +10,10 @@ use crate::trigger::PoisonConfig;
 use crate::features::text::Vocab;
 use crate::model::{ModelSpec, Net, Task};
 use crate::train::TrainSettings;
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, FloatDType};
+use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
 
 pub mod int8;
@@ -102,15 +102,59 @@ impl std::str::FromStr for Precision {
     }
 }
 
-/// Casts every float tensor of a module (weights, BatchNorm statistics); a no-op for tensors
-/// already of that type.
-struct CastFloats(FloatDType);
-
-impl ModuleMapper for CastFloats {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let dtype = self.0;
-        param.map(move |t| t.cast(dtype))
+/// A weights section (burnpack) with every float tensor converted to `to` (f32 or f16) on the
+/// host, tensor by tensor, names and parameter ids kept: an f16 file is widened before any
+/// device sees it (a browser's WebGPU may lack f16 — SwiftShader's does), and an f16 file is
+/// written from f32 weights without a device. A section already all of that type is returned
+/// as it is.
+fn recast(file: &str, weights: Vec<u8>, to: DType) -> Result<Vec<u8>> {
+    let corrupt = |e: burn_pack::Error| GapError::bad_model(file, format!("corrupt weights: {e}"));
+    let is_float = |d: DType| matches!(d, DType::F64 | DType::F32 | DType::F16 | DType::BF16);
+    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.clone())).map_err(corrupt)?.into_tensors().map_err(corrupt)?;
+    if tensors.iter().all(|t| t.dtype == to || !is_float(t.dtype)) {
+        return Ok(weights);
     }
+    let mut out = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        let (name, dtype, shape, id, bytes) = t.into_parts().map_err(corrupt)?;
+        if dtype == to || !is_float(dtype) {
+            out.push(burn_pack::Tensor::new(name, dtype, shape, id, bytes));
+            continue;
+        }
+        let values = float_values(&bytes, dtype);
+        let converted: Vec<u8> = match to {
+            DType::F16 => values.iter().flat_map(|&v| half::f16::from_f32(v).to_le_bytes()).collect(),
+            _ => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        out.push(burn_pack::Tensor::new(name, to, shape, id, Bytes::from_bytes_vec(converted)));
+    }
+    let bytes = burn_pack::Writer::new(out).into_bytes().map_err(|e| GapError::Backend(format!("serialising weights: {e}")))?;
+    Ok(bytes.to_vec())
+}
+
+/// The values of a float tensor's little-endian bytes, as f32 (read byte by byte: the bytes
+/// may sit at any alignment).
+fn float_values(bytes: &[u8], dtype: DType) -> Vec<f32> {
+    match dtype {
+        DType::F64 => bytes.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect(),
+        DType::F16 => bytes.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        DType::BF16 => bytes.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        _ => bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect(),
+    }
+}
+
+/// How many values a model file's weights section holds (every float tensor: weights, biases,
+/// BatchNorm statistics — what [`Net::total_count`] counts), read from the file alone: the
+/// page shows it for a dropped file before (and without) loading it on any device.
+pub fn value_count(file: &str, bytes: &[u8]) -> Result<usize> {
+    let (_, offset) = read_header(file, bytes)?;
+    let weights = &bytes[offset..];
+    if weights.starts_with(int8::MAGIC) {
+        return Ok(int8::decode_tensors(file, weights)?.iter().map(|t| t.dims().iter().product::<usize>()).sum());
+    }
+    let corrupt = |e: burn_pack::Error| GapError::bad_model(file, format!("corrupt weights: {e}"));
+    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.to_vec())).map_err(corrupt)?.into_tensors().map_err(corrupt)?;
+    Ok(tensors.iter().map(|t| t.shape.num_elements()).sum())
 }
 
 /// Serialises a header and a network into model-file bytes (f32 weights).
@@ -125,18 +169,11 @@ pub fn save_as(header: &ModelHeader, net: &Net, precision: Precision) -> Result<
     if precision == Precision::Int8 {
         return Ok(file_bytes(&json, &int8::encode(net)?));
     }
-    let record = net.clone().into_record();
-    let record = match precision {
-        Precision::F32 | Precision::Int8 => record,
-        // Cast a copy: a clone of a module shares its BatchNorm statistics, and mapping them
-        // would cast the caller's network too.
-        Precision::F16 => Net::blank(&header.spec, &Device::flex())
-            .try_load_record(record)
-            .map_err(serialise)?
-            .map(&mut CastFloats(FloatDType::F16))
-            .into_record(),
+    let weights = net.clone().into_record().into_bytes().map_err(serialise)?.to_vec();
+    let weights = match precision {
+        Precision::F32 | Precision::Int8 => weights,
+        Precision::F16 => recast("f16 weights", weights, DType::F16)?,
     };
-    let weights = record.into_bytes().map_err(serialise)?;
     Ok(file_bytes(&json, &weights))
 }
 
@@ -152,6 +189,7 @@ fn file_bytes(json: &[u8], weights: &[u8]) -> Vec<u8> {
 
 /// The weights of a model file as stored, one entry per float tensor in the network's visiting
 /// order: an int8 file's quantised values and scales, any other file's f32 values as loaded.
+#[cfg(flex)]
 pub fn stored_weights(file: &str, bytes: &[u8]) -> Result<Vec<int8::Stored>> {
     let (_, offset) = read_header(file, bytes)?;
     if bytes[offset..].starts_with(int8::MAGIC) {
@@ -250,20 +288,13 @@ pub fn load(file: &str, bytes: &[u8], device: &Device) -> Result<(ModelHeader, N
         return Err(GapError::bad_model(file, "truncated: no weights"));
     }
     let misfit = |e: burn::store::RecordError| GapError::bad_model(file, format!("weights do not fit a {}: {e}", header.spec));
-    // Decoded on Flex and cast to f32 there: an f16 file's tensors load as f16, which a
-    // browser's WebGPU may not support (SwiftShader does not); the target device gets f32.
-    let flex = Device::flex();
+    // Straight onto `device`, in f32 (an f16 file widened on the host first).
     let net = if weights.starts_with(int8::MAGIC) {
-        int8::decode(file, &header.spec, weights)?
+        int8::decode(file, &header.spec, weights, device)?
     } else {
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(recast(file, weights.to_vec(), DType::F32)?))
             .map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
-        Net::blank(&header.spec, &flex).try_load_record(record).map_err(misfit)?.map(&mut CastFloats(FloatDType::F32))
-    };
-    let net = if crate::backend::is_flex(device) {
-        net
-    } else {
-        Net::blank(&header.spec, device).try_load_record(net.into_record()).map_err(misfit)?
+        Net::blank(&header.spec, device).try_load_record(record).map_err(misfit)?
     };
     Ok((header, net.valid()))
 }

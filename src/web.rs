@@ -130,7 +130,9 @@ struct BackendChoice {
 }
 
 /// Selects the device: `webgpu` (falling back to Flex when the browser has no usable WebGPU)
-/// or `flex`. Loaded models move to the new device (reloaded from their file bytes).
+/// or `flex`. Loaded models move to the new device (reloaded from their file bytes). The
+/// WebGPU build has no Flex: there, a WebGPU that cannot start, or `flex`, is an error that
+/// says so, and the page moves to a Flex build (`www/app.js`, `startBackend`).
 #[wasm_bindgen]
 pub async fn use_backend(preferred: String) -> Result<JsValue, JsError> {
     let mut fallback = None;
@@ -155,7 +157,7 @@ pub async fn use_backend(preferred: String) -> Result<JsValue, JsError> {
     };
     let (device, name) = match chosen {
         Some(d) => (d, "webgpu"),
-        None => (Device::flex(), "flex"),
+        None => (cpu_device(fallback.as_deref())?, "flex"),
     };
     let models: Vec<(u32, Rc<LoadedModel>)> = with(|s| s.models.iter().map(|(k, v)| (*k, v.clone())).collect());
     let mut moved = BTreeMap::new();
@@ -168,6 +170,23 @@ pub async fn use_backend(preferred: String) -> Result<JsValue, JsError> {
     });
     to_js(&BackendChoice { backend: name, fallback })
 }
+
+/// Flex, burn's CPU backend.
+#[cfg(flex)]
+fn cpu_device(_fallback: Option<&str>) -> Result<Device, JsError> {
+    Ok(Device::flex())
+}
+
+/// The WebGPU build has no Flex: the page loads a Flex build for the CPU. The error begins
+/// with [`NO_FLEX`], which the page recognises, and says why WebGPU was not used when it was asked.
+#[cfg(not(flex))]
+fn cpu_device(fallback: Option<&str>) -> Result<Device, JsError> {
+    Err(JsError::new(&format!("{NO_FLEX}{}", fallback.map(|f| format!(": {f}")).unwrap_or_default())))
+}
+
+/// How [`use_backend`]'s error in a build without Flex begins.
+#[cfg(not(flex))]
+const NO_FLEX: &str = "this module has no Flex";
 
 /// The browser's WebGPU device, in the build that has it.
 #[cfg(feature = "webgpu")]

@@ -11,6 +11,7 @@ use gaplab::page::{self, LoadedModel, TrainForm};
 use gaplab::model::{Arch, Head, Task};
 use gaplab::train::Optimizer;
 use gaplab::trigger::Position;
+use gaplab::store::Precision;
 
 fn form(json: &str) -> TrainForm {
     serde_json::from_str(json).expect("form JSON")
@@ -153,6 +154,13 @@ fn the_lab_states_its_facts_and_a_model_file_describes_itself() {
     let from_header = page::ModelInfo::of_file("image-strip-gap.gaplab", &bytes).unwrap();
     let loaded = LoadedModel::from_bytes("image-strip-gap.gaplab", bytes, &Device::flex()).unwrap();
     assert_eq!(from_header, loaded.info());
+    // The count comes from the file alone, whatever its weights' format.
+    let f32_file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sound-small-gap-f32.gaplab")).unwrap();
+    let (header, net) = gaplab::store::load("f32", &f32_file, &Device::flex()).unwrap();
+    for precision in [Precision::F32, Precision::F16, Precision::Int8] {
+        let file = gaplab::store::save_as(&header, &net, precision).unwrap();
+        assert_eq!(gaplab::store::value_count("file", &file).unwrap(), net.total_count(), "{precision:?}");
+    }
     let err = page::ModelInfo::of_file("data.tar.gz", b"\x1f\x8b not a model").unwrap_err().to_string();
     assert!(err.contains("data.tar.gz"), "{err}");
 }

@@ -134,12 +134,21 @@ function hasGpuAdapter() {
 }
 
 // Picks the device: WebGPU (in the WebGPU build of the wasm, when the browser has an adapter)
-// or Flex (in whichever build is loaded: the Flex-only one unless WebGPU was used before).
+// or Flex (in a Flex build: the WebGPU build has none — when its WebGPU cannot start, it says
+// so and the page moves to a Flex build, saying why).
 async function startBackend(preferred, restoring = false) {
   $('backend').textContent = 'starting…';
   const gpu = preferred === 'webgpu' && (await hasGpuAdapter());
-  if (gpu && client.useModule('webgpu')) restoring = true;
-  const choice = await client.call('backend', { preferred: gpu ? 'webgpu' : 'flex' });
+  if (client.useModule(gpu ? 'webgpu' : 'flex')) restoring = true;
+  let choice;
+  try {
+    choice = await client.call('backend', { preferred: gpu ? 'webgpu' : 'flex' });
+  } catch (err) {
+    const why = /^this module has no Flex(?:: (.*))?$/.exec(err.message);
+    if (!why) throw err;
+    if (client.useModule('flex')) restoring = true;
+    choice = { ...(await client.call('backend', { preferred: 'flex' })), fallback: why[1] ?? null };
+  }
   $('backend').textContent = choice.backend;
   $('threads').textContent = choice.threads;
   $('threads').title = choice.note ? `one thread: ${choice.note}` : `Flex splits its work over ${choice.threads} threads (web workers sharing the module's memory)`;

@@ -7,8 +7,9 @@ import { createSlot, readReply, slotChanged, slotSequence, slotsWork } from './s
 // The requests whose replies may come through the slot: the look, made on every move.
 const SLOTTED = new Set(['look']);
 
-// `module`: which wasm build the worker loads — 'flex' (Flex only, the smaller one) or 'webgpu'
-// (Flex and WebGPU); the worker starts with the first request, so the page can pick it first.
+// `module`: which wasm build the worker loads — 'flex' (Flex, threaded where the page is
+// isolated) or 'webgpu' (WebGPU only); the worker starts with the first request, so the page can
+// pick it first.
 export class LabClient {
   constructor(url, { onRestart, module = 'flex' } = {}) {
     this.url = url;

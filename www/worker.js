@@ -10,7 +10,8 @@
 // `fatal` means the wasm instance itself failed (a trap, or a lost device): the page then
 // starts a fresh worker on Flex and reloads its models from the bytes it keeps.
 // The worker's URL names the wasm build (`?module=flex|webgpu`, see client.js): the Flex-only
-// module is a third of the size; the WebGPU one also has Flex. Flex runs threaded where it can:
+// module is a third of the size; the WebGPU one has no Flex (the page goes back to a Flex build
+// for the CPU: app.js, startBackend). Flex runs threaded where it can:
 // the threads build (pkg/gaplab_threads.js: atomics, shared memory, rayon over a pool of web
 // workers) needs a cross-origin-isolated page (SharedArrayBuffer); elsewhere, or where that
 // build is missing or fails to start, the single-threaded Flex build runs, and the page says why.
@@ -66,7 +67,6 @@ const ready = (async () => {
   const started = WANTED === 'webgpu'
     ? await start('../pkg/gaplab_webgpu.js')
     : (await startThreaded()) ?? (await start('../pkg/gaplab.js'));
-  if (WANTED === 'webgpu') threading.note = 'the WebGPU build runs Flex on one thread';
   lab = started.module;
   return started.instance;
 })();

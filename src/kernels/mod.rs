@@ -10,17 +10,29 @@
 //! to burn's ops everywhere, for benchmarks that compare the two in one run.
 //!
 //! Which operations: `docs/PERFORMANCE.md`'s profile of a training step.
+//!
+//! A build without Flex (`cfg(flex)` unset: the page's WebGPU module) has none of the
+//! extension and always takes burn's ops; the kernels' arithmetic is left to the linker.
 
+#[cfg(flex)]
 mod autodiff;
+#[cfg_attr(not(flex), allow(dead_code))]
 pub mod conv;
+#[cfg_attr(not(flex), allow(dead_code))]
 mod elementwise;
+#[cfg(flex)]
 mod flex;
+#[cfg_attr(not(flex), allow(dead_code))]
 pub mod norm;
+#[cfg_attr(not(flex), allow(dead_code))]
 pub mod pool;
 
+#[cfg(flex)]
 use burn::backend::tensor::FloatTensor;
+#[cfg(flex)]
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
 use burn::prelude::*;
+#[cfg(flex)]
 use burn::tensor::DType;
 use burn::tensor::module::max_pool2d as stock_max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
@@ -31,6 +43,7 @@ pub use crate::parallel::split_only_big_products;
 
 /// The primitives the lab's kernels provide. Implemented for Flex and for `Autodiff` over it;
 /// only called for tensors on Flex ([`serves`]).
+#[cfg(flex)]
 #[backend_extension(Flex, Autodiff)]
 pub trait Kernels: Backend {
     /// Max pooling of `[B, C, H, W]`.
@@ -70,6 +83,7 @@ pub trait Kernels: Backend {
 
 /// Whether the lab's kernels serve this tensor: f32 on Flex (with or without autodiff), and
 /// not switched off by `GAPLAB_KERNELS=stock`.
+#[cfg(flex)]
 pub fn serves<const D: usize>(x: &Tensor<D>) -> bool {
     if !enabled() || x.dtype() != DType::F32 {
         return false;
@@ -77,7 +91,14 @@ pub fn serves<const D: usize>(x: &Tensor<D>) -> bool {
     matches!(x.device().as_dispatch().clone().inner(), DispatchDevice::Flex(_))
 }
 
+/// A build without Flex: never.
+#[cfg(not(flex))]
+pub fn serves<const D: usize>(_x: &Tensor<D>) -> bool {
+    false
+}
+
 /// `false` when the environment says `GAPLAB_KERNELS=stock` (read once).
+#[cfg(flex)]
 fn enabled() -> bool {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -93,10 +114,15 @@ fn enabled() -> bool {
 pub fn max_pool2d(x: Tensor<4>, pool: Pool2d) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     assert!(pool.output(h, w).is_some(), "max pool {pool:?} does not fit a {h}×{w} input");
-    if serves(&x) { lab_max_pool2d(x, pool) } else { burn_max_pool2d(x, pool) }
+    #[cfg(flex)]
+    if serves(&x) {
+        return lab_max_pool2d(x, pool);
+    }
+    burn_max_pool2d(x, pool)
 }
 
 /// The lab's kernel, whatever [`serves`] says (the tensor must be f32 on Flex).
+#[cfg(flex)]
 pub fn lab_max_pool2d(x: Tensor<4>, pool: Pool2d) -> Tensor<4> {
     Tensor::from_dispatch(Dispatch::gaplab_max_pool2d(x.into_dispatch(), pool))
 }
@@ -106,10 +132,15 @@ pub fn lab_max_pool2d(x: Tensor<4>, pool: Pool2d) -> Tensor<4> {
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2d, act: Activation) -> Tensor<4> {
     let ([_, ci, h, w], [_, wci, kh, kw]) = (x.dims(), weight.dims());
     assert!(ci == wci && [kh, kw] == conv.kernel && conv.output(h, w).is_some(), "conv {conv:?} with a {:?} kernel does not fit a {:?} input", weight.dims(), x.dims());
-    if serves(&x) { lab_conv2d(x, weight, bias, conv, act) } else { burn_activation(burn_conv2d(x, weight, bias, conv), act) }
+    #[cfg(flex)]
+    if serves(&x) {
+        return lab_conv2d(x, weight, bias, conv, act);
+    }
+    burn_activation(burn_conv2d(x, weight, bias, conv), act)
 }
 
 /// The lab's convolution kernel, whatever [`serves`] says (f32 tensors on Flex).
+#[cfg(flex)]
 pub fn lab_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2d, act: Activation) -> Tensor<4> {
     Tensor::from_dispatch(Dispatch::gaplab_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), conv, act))
 }
@@ -132,10 +163,15 @@ pub fn burn_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, conv: Conv2
 /// BatchNorm of `[B, C, …]` in training mode: `(output, mean, biased variance)`, the
 /// statistics being the batch's own. The lab's kernel on Flex, burn's op elsewhere.
 pub fn batch_norm_train<const D: usize>(x: Tensor<D>, gamma: Tensor<1>, beta: Tensor<1>, epsilon: f64) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
-    if serves(&x) { lab_batch_norm_train(x, gamma, beta, epsilon) } else { burn_batch_norm_train(x, gamma, beta, epsilon) }
+    #[cfg(flex)]
+    if serves(&x) {
+        return lab_batch_norm_train(x, gamma, beta, epsilon);
+    }
+    burn_batch_norm_train(x, gamma, beta, epsilon)
 }
 
 /// The lab's BatchNorm kernel, whatever [`serves`] says (f32 tensors on Flex).
+#[cfg(flex)]
 pub fn lab_batch_norm_train<const D: usize>(x: Tensor<D>, gamma: Tensor<1>, beta: Tensor<1>, epsilon: f64) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
     let (out, mean, var) = Dispatch::gaplab_batch_norm_train(x.into_dispatch(), gamma.into_dispatch(), beta.into_dispatch(), epsilon);
     (Tensor::from_dispatch(out), Tensor::from_dispatch(mean), Tensor::from_dispatch(var))

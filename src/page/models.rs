@@ -59,7 +59,7 @@ impl ModelInfo {
     /// page reads it before deciding what a dropped file is for.
     pub fn of_file(file: &str, bytes: &[u8]) -> Result<ModelInfo> {
         let (h, _) = store::read_header(file, bytes)?;
-        Ok(ModelInfo::new(&h, Net::blank(&h.spec, &Device::flex()).total_count(), bytes.len()))
+        Ok(ModelInfo::new(&h, store::value_count(file, bytes)?, bytes.len()))
     }
 
     fn new(h: &ModelHeader, params: usize, bytes: usize) -> ModelInfo {

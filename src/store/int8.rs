@@ -206,8 +206,8 @@ pub fn decode_tensors(file: &str, bytes: &[u8]) -> Result<Vec<Stored>> {
     Ok(tensors)
 }
 
-/// A network of `spec` on Flex with the weights of an int8 section.
-pub fn decode(file: &str, spec: &ModelSpec, bytes: &[u8]) -> Result<Net> {
+/// A network of `spec` on `device` with the weights of an int8 section (decoded to f32 on the host).
+pub fn decode(file: &str, spec: &ModelSpec, bytes: &[u8], device: &Device) -> Result<Net> {
     struct Fill {
         values: VecDeque<Stored>,
         device: Device,
@@ -232,9 +232,8 @@ pub fn decode(file: &str, spec: &ModelSpec, bytes: &[u8]) -> Result<Net> {
         }
     }
     let values: VecDeque<Stored> = decode_tensors(file, bytes)?.into();
-    let device = Device::flex();
     let mut fill = Fill { values, device: device.clone(), mismatch: None };
-    let net = Net::blank(spec, &device).map(&mut fill);
+    let net = Net::blank(spec, device).map(&mut fill);
     if let Some(problem) = fill.mismatch {
         return Err(GapError::bad_model(file, format!("weights do not fit a {spec}: {problem}")));
     }

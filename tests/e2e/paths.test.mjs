@@ -287,6 +287,33 @@ test('a GPU device lost while the page trains: the page says so, goes on on Flex
   await page.close();
 });
 
+// The WebGPU build has no Flex (the smaller module): when the browser offers an adapter but
+// no device, the page moves to a Flex build, says why, and predicts there. The worker's script
+// is served with a requestDevice that refuses, as a browser whose GPU process failed would.
+test('a WebGPU that gives no device: the page says so and runs on a Flex build', async (t) => {
+  const pattern = '**/www/worker.js*';
+  const refuse = async (route) => {
+    const response = await route.fetch();
+    const body = `if (self.GPUAdapter) GPUAdapter.prototype.requestDevice = () => Promise.reject(new Error('no device for this test'));\n${await response.text()}`;
+    await route.fulfill({ response, body });
+  };
+  await lab.browser.route(pattern, refuse);
+  try {
+    const { page, errors } = await lab.open('task=image&backend=webgpu&trigger=start&sample=2');
+    await waitForNote(page, /WebGPU is not available here[^]*using Flex on the CPU/);
+    t.diagnostic(await page.getByTestId('message').textContent());
+    assert.equal(await page.getByTestId('backend').textContent(), 'flex');
+    const worker = page.workers().find((w) => new URL(w.url()).pathname.endsWith('/worker.js'));
+    assert.match(worker.url(), /module=flex/, 'the worker runs a Flex build');
+    const seen = await predictionsAt(page, 'start', 2);
+    for (const h of ['fc', 'gap']) assert.ok(seen[h].target >= 0 && seen[h].target <= 1, `${h}: ${JSON.stringify(seen[h])}`);
+    assert.deepEqual(errors, [], 'the fallback is told as a note, not as errors');
+    await page.close();
+  } finally {
+    await lab.browser.unroute(pattern, refuse);
+  }
+});
+
 test('isolated, Flex runs on every core; it predicts and trains as on one thread', async () => {
   // The lab's own server sends COOP/COEP (the threaded build); a plain static host does not,
   // and with service workers blocked the page cannot add them (the single-threaded build).
