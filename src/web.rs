@@ -191,7 +191,15 @@ const NO_FLEX: &str = "this module has no Flex";
 /// The browser's WebGPU device, in the build that has it.
 #[cfg(feature = "webgpu")]
 async fn webgpu_device() -> Result<Device, String> {
-    Device::wgpu_options().init_async().await.map_err(|e| e.to_string())
+    Device::wgpu_options().init_async().await.map_err(|e| browser_error(&e.to_string()))
+}
+
+/// A browser's error as wgpu words it, for a note on the page: its first line, without the
+/// `JsValue(…)` wrapper (the rest is the JavaScript stack).
+#[cfg(feature = "webgpu")]
+fn browser_error(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default().replace("JsValue(", "");
+    line.trim_end_matches(')').trim().to_string()
 }
 
 /// The Flex-only build: WebGPU lives in the other module (`pkg/gaplab_webgpu.js`).

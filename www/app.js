@@ -144,7 +144,7 @@ async function startBackend(preferred, restoring = false) {
   try {
     choice = await client.call('backend', { preferred: gpu ? 'webgpu' : 'flex' });
   } catch (err) {
-    const why = /^this module has no Flex(?:: (.*))?$/.exec(err.message);
+    const why = /^this module has no Flex(?::\s*([^]*))?$/.exec(err.message);
     if (!why) throw err;
     if (client.useModule('flex')) restoring = true;
     choice = { ...(await client.call('backend', { preferred: 'flex' })), fallback: why[1] ?? null };
@@ -168,7 +168,9 @@ async function restoreAll() {
       if (slot) slot.id = (await client.call('loadModel', { name: slot.name, bytes: slot.bytes })).id;
     }
   }
-  await refresh();
+  // While the page opens (the WebGPU module gave no device) nothing is shown yet: the task's
+  // first showing follows.
+  if (state.view) await refresh();
 }
 
 // ---------- loading per task ----------
