@@ -15,6 +15,7 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 pub mod int8;
 
@@ -106,17 +107,16 @@ impl std::str::FromStr for Precision {
 /// host, tensor by tensor, names and parameter ids kept: an f16 file is widened before any
 /// device sees it (a browser's WebGPU may lack f16 — SwiftShader's does), and an f16 file is
 /// written from f32 weights without a device. A section already all of that type is returned
-/// as it is.
-fn recast(file: &str, weights: Vec<u8>, to: DType) -> Result<Vec<u8>> {
-    let corrupt = |e: burn_pack::Error| GapError::bad_model(file, format!("corrupt weights: {e}"));
+/// as it is, uncopied.
+fn recast<'a>(file: &str, weights: &'a [u8], to: DType) -> Result<Cow<'a, [u8]>> {
     let is_float = |d: DType| matches!(d, DType::F64 | DType::F32 | DType::F16 | DType::BF16);
-    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.clone())).map_err(corrupt)?.into_tensors().map_err(corrupt)?;
+    let tensors = pack_tensors(file, weights)?;
     if tensors.iter().all(|t| t.dtype == to || !is_float(t.dtype)) {
-        return Ok(weights);
+        return Ok(Cow::Borrowed(weights));
     }
     let mut out = Vec::with_capacity(tensors.len());
     for t in tensors {
-        let (name, dtype, shape, id, bytes) = t.into_parts().map_err(corrupt)?;
+        let (name, dtype, shape, id, bytes) = t.into_parts().map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
         if dtype == to || !is_float(dtype) {
             out.push(burn_pack::Tensor::new(name, dtype, shape, id, bytes));
             continue;
@@ -129,7 +129,14 @@ fn recast(file: &str, weights: Vec<u8>, to: DType) -> Result<Vec<u8>> {
         out.push(burn_pack::Tensor::new(name, to, shape, id, Bytes::from_bytes_vec(converted)));
     }
     let bytes = burn_pack::Writer::new(out).into_bytes().map_err(|e| GapError::Backend(format!("serialising weights: {e}")))?;
-    Ok(bytes.to_vec())
+    Ok(Cow::Owned(bytes.to_vec()))
+}
+
+/// The tensors of a weights section (burnpack), their bytes not yet read; a section that does
+/// not parse is the file's "corrupt weights" error.
+fn pack_tensors(file: &str, weights: &[u8]) -> Result<Vec<burn_pack::Tensor>> {
+    let corrupt = |e: burn_pack::Error| GapError::bad_model(file, format!("corrupt weights: {e}"));
+    burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.to_vec())).map_err(corrupt)?.into_tensors().map_err(corrupt)
 }
 
 /// The values of a float tensor's little-endian bytes, as f32 (read byte by byte: the bytes
@@ -152,9 +159,7 @@ pub fn value_count(file: &str, bytes: &[u8]) -> Result<usize> {
     if weights.starts_with(int8::MAGIC) {
         return Ok(int8::decode_tensors(file, weights)?.iter().map(|t| t.dims().iter().product::<usize>()).sum());
     }
-    let corrupt = |e: burn_pack::Error| GapError::bad_model(file, format!("corrupt weights: {e}"));
-    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(weights.to_vec())).map_err(corrupt)?.into_tensors().map_err(corrupt)?;
-    Ok(tensors.iter().map(|t| t.shape.num_elements()).sum())
+    Ok(pack_tensors(file, weights)?.iter().map(|t| t.shape.num_elements()).sum())
 }
 
 /// Serialises a header and a network into model-file bytes (f32 weights).
@@ -169,10 +174,10 @@ pub fn save_as(header: &ModelHeader, net: &Net, precision: Precision) -> Result<
     if precision == Precision::Int8 {
         return Ok(file_bytes(&json, &int8::encode(net)?));
     }
-    let weights = net.clone().into_record().into_bytes().map_err(serialise)?.to_vec();
+    let weights = net.clone().into_record().into_bytes().map_err(serialise)?;
     let weights = match precision {
-        Precision::F32 | Precision::Int8 => weights,
-        Precision::F16 => recast("f16 weights", weights, DType::F16)?,
+        Precision::F32 | Precision::Int8 => Cow::Borrowed(&weights[..]),
+        Precision::F16 => recast("f16 weights", &weights, DType::F16)?,
     };
     Ok(file_bytes(&json, &weights))
 }
@@ -292,7 +297,7 @@ pub fn load(file: &str, bytes: &[u8], device: &Device) -> Result<(ModelHeader, N
     let net = if weights.starts_with(int8::MAGIC) {
         int8::decode(file, &header.spec, weights, device)?
     } else {
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(recast(file, weights.to_vec(), DType::F32)?))
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(recast(file, weights, DType::F32)?.into_owned()))
             .map_err(|e| GapError::bad_model(file, format!("corrupt weights: {e}")))?;
         Net::blank(&header.spec, device).try_load_record(record).map_err(misfit)?
     };
