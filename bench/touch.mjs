@@ -4,7 +4,9 @@
 // drag (a move every 16 ms) leaves behind; and the sweep time per position.
 // Needs the release build (scripts/build-web.sh).
 //   node bench/touch.mjs [--moves N] [--backends flex,webgpu] [--tasks image,sound,text] [--no-sweep]
-//                        [--hash pair=small] [--roots DIR,DIR]
+//                        [--hash pair=small] [--roots DIR,DIR] [--settle MS]
+// `--settle MS` waits that long after the first predictions before the first move, as a user
+// who reads the page first would (the page warms up its code meanwhile: app.js, warmUp).
 import { Lab } from '../tests/e2e/harness.mjs';
 
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
@@ -13,6 +15,7 @@ const backends = arg('--backends', 'flex,webgpu').split(',');
 const tasks = arg('--tasks', 'image,sound,text').split(',');
 const sweeps = !process.argv.includes('--no-sweep');
 const extra = arg('--hash', ''); // e.g. pair=small
+const settle = Number(arg('--settle', 0));
 // `--roots A,B`: several checkouts (each with index.html, www/, pkg/ built) measured in one
 // run, task by task, alternating, so that before and after share the machine's state.
 const roots = arg('--roots', '').split(',').filter(Boolean);
@@ -83,6 +86,7 @@ for (const backend of backends) {
     const actual = `${await page.getByTestId('backend').textContent()}${root ? ` (${root})` : ''}`;
     await page.waitForFunction(() => document.querySelector('[data-testid=pred-gap]')?.dataset.trigger === 'start', null, { timeout: 300_000 });
     await instrument(page);
+    await page.waitForTimeout(settle);
     const latencies = [];
     const shownFrom = rows.length;
     // After a move that changed the trigger (one at an edge may not): how long until it shows.

@@ -41,6 +41,7 @@ const state = {
   pairs: {}, // task → the pretrained pair picked (manifest.json's `pair`); the first by default
   view: null, // the task's interactive view (views.js)
   base: null, // the sample as the dataset has it (no trigger)
+  // `seq` counts the user's moves and refreshes: a warm-up (warmUp) stops when it changes.
   look: { busy: false, dirty: false, seq: 0 },
 };
 // ---------- messages ----------
@@ -379,6 +380,7 @@ async function requestLook() {
 
 // The user moved the trigger (drag, keys, click, buttons, the select).
 function moveTrigger(trigger) {
+  state.look.seq++;
   state.trigger = trigger;
   state.view.preview?.(trigger);
   syncTriggerSelect();
@@ -395,6 +397,7 @@ function syncTriggerSelect() {
 
 // A new sample (or task): fetch it as the dataset has it, then look.
 async function refresh() {
+  state.look.seq++;
   const task = state.task;
   const t = await ensureTask(task);
   if (task !== state.task) return;
@@ -411,6 +414,41 @@ async function refresh() {
   if (task === 'text') state.view.setReview(state.review ?? base.review);
   if (task === 'sound') state.view.setClean(state.clip ?? base.clip);
   await requestLook();
+  warmUp().catch(() => {}); // a failed repeat says nothing the next real look would not
+}
+
+// ---------- warming up what a drag runs ----------
+// V8 first runs the wasm with its baseline compiler and recompiles a function with its
+// optimising tier only once it has run a while, in background threads. Without a warm-up that
+// recompilation lands on the user's first drag: traced on the image task, ≈ 30 ms of compiling
+// per move over the first 30 moves (2 cores), and those moves' p95 33–43 ms against 24–27 ms
+// later. So after a pair's first look the page repeats it, undrawn, a few times while idle.
+// It stops at the user's first move or refresh, and after one look that is slow: the large
+// sound pair's looks are arithmetic (≈ 100 ms each) and its first look warms it (measured: no
+// gain from repeats). Once per set of models.
+const WARM_LOOKS = 10;
+const WARM_UNDER_MS = 50;
+const warmed = new Set();
+async function warmUp() {
+  const L = state.look;
+  const seq = L.seq;
+  const { models } = lookRequest().req;
+  const key = `${state.task}:${models.join(',')}`;
+  if (models.length === 0 || warmed.has(key)) return;
+  warmed.add(key);
+  for (let i = 0; i < WARM_LOOKS; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (L.seq !== seq || L.busy) return;
+    L.busy = true;
+    try {
+      await client.call('look', lookRequest().req);
+    } finally {
+      L.busy = false;
+    }
+    // A move made meanwhile waited for this look: answer it now.
+    if (L.dirty) return requestLook();
+    if (!(client.lastWorkMs < WARM_UNDER_MS)) return;
+  }
 }
 
 function report(err) {

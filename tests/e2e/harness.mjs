@@ -35,8 +35,10 @@ export class Lab {
   // into `errors`. The page logs every error it shows in #message, so a test that asserts
   // `errors` is empty fails on any error the user would have seen; a test that provokes one
   // declares it first with `expectError(regex)`, and only matching ones are let through.
-  async open(hash) {
+  // `init`: a function run in the page before its scripts (`page.addInitScript`).
+  async open(hash, { init } = {}) {
     const page = await this.browser.newPage();
+    if (init) await page.addInitScript(init);
     const errors = [];
     const expected = [];
     const unexpected = (text) => !expected.some((re) => re.test(text));

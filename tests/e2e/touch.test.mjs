@@ -209,6 +209,40 @@ async function sweep(page, settings) {
   return { points: Number(await page.getByTestId('sweep').getAttribute('data-points')), csv };
 }
 
+test('after a pair first answers, the page repeats its look a few times while idle (warming the code a drag runs); a move stops that', async () => {
+  // Every look the page asks the worker for, with the trigger it asked about.
+  const record = () => {
+    window.__looks = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (msg, ...rest) {
+      if (msg?.type === 'look') window.__looks.push({ trigger: msg.trigger, models: msg.models.join(',') });
+      return post.call(this, msg, ...rest);
+    };
+  };
+  const { page, errors } = await lab.open('task=image&backend=flex&trigger=start&sample=3', { init: record });
+  await predictionsAt(page, 'start', 3);
+  // The warm-up runs its looks back to back and stops after at most 10 (app.js, WARM_LOOKS).
+  const settled = async () => {
+    let n = -1;
+    for (;;) {
+      await page.waitForTimeout(500);
+      const now = await page.evaluate(() => window.__looks.length);
+      if (now === n) return page.evaluate(() => window.__looks);
+      n = now;
+    }
+  };
+  const opened = await settled();
+  assert.ok(opened.length >= 2 && opened.length <= 11, `the first look and 1–10 repeats, got ${opened.length} looks`);
+  assert.ok(opened.every((l) => l.trigger === 'start' && l.models === opened[0].models), `every repeat is the first look: ${JSON.stringify(opened)}`);
+  // A move is answered once, and the same models are not warmed again.
+  await page.locator('#trigger').selectOption('end');
+  await predictionsAt(page, 'end', 3);
+  const moved = await settled();
+  assert.deepEqual(moved.slice(opened.length).map((l) => l.trigger), ['end'], 'one look for the move, no repeats after it');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('sweeps give a curve per model of the right length, a map for images, and export as CSV', async () => {
   const { page, errors } = await lab.open('task=image&backend=flex');
   await prediction(page, 'fc');
