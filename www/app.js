@@ -41,7 +41,7 @@ const state = {
   pairs: {}, // task → the pretrained pair picked (manifest.json's `pair`); the first by default
   view: null, // the task's interactive view (views.js)
   base: null, // the sample as the dataset has it (no trigger)
-  // `seq` counts the user's moves and refreshes: a warm-up (warmUp) stops when it changes.
+  // `seq` counts the page's looks and refreshes: a warm-up (warmUp) stops when it changes.
   look: { busy: false, dirty: false, seq: 0 },
 };
 // ---------- messages ----------
@@ -339,6 +339,7 @@ function effectiveTrigger() {
 // queue of outdated positions builds up behind a slow device.
 async function requestLook() {
   const L = state.look;
+  L.seq++; // every look asked for by the page, a move or an edit, stops a warm-up
   if (L.busy) { L.dirty = true; return; }
   L.busy = true;
   try {
@@ -380,7 +381,6 @@ async function requestLook() {
 
 // The user moved the trigger (drag, keys, click, buttons, the select).
 function moveTrigger(trigger) {
-  state.look.seq++;
   state.trigger = trigger;
   state.view.preview?.(trigger);
   syncTriggerSelect();
