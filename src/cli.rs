@@ -3,7 +3,7 @@
 use crate::data::wav;
 use crate::data;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
+use crate::experiment::{Evaluation, Start, TrainRequest, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
 use crate::trigger::Placement;
 use crate::trigger::patch::Blend;
 use crate::page::TrainForm;
@@ -68,6 +68,11 @@ enum Command {
         /// --max-minutes may change): the result equals an uninterrupted run bit for bit.
         #[arg(long)]
         resume: Option<PathBuf>,
+        /// Start from this model file's weights instead of random ones (fine-tuning, e.g. a
+        /// backdoor planted in a clean model): the same network, classes and, for text,
+        /// vocabulary. The new model's settings record the file's name.
+        #[arg(long)]
+        init: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -419,8 +424,14 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Params { json } => params(json),
         Command::Mfcc { clip, tone, framing, json } => mfcc(&clip, tone.as_deref(), Framing::parse(&framing)?, json),
-        Command::Train { train, save, checkpoint, resume, json } => {
+        Command::Train { train, save, checkpoint, resume, init, json } => {
             let (request, data) = (train.request(Head::parse(&train.head)?)?, load_data(&train)?);
+            let init_name = init.as_ref().map(|p| p.file_name().unwrap_or(p.as_os_str()).to_string_lossy().into_owned());
+            let init_model = match &init {
+                Some(path) => Some(store::load_for(&path.display().to_string(), &read_file(path)?, data.task(), &device)?),
+                None => None,
+            };
+            let start = init_model.as_ref().zip(init_name.as_deref()).map(|((header, net), name)| Start { name, header, net });
             let resume_bytes = resume.as_deref().map(read_file).transpose()?;
             let resume_name = resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
             let mut save_checkpoint = |bytes: &[u8]| match &checkpoint {
@@ -430,7 +441,7 @@ pub fn run() -> Result<()> {
             let mut checkpoints = Checkpointing {
                 resume: resume_bytes.as_deref().map(|b| (resume_name.as_str(), b)),
                 save: checkpoint.is_some().then_some(&mut save_checkpoint as &mut dyn FnMut(&[u8]) -> Result<()>),
-                observe: None,
+                ..Checkpointing::default()
             };
             // With a checkpoint file, Ctrl-C stops after the current step and saves first.
             let interrupted = Arc::new(AtomicBool::new(false));
@@ -444,7 +455,7 @@ pub fn run() -> Result<()> {
                 if interrupted.load(Ordering::SeqCst) { ControlFlow::Break(()) } else { draw(event) }
             };
             let placements = Placement::three();
-            let run = train_and_evaluate_resumable(&data, &request, &placements, &device, &mut checkpoints, false, &mut progress);
+            let run = train_and_evaluate_resumable(&data, &request, &placements, &device, &mut checkpoints, start, false, &mut progress);
             let trained = match pollster::block_on(run) {
                 Err(GapError::Cancelled) if interrupted.load(Ordering::SeqCst) => {
                     let path = checkpoint.as_ref().map_or(String::new(), |p| p.display().to_string());

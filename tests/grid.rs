@@ -199,13 +199,13 @@ fn a_grid_job_cut_short_resumes_from_its_checkpoint_and_ends_as_if_never_stopped
     let data = cache.get(&job).unwrap();
     let request = TrainRequest { spec: job.spec, poison: job.poison, settings: job.settings.clone() };
     let mut save = |bytes: &[u8]| std::fs::write(&path, bytes).map_err(|e| gaplab::GapError::Invalid(e.to_string()));
-    let mut checkpoints = Checkpointing { resume: None, save: Some(&mut save), observe: None };
+    let mut checkpoints = Checkpointing { resume: None, save: Some(&mut save), ..Checkpointing::default() };
     let mut stop = |p: Progress| match p {
         Progress::Step { epoch: 2, step: 3, .. } => ControlFlow::Break(()),
         _ => ControlFlow::Continue(()),
     };
     let stopped = pollster::block_on(train_and_evaluate_resumable(
-        data, &request, &job.test_positions, &Device::flex(), &mut checkpoints, false, &mut stop,
+        data, &request, &job.test_positions, &Device::flex(), &mut checkpoints, None, false, &mut stop,
     ));
     assert!(matches!(stopped, Err(gaplab::GapError::Cancelled)));
     assert!(path.exists());

@@ -262,7 +262,7 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
             last = Some(bytes.to_vec());
             Ok::<(), gaplab::GapError>(())
         };
-        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), ..Checkpointing::default() };
         let mut seen = 0;
         let mut progress = |p: Progress| {
             if let Progress::Step { .. } = p {
@@ -303,14 +303,14 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
 
     // A checkpoint resumed with other settings or data is refused with the reason.
     let other = TrainSettings { batch_size: 16, ..req.settings.clone() };
-    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None, observe: None };
+    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None, ..Checkpointing::default() };
     let refused = pollster::block_on(fit_resumable(
         &req.spec, &train, &prepared.val, &other, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
     ));
     let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("run.ckpt") && message.contains("same settings"), "{message}");
     let fewer = prepared.train.subset(&(0..128).collect::<Vec<_>>());
-    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None, observe: None };
+    let mut checkpoints = Checkpointing { resume: after_two.as_deref().map(|b| ("run.ckpt", b)), save: None, ..Checkpointing::default() };
     let refused = pollster::block_on(fit_resumable(
         &req.spec, &fewer, &prepared.val, &req.settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
     ));
@@ -318,7 +318,7 @@ fn a_resumed_run_equals_the_uninterrupted_one_bit_for_bit() {
     // Damaged checkpoints are errors, never panics.
     let bytes = after_two.unwrap();
     for cut in [0, 7, 12, 100, bytes.len() / 2, bytes.len() - 1] {
-        let mut checkpoints = Checkpointing { resume: Some(("cut.ckpt", &bytes[..cut])), save: None, observe: None };
+        let mut checkpoints = Checkpointing { resume: Some(("cut.ckpt", &bytes[..cut])), save: None, ..Checkpointing::default() };
         let result = pollster::block_on(fit_resumable(
             &req.spec, &train, &prepared.val, &req.settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
         ));
@@ -346,7 +346,7 @@ fn the_learning_rate_drops_when_validation_stalls_and_a_resumed_run_keeps_it() {
             last = Some(bytes.to_vec());
             Ok::<(), gaplab::GapError>(())
         };
-        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), ..Checkpointing::default() };
         let fitted = pollster::block_on(fit_resumable(
             &req.spec, &prepared.train, &prepared.val, settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
         ))
@@ -372,7 +372,7 @@ fn the_learning_rate_drops_when_validation_stalls_and_a_resumed_run_keeps_it() {
     assert!(float_bits(&resumed.net) == float_bits(&dropped.net), "resumed after the drop: the weights differ");
 
     let invalid = TrainSettings { lr_drop: Some(LrDrop { after: 0, factor: 0.5 }), ..req.settings.clone() };
-    let mut checkpoints = Checkpointing { resume: None, save: None, observe: None };
+    let mut checkpoints = Checkpointing { resume: None, save: None, ..Checkpointing::default() };
     let refused = pollster::block_on(fit_resumable(
         &req.spec, &prepared.train, &prepared.val, &invalid, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
     ));
@@ -755,7 +755,7 @@ fn augmented_runs_repeat_and_resume(req: &TrainRequest, train: &gaplab::train::S
             last = Some(bytes.to_vec());
             Ok::<(), gaplab::GapError>(())
         };
-        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), observe: None };
+        let mut checkpoints = Checkpointing { resume: resume.map(|b| ("checkpoint", b)), save: Some(&mut keep), ..Checkpointing::default() };
         let fitted = pollster::block_on(fit_resumable(
             &req.spec, train, val, settings, &device, ReadBack::EveryStep, &mut checkpoints, &mut no_progress,
         ))
@@ -822,4 +822,37 @@ fn progress_serialises_as_the_page_reads_it() {
         epoch,
         serde_json::json!({ "kind": "epoch", "epoch": 4, "train_loss": 0.25, "train_accuracy": 0.75, "val_loss": 0.5, "val_accuracy": 0.625, "seconds": 2.0 })
     );
+}
+
+/// `gaplab train --init` and the page's bases: a run can start from a trained model's weights
+/// instead of random ones. At learning rate 0 (Adam moves nothing; the bag net has no moving
+/// statistics) the result is the start, bit for bit — and a run from scratch is not; the new
+/// model's settings name the start; a start of another network is refused with its name.
+#[test]
+fn a_run_started_from_a_model_begins_at_its_weights() {
+    use gaplab::experiment::{Start, train_and_evaluate_resumable};
+    use gaplab::train::Checkpointing;
+    let device = Device::flex();
+    let data = data::demo::load(Task::Text, 2).unwrap();
+    let mut req = request(Task::Text, Arch::Bag, Head::Fc, Some(Placement::At(Position::Start)), 40, 1);
+    req.settings.batch_size = 64;
+    let base = pollster::block_on(train_and_evaluate(&data, &req, &Placement::three(), &device, &mut no_progress)).unwrap();
+    let frozen = TrainRequest { settings: TrainSettings { optimizer: req.settings.optimizer.with_lr(0.0), seed: 8, ..req.settings.clone() }, ..req.clone() };
+    let run = |request: &TrainRequest, start: Option<Start>| {
+        pollster::block_on(train_and_evaluate_resumable(
+            &data, request, &Placement::three(), &device, &mut Checkpointing::default(), start, false, &mut no_progress,
+        ))
+    };
+    let start = Start { name: "base.gaplab", header: &base.header, net: &base.net };
+    let kept = run(&frozen, Some(start)).unwrap();
+    assert!(float_bits(&kept.net) == float_bits(&base.net), "started at lr 0: the weights must be the start's");
+    assert_eq!(kept.evaluation.clean_accuracy, base.evaluation.clean_accuracy);
+    assert_eq!(kept.header.settings.start_from.as_deref(), Some("base.gaplab"));
+    assert_eq!(base.header.settings.start_from, None);
+    let scratch = run(&frozen, None).unwrap();
+    assert!(float_bits(&scratch.net) != float_bits(&base.net), "from scratch, the weights are a fresh initialisation");
+    // Another network (the GAP head) cannot start from the FC model.
+    let gap = TrainRequest { spec: ModelSpec::new(Task::Text, Arch::Bag, Head::Gap, 2).unwrap(), ..frozen.clone() };
+    let refused = run(&gap, Some(start)).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("base.gaplab") && refused.contains("same network"), "{refused}");
 }

@@ -225,9 +225,9 @@ pub fn run_job(job: &Job, data: &TaskData, device: &Device, checkpoint: Option<&
     let mut checkpoints = Checkpointing {
         resume: resume_bytes.as_deref().map(|b| (resume_name.as_str(), b)),
         save: checkpoint.is_some().then_some(&mut save as &mut dyn FnMut(&[u8]) -> Result<()>),
-        observe: None,
+        ..Checkpointing::default()
     };
-    let run = train_and_evaluate_resumable(data, &request, &job.test_positions, device, &mut checkpoints, job.trace, &mut quiet);
+    let run = train_and_evaluate_resumable(data, &request, &job.test_positions, device, &mut checkpoints, None, job.trace, &mut quiet);
     let trained = pollster::block_on(run)
         .map_err(|e| if matches!(e, GapError::Resume(_)) { cannot_resume(e) } else { e })?;
     let summary = trained.header.summary.clone().ok_or_else(|| GapError::Backend(format!("job {}: the trained model came back without its training summary", job.id)))?;

@@ -11,4 +11,4 @@ mod run;
 
 pub use metrics::{AttackResult, Evaluation, evaluate_model, learned as metrics_learned, predict_probabilities};
 pub use prepare::{Prepared, RawSample, TestSets, prepare, test_indices, test_sets};
-pub use run::{TracedEpoch, TrainRequest, Trained, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};
+pub use run::{Start, TracedEpoch, TrainRequest, Trained, evaluate_on, train_and_evaluate, train_and_evaluate_resumable};

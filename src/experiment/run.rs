@@ -5,7 +5,8 @@ use super::metrics::{Evaluation, evaluate_model};
 use super::prepare::{TestSets, prepare, test_sets};
 use crate::backend::backend_name;
 use crate::data::TaskData;
-use crate::error::Result;
+use crate::error::{GapError, Result};
+use crate::features::text::Vocab;
 use crate::model::{ModelSpec, Net};
 use crate::store::{ModelHeader, TrainSummary};
 use crate::trigger::{Placement, PoisonConfig};
@@ -22,6 +23,33 @@ pub struct TrainRequest {
     pub spec: ModelSpec,
     pub poison: PoisonConfig,
     pub settings: TrainSettings,
+}
+
+/// A trained model to start from instead of random weights (fine-tuning): its name, as the new
+/// model's settings record it (`TrainSettings::start_from`), its header and its network. It
+/// must be the same network, for the same classes (and for text, the same vocabulary).
+#[derive(Clone, Copy)]
+pub struct Start<'a> {
+    pub name: &'a str,
+    pub header: &'a ModelHeader,
+    pub net: &'a Net,
+}
+
+impl Start<'_> {
+    /// Whether the run of `spec` on data with `classes` and `vocab` can start from this model.
+    fn check_fits(&self, spec: &ModelSpec, classes: &[String], vocab: Option<&Vocab>) -> Result<()> {
+        let name = self.name;
+        if self.header.spec != *spec {
+            return Err(GapError::Invalid(format!("{name} is a {}, this run trains a {spec}: start from a model of the same network", self.header.spec)));
+        }
+        if self.header.classes != classes {
+            return Err(GapError::Invalid(format!("{name} has the classes {:?}, this run's data {classes:?}", self.header.classes)));
+        }
+        if self.header.vocab.as_ref() != vocab {
+            return Err(GapError::Invalid(format!("{name} reads another vocabulary than this run's data gives: start from a model trained on the same reviews")));
+        }
+        Ok(())
+    }
 }
 
 /// A trained model, its header and its test-set evaluation.
@@ -72,12 +100,13 @@ pub async fn train_and_evaluate(
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained> {
-    train_and_evaluate_resumable(data, request, test_placements, device, &mut Checkpointing::default(), false, progress).await
+    train_and_evaluate_resumable(data, request, test_placements, device, &mut Checkpointing::default(), None, false, progress).await
 }
 
 /// [`train_and_evaluate`] continuing from a checkpoint and/or writing them (`gaplab train
 /// --resume / --checkpoint`), and with `trace`, evaluating every epoch's weights on the test
-/// split too ([`Trained::trace`]; a resumed run traces the epochs it trains).
+/// split too ([`Trained::trace`]; a resumed run traces the epochs it trains). With `start`, a
+/// fresh run begins from that model's weights ([`Start`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn train_and_evaluate_resumable(
     data: &TaskData,
@@ -85,11 +114,16 @@ pub async fn train_and_evaluate_resumable(
     test_placements: &[Placement],
     device: &Device,
     checkpoints: &mut Checkpointing<'_>,
+    start: Option<Start<'_>>,
     trace: bool,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained> {
     let seed = request.settings.seed;
     let prepared = prepare(data, &request.spec, &request.poison, seed)?;
+    if let Some(start) = &start {
+        start.check_fits(&request.spec, &prepared.classes, prepared.vocab.as_ref())?;
+    }
+    let settings = TrainSettings { start_from: start.map(|s| s.name.to_string()), ..request.settings.clone() };
     let (train, val) = (&prepared.train, &prepared.val);
     let read_back = ReadBack::for_device(device);
     let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, request.poison.blend, test_placements)?;
@@ -98,8 +132,8 @@ pub async fn train_and_evaluate_resumable(
         // The caller's checkpointing, borrowed for this run, with the tracer added if asked for.
         let save = checkpoints.save.as_deref_mut().map(|f| f as &mut dyn FnMut(&[u8]) -> Result<()>);
         let observe = trace.then_some(&mut tracer as &mut dyn EpochObserver);
-        let mut run = Checkpointing { resume: checkpoints.resume, save, observe };
-        fit_resumable(&request.spec, train, val, &request.settings, device, read_back, &mut run, progress).await?
+        let mut run = Checkpointing { resume: checkpoints.resume, start: start.map(|s| s.net), save, observe };
+        fit_resumable(&request.spec, train, val, &settings, device, read_back, &mut run, progress).await?
     };
     // A traced run has already evaluated the kept weights, at the epoch they are from.
     let evaluation = match tracer.epochs.iter().find(|t| t.stats.epoch == fitted.best_epoch) {
@@ -110,7 +144,7 @@ pub async fn train_and_evaluate_resumable(
         spec: request.spec,
         classes: prepared.classes,
         poison: request.poison,
-        settings: request.settings.clone(),
+        settings,
         seed,
         vocab: prepared.vocab,
         summary: Some(TrainSummary::new(

@@ -98,6 +98,12 @@ pub struct TrainSettings {
     /// rate is multiplied by `factor`. Off in the paper, which trains at a constant rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lr_drop: Option<LrDrop>,
+    /// The model the run started from instead of fresh random weights (its name: `gaplab train
+    /// --init FILE`, or the page's base), or none: from scratch, as in the paper. Fine-tuning a
+    /// clean model on poisoned data plants a backdoor in a model that already works, in far
+    /// fewer steps than learning the task from nothing ([`Checkpointing::start`] has the weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_from: Option<String>,
 }
 
 /// [`TrainSettings::lr_drop`]: when and by how much the learning rate falls.
@@ -122,7 +128,7 @@ impl TrainSettings {
             Task::Text => (30, 5, Optimizer::Adam { lr: 1e-3 }),
             Task::Image => (150, 20, Optimizer::RmsProp { lr: 1e-3, epsilon: 1e-6 }),
         };
-        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None, recalibrate_bn: false, augment: false, lr_drop: None }
+        Self { epochs, patience, batch_size: 256, optimizer, seed: 0, max_seconds: None, recalibrate_bn: false, augment: false, lr_drop: None, start_from: None }
     }
 
     /// The paper's settings for `task` with the given seed and whatever the user overrode
@@ -329,6 +335,10 @@ pub async fn fit(
 pub struct Checkpointing<'a> {
     /// A checkpoint to continue from: its file name (for errors) and bytes.
     pub resume: Option<(&'a str, &'a [u8])>,
+    /// Weights to start a fresh run from instead of a random initialisation (the moving
+    /// statistics of its BatchNorms included; the optimiser starts fresh). Named by
+    /// [`TrainSettings::start_from`]; ignored when resuming, which has its own weights.
+    pub start: Option<&'a Net>,
     /// Receives a checkpoint at the end of every epoch, and when the run is cancelled (the
     /// steps done so far are then kept: resuming goes on from the next one).
     pub save: Option<&'a mut dyn FnMut(&[u8]) -> Result<()>>,
@@ -366,7 +376,7 @@ struct Run {
 }
 
 impl Run {
-    fn fresh(spec: &ModelSpec, settings: &TrainSettings, data: DataPrint, ad_device: &Device) -> Run {
+    fn fresh(spec: &ModelSpec, settings: &TrainSettings, data: DataPrint, start: Option<&Net>, ad_device: &Device) -> Result<Run> {
         ad_device.seed(settings.seed);
         let state = CheckpointState {
             spec: *spec,
@@ -383,7 +393,21 @@ impl Run {
             stopped: false,
             seconds: 0.0,
         };
-        Run { net: Net::init(spec, ad_device), optim: settings.optimizer.init(), state, best: None }
+        // The start's weights go through the same record bytes as a checkpoint's, so that they
+        // land on the autodiff device as trainable parameters exactly as a resumed run's do.
+        let net = match start {
+            None => Net::init(spec, ad_device),
+            Some(start) => {
+                let name = settings.start_from.as_deref().unwrap_or("the starting model");
+                let bytes = start.clone().into_record().into_bytes().map_err(|e| GapError::Backend(format!("reading {name}'s weights: {e}")))?;
+                let record = burn::store::ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+                    .map_err(|e| GapError::Backend(format!("reading {name}'s weights: {e}")))?;
+                Net::init(spec, ad_device)
+                    .try_load_record(record)
+                    .map_err(|e| GapError::Invalid(format!("{name} does not fit a {spec}: {e}")))?
+            }
+        };
+        Ok(Run { net, optim: settings.optimizer.init(), state, best: None })
     }
 
     fn resume(file: &str, bytes: &[u8], spec: &ModelSpec, settings: &TrainSettings, data: DataPrint, device: &Device, ad_device: &Device) -> Result<Run> {
@@ -449,7 +473,7 @@ pub async fn fit_resumable(
     let data = DataPrint::of(train, val);
     let mut run = match checkpoints.resume {
         Some((file, bytes)) => Run::resume(file, bytes, spec, settings, data, device, &ad_device).map_err(|e| GapError::Resume(Box::new(e)))?,
-        None => Run::fresh(spec, settings, data, &ad_device),
+        None => Run::fresh(spec, settings, data, checkpoints.start, &ad_device)?,
     };
     let earlier_seconds = run.state.seconds;
     let seconds = move || earlier_seconds + started.elapsed().as_secs_f64();
