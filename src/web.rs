@@ -303,13 +303,15 @@ struct TrainResult {
 /// Trains one model (`form`: task, arch, head, poison_at, poisoned, epochs, patience,
 /// batch_size, seed) on the task's loaded data, calling `on_progress` with every step and
 /// epoch (a serialised [`Progress`]). One training at a time; [`cancel`] stops it at the next
-/// step, and the result is then `{cancelled: true}`.
+/// step, and the result is then `{cancelled: true}`. `start`: the id of a loaded model to
+/// start from (a clean base, fine-tuned) instead of random weights.
 #[wasm_bindgen]
-pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsValue, JsError> {
+pub async fn train(form: JsValue, on_progress: js_sys::Function, start: Option<u32>) -> Result<JsValue, JsError> {
     let form: TrainForm =
         serde_wasm_bindgen::from_value(form).map_err(|e| JsError::new(&format!("training settings: {e}")))?;
     let data = data(form.task)?;
     let device = device()?;
+    let start = start.map(model).transpose()?;
     start_job(|s| &mut s.training, "a training")?;
     let mut report = |event: Progress| {
         if let Ok(value) = to_js(&event) {
@@ -317,7 +319,7 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function) -> Result<JsVal
         }
         keep_going(|s| &mut s.training)
     };
-    let outcome = page::train(&data, &form, &device, &mut report).await;
+    let outcome = page::train(&data, &form, start.as_deref(), &device, &mut report).await;
     with(|s| s.training.running = false);
     let (m, evaluation) = match outcome {
         Err(GapError::Cancelled) => return to_js(&serde_json::json!({ "cancelled": true })),

@@ -592,6 +592,15 @@ const trainPanel = new TrainPanel({
     t.pair = null;
     if (old) await client.call('unloadModel', { model: old.id });
   },
+  // The clean base of `arch`'s `head` that fine-tuning starts from (manifest.json's `base`),
+  // loaded into the worker: {id, info}. A network without one is an error that says so.
+  loadBase: async (task, arch, head) => {
+    const file = (await pairsOf(task)).find((p) => p.pair === arch)?.base?.[head];
+    if (!file) throw new Error(`no clean ${arch} model ships with the page to fine-tune: start from random weights`);
+    const response = await fetch(`www/models/${file}`);
+    if (!response.ok) throw new Error(`the clean model ${file} could not be fetched (${response.status})`);
+    return client.call('loadModel', { name: file, bytes: await response.arrayBuffer() });
+  },
   trained: async () => {
     sweepPanel.reset();
     await refresh();

@@ -21,6 +21,7 @@ export const PROPERTIES = [
   // The training form.
   { name: 'arch', type: 'string', def: null, control: 'form:arch' },
   { name: 'poison_at', type: 'string', def: null, control: 'form:poison_at' },
+  { name: 'start', type: 'enum', values: ['scratch', 'clean'], def: null, control: 'form:start' },
   { name: 'poisoned', type: 'int', min: 0, def: null, control: 'form:poisoned' },
   { name: 'epochs', type: 'int', min: 1, def: null, control: 'form:epochs' },
   { name: 'patience', type: 'int', min: 1, def: null, control: 'form:patience' },

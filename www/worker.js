@@ -114,8 +114,9 @@ const handlers = {
     lab.cancel_sweep();
     return null;
   },
-  async train({ form }, id) {
-    return lab.train(form, (event) => postMessage({ id, type: 'progress', event }));
+  // `start`: the id of a loaded model to fine-tune (a clean base) instead of random weights.
+  async train({ form, start }, id) {
+    return lab.train(form, (event) => postMessage({ id, type: 'progress', event }), start ?? undefined);
   },
   cancel() {
     lab.cancel();

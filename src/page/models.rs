@@ -12,6 +12,9 @@ use serde::Serialize;
 
 /// A model file, decoded onto a device.
 pub struct LoadedModel {
+    /// The file's name (a trained model's: what the page calls it), for messages and for the
+    /// settings of a model trained from this one.
+    pub file: String,
     pub header: ModelHeader,
     pub net: Net,
     /// The file itself: for downloads, and to reload after a device change.
@@ -41,12 +44,12 @@ impl LoadedModel {
     /// Decodes a model file (as the CLI writes it) onto `device`.
     pub fn from_bytes(file: &str, bytes: Vec<u8>, device: &Device) -> Result<Self> {
         let (header, net) = store::load(file, &bytes, device)?;
-        Ok(Self { header, net, bytes })
+        Ok(Self { file: file.to_string(), header, net, bytes })
     }
 
     /// The same model on another device (from its bytes).
     pub fn moved_to(&self, device: &Device) -> Result<Self> {
-        Self::from_bytes(&self.header.spec.to_string(), self.bytes.clone(), device)
+        Self::from_bytes(&self.file, self.bytes.clone(), device)
     }
 
     pub fn info(&self) -> ModelInfo {

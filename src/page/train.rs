@@ -4,11 +4,11 @@
 use super::models::LoadedModel;
 use crate::data::TaskData;
 use crate::error::{GapError, Result};
-use crate::experiment::{Evaluation, TrainRequest, train_and_evaluate};
+use crate::experiment::{Evaluation, Start, TrainRequest, train_and_evaluate_resumable};
 use crate::features::mfcc::Framing;
 use crate::model::{Arch, Head, ModelSpec, Task};
 use crate::store;
-use crate::train::{LrDrop, Progress, TrainSettings};
+use crate::train::{Checkpointing, LrDrop, Progress, TrainSettings};
 use crate::trigger::patch::Blend;
 use crate::trigger::{Placement, PoisonConfig};
 use burn::prelude::*;
@@ -81,10 +81,12 @@ impl TrainForm {
     }
 }
 
-/// Trains one model of `form` on `data` and evaluates it at the paper's three test positions.
+/// Trains one model of `form` on `data` and evaluates it at the paper's three test positions;
+/// from `start`'s weights when given (fine-tuning: the page's clean bases), else from scratch.
 pub async fn train(
     data: &TaskData,
     form: &TrainForm,
+    start: Option<&LoadedModel>,
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<(LoadedModel, Evaluation)> {
@@ -101,7 +103,9 @@ pub async fn train(
         None => data,
     };
     let placements = Placement::named(form.task);
-    let trained = train_and_evaluate(data, &request, &placements, device, progress).await?;
+    let start = start.map(|m| Start { name: &m.file, header: &m.header, net: &m.net });
+    let trained = train_and_evaluate_resumable(data, &request, &placements, device, &mut Checkpointing::default(), start, false, progress).await?;
     let bytes = store::save_async(&trained.header, &trained.net, device).await?;
-    Ok((LoadedModel { header: trained.header, net: trained.net, bytes }, trained.evaluation))
+    let file = format!("{} trained in the page", trained.header.spec);
+    Ok((LoadedModel { file, header: trained.header, net: trained.net, bytes }, trained.evaluation))
 }

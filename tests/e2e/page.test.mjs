@@ -85,6 +85,32 @@ test('trains FC and GAP in the page on Flex, with progress, and shows the attack
   await page.close();
 });
 
+// The sound form's "start from: a clean model": each head fine-tunes its clean base (trained on
+// the official archive without the demo's clips). One epoch from random weights leaves the small
+// CNN near chance (0.1 on ten words); from the base, both models start where it is.
+test('fine-tunes the clean small sound CNN in the page: the models work after one epoch', async () => {
+  const { page, errors } = await open('task=sound&backend=flex');
+  const form = page.locator('#train-form');
+  assert.equal(await form.locator('select[name=start]').isVisible(), true, 'sound offers a start');
+  await form.locator('select[name=arch]').selectOption('small');
+  await form.locator('select[name=start]').selectOption('clean');
+  await form.locator('input[name=epochs]').fill('1');
+  await page.getByTestId('train').click();
+  await page.locator('#results table').waitFor({ timeout: 600_000 });
+  for (const row of await page.locator('#results tbody tr').all()) {
+    const clean = Number(await row.getAttribute('data-clean'));
+    assert.ok(clean >= 0.5, `clean accuracy ${clean} after one epoch from the clean base`);
+    assert.equal(await row.getAttribute('data-failed'), null);
+  }
+  assert.match(await page.locator('#model-list').textContent(), /sound-small-gap-start-seed1-finetuned\.gaplab/);
+  // Text trains from random weights only: the setting is not offered there.
+  await page.getByTestId('task-text').click();
+  await form.locator('select[name=arch]').locator('option[value=conv1d]').waitFor({ state: 'attached' });
+  assert.equal(await form.locator('select[name=start]').isVisible(), false, 'text offers no start');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('trains FC and GAP on WebGPU with a tiny setting, and stays on WebGPU', async () => {
   const { page, errors } = await open('task=text&backend=webgpu');
   assert.equal(await page.getByTestId('backend').textContent(), 'webgpu', 'this Chromium offers WebGPU (SwiftShader)');

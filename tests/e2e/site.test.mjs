@@ -44,12 +44,13 @@ test('the site holds the page, its code, data, models and the wasm, and nothing 
   }
   const stray = files.filter((f) => /\.(md|br|rs|toml|d\.ts)$/.test(f) || f.startsWith('src/') || f.startsWith('tests/'));
   assert.deepEqual(stray, []);
-  // Every pretrained model the manifest names ships, and each file is the repository's.
+  // Every pretrained model the manifest names ships (the training form's clean bases too), and
+  // each file is the repository's.
   const manifest = JSON.parse(readFileSync(join(site, 'www/models/manifest.json'), 'utf8'));
   for (const pair of Object.values(manifest).flat()) {
-    for (const head of ['fc', 'gap']) {
-      if (!pair[head]) continue;
-      assert.deepEqual(readFileSync(join(site, 'www/models', pair[head])), readFileSync(join(REPO, 'www/models', pair[head])));
+    for (const file of ['fc', 'gap'].flatMap((head) => [pair[head], pair.base?.[head]])) {
+      if (!file) continue;
+      assert.deepEqual(readFileSync(join(site, 'www/models', file)), readFileSync(join(REPO, 'www/models', file)));
     }
   }
   // The threaded build's worker-pool helper, which gaplab_threads.js imports.

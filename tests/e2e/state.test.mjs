@@ -31,7 +31,7 @@ test('every property has a type its parser knows, and the controls split into fo
     if (p.def !== null && p.type !== 'heads') assert.equal(s.parseValue(p, s.formatValue(p, p.def)), p.def, `${p.name}: its default round-trips`);
   }
   const names = (within) => s.controlled(within).map((p) => p.name);
-  assert.deepEqual(names('form'), ['arch', 'poison_at', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr', 'seed', 'max_samples', 'heads', 'recal', 'augment', 'lr_drop', 'framing', 'blend']);
+  assert.deepEqual(names('form'), ['arch', 'poison_at', 'start', 'poisoned', 'epochs', 'patience', 'batch_size', 'lr', 'seed', 'max_samples', 'heads', 'recal', 'augment', 'lr_drop', 'framing', 'blend']);
   assert.deepEqual(names('sweep'), ['sw', 'layout', 'stride']);
   assert.equal(new Set(s.PROPERTIES.map((p) => p.name)).size, s.PROPERTIES.length, 'names are unique');
 });
