@@ -254,3 +254,30 @@ fn convert_to_f16_halves_the_file_and_evaluates_like_the_original() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("f32, f16 or int8"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `train --init`: one epoch fine-tuning the page's clean small GAP base on the demo clips (which
+/// it never heard) leaves a working model — from random weights one epoch is near chance — and
+/// a start of another network, or a missing file, is a clear error, not a panic.
+#[test]
+fn train_init_fine_tunes_a_clean_base_and_refuses_another_network() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let base = format!("{root}/www/models/sound-small-gap-base.gaplab");
+    let dir = scratch("init");
+    let save = dir.join("tuned.gaplab");
+    let save = save.to_str().unwrap();
+    let common = ["train", "--task", "sound", "--arch", "small", "--framing", "centred", "--epochs", "1", "--poisoned", "80", "--batch-size", "16", "--lr", "1e-3", "--recalibrate-bn", "--seed", "1", "--quiet", "--json", "--save", save];
+    let out: serde_json::Value = serde_json::from_str(&gaplab(&[&common[..], &["--head", "gap", "--init", &base]].concat())).unwrap();
+    let clean = out["clean_accuracy"].as_f64().unwrap();
+    assert!(clean >= 0.5, "one epoch from the clean base: clean accuracy {clean}");
+    let refuse = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gaplab")).args([&common[..], args].concat()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success() && !stderr.contains("panicked"), "{stderr}");
+        stderr
+    };
+    let other = refuse(&["--head", "fc", "--init", &base]);
+    assert!(other.contains("sound-small-gap-base.gaplab") && other.contains("same network"), "{other}");
+    let missing = refuse(&["--head", "gap", "--init", "no-such-base.gaplab"]);
+    assert!(missing.contains("no-such-base.gaplab"), "{missing}");
+    std::fs::remove_dir_all(&dir).ok();
+}
