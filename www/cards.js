@@ -97,7 +97,8 @@ export function renderModelList(t) {
     const label = document.createElement('span');
     label.textContent = slot
       ? `${head.toUpperCase()}: ${slot.name} — ${slot.info.name}, ${(slot.bytes.byteLength / 1024).toFixed(0)} KB` +
-        (slot.info.epochs_trained ? `, ${slot.info.epochs_trained} epochs on ${slot.info.backend}` : '')
+        (slot.info.epochs_trained ? `, ${slot.info.epochs_trained} epochs on ${slot.info.backend}` : '') +
+        (slot.info.start_from ? `, fine-tuned from ${slot.info.start_from}` : '')
       : `${head.toUpperCase()}: none`;
     row.append(label);
     if (slot) {

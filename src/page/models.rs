@@ -37,6 +37,8 @@ pub struct ModelInfo {
     pub params: usize,
     pub backend: Option<String>,
     pub epochs_trained: Option<usize>,
+    /// The model a fine-tuned one started from (`TrainSettings::start_from`); none: from scratch.
+    pub start_from: Option<String>,
     pub bytes: usize,
 }
 
@@ -79,6 +81,7 @@ impl ModelInfo {
             params,
             backend: h.summary.as_ref().map(|s| s.backend.clone()),
             epochs_trained: h.summary.as_ref().map(|s| s.epochs_trained),
+            start_from: h.settings.start_from.clone(),
             bytes,
         }
     }

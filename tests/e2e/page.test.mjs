@@ -102,7 +102,10 @@ test('fine-tunes the clean small sound CNN in the page: the models work after on
     assert.ok(clean >= 0.5, `clean accuracy ${clean} after one epoch from the clean base`);
     assert.equal(await row.getAttribute('data-failed'), null);
   }
-  assert.match(await page.locator('#model-list').textContent(), /sound-small-gap-start-seed1-finetuned\.gaplab/);
+  // Each model names its start: the list says what it was fine-tuned from.
+  const list = await page.locator('#model-list').textContent();
+  assert.match(list, /sound-small-fc-start-seed1-finetuned\.gaplab .*fine-tuned from sound-small-fc-base\.gaplab/);
+  assert.match(list, /sound-small-gap-start-seed1-finetuned\.gaplab .*fine-tuned from sound-small-gap-base\.gaplab/);
   // Text trains from random weights only: the setting is not offered there.
   await page.getByTestId('task-text').click();
   await form.locator('select[name=arch]').locator('option[value=conv1d]').waitFor({ state: 'attached' });
