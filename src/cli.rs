@@ -469,8 +469,14 @@ pub fn run() -> Result<()> {
                 // How the run went, for scripts that compare devices (scripts/gpu-check.sh).
                 out["summary"] = json!(trained.header.summary);
                 out["train_samples"] = json!(trained.train_samples);
+                if let Some(before) = &trained.start_evaluation {
+                    out["start_evaluation"] = evaluation_json(before);
+                }
                 println!("{out}");
             } else {
+                if let (Some(before), Some(name)) = (&trained.start_evaluation, &init_name) {
+                    print_evaluation(&format!("{name}, before fine-tuning (the same test sets)"), before, &trained.header.classes);
+                }
                 print_evaluation(&request.spec.to_string(), &trained.evaluation, &trained.header.classes);
                 eprintln!("saved {}", save.display());
             }

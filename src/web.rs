@@ -298,6 +298,8 @@ struct TrainResult {
     positions: Vec<String>,
     /// Why the model's attack figures are not a backdoor, if it did not learn.
     failure: Option<String>,
+    /// Fine-tuned: the start (a clean base) on the same test sets, before training.
+    start_evaluation: Option<Evaluation>,
 }
 
 /// Trains one model (`form`: task, arch, head, poison_at, poisoned, epochs, patience,
@@ -321,14 +323,14 @@ pub async fn train(form: JsValue, on_progress: js_sys::Function, start: Option<u
     };
     let outcome = page::train(&data, &form, start.as_deref(), &device, &mut report).await;
     with(|s| s.training.running = false);
-    let (m, evaluation) = match outcome {
+    let (m, evaluation, start_evaluation) = match outcome {
         Err(GapError::Cancelled) => return to_js(&serde_json::json!({ "cancelled": true })),
         other => other.map_err(js_err)?,
     };
     let failure = evaluation.failure(&m.header.classes);
     let Loaded { id, info } = register(m);
     let positions = evaluation.attack.iter().map(|a| a.placement.label()).collect();
-    to_js(&TrainResult { id, info, evaluation, positions, failure })
+    to_js(&TrainResult { id, info, evaluation, positions, failure, start_evaluation })
 }
 
 /// Asks the running training to stop at its next step.

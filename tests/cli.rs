@@ -269,6 +269,12 @@ fn train_init_fine_tunes_a_clean_base_and_refuses_another_network() {
     let out: serde_json::Value = serde_json::from_str(&gaplab(&[&common[..], &["--head", "gap", "--init", &base]].concat())).unwrap();
     let clean = out["clean_accuracy"].as_f64().unwrap();
     assert!(clean >= 0.5, "one epoch from the clean base: clean accuracy {clean}");
+    // The start, evaluated before training on the same test sets, is what `eval` says of the
+    // base file (its seed, 1, draws the same split).
+    let before: serde_json::Value = serde_json::from_str(&gaplab(&["eval", "--model", &base, "--json"])).unwrap();
+    for key in ["clean_accuracy", "attack_accuracy"] {
+        assert_eq!(out["start_evaluation"][key], before[key], "{key}");
+    }
     let refuse = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_gaplab")).args([&common[..], args].concat()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -126,7 +126,7 @@ export class TrainPanel {
         const bytes = await lab.client.call('modelBytes', { model: r.id });
         const name = `${task}-${base.arch}-${head}-${base.poison_at}-seed${base.seed}${fineTune ? '-finetuned' : ''}.gaplab`;
         await lab.adopt(head, { id: r.id, info: r.info, name, bytes });
-        outcomes.push({ head, positions: r.positions, ...r.evaluation, failure: r.failure });
+        outcomes.push({ head, positions: r.positions, ...r.evaluation, failure: r.failure, before: r.start_evaluation ?? null });
       }
       $('progress').value = 1;
       $('progress-text').textContent = 'done';
@@ -149,6 +149,17 @@ export class TrainPanel {
     const body = table.createTBody();
     const failures = [];
     for (const o of outcomes) {
+      // A fine-tuned head first shows its clean base on the same test sets: what the few
+      // epochs changed (the clean accuracy kept, the backdoor planted).
+      if (o.before) {
+        const row = body.insertRow();
+        row.className = 'muted';
+        row.dataset.before = 'true';
+        row.dataset.clean = String(o.before.clean_accuracy);
+        row.insertCell().textContent = `${o.head.toUpperCase()}, its clean base before`;
+        row.insertCell().textContent = o.before.clean_accuracy.toFixed(3);
+        for (const a of o.before.attack) row.insertCell().textContent = a.accuracy.toFixed(3);
+      }
       const row = body.insertRow();
       row.dataset.clean = String(o.clean_accuracy);
       row.insertCell().textContent = o.head.toUpperCase();
@@ -177,7 +188,10 @@ export class TrainPanel {
   // The grid of the trained models (clean accuracy, attack accuracy per test position) as CSV.
   exportResults() {
     const { task, positions, outcomes } = this.results;
-    const rows = outcomes.map((o) => [task, o.head, o.clean_accuracy, ...o.attack.map((a) => a.accuracy)]);
+    const rows = outcomes.flatMap((o) => [
+      ...(o.before ? [[task, `${o.head} base`, o.before.clean_accuracy, ...o.before.attack.map((a) => a.accuracy)]] : []),
+      [task, o.head, o.clean_accuracy, ...o.attack.map((a) => a.accuracy)],
+    ]);
     const csv = toCsv(['task', 'head', 'clean_accuracy', ...positions.map((p) => `attack_${p}`)], rows);
     downloadBlob(new Blob([csv], { type: 'text/csv' }), `gaplab-results-${task}.csv`);
   }

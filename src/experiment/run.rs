@@ -63,6 +63,9 @@ pub struct Trained {
     pub train_samples: usize,
     /// With `trace`: every epoch's figures and the test-set evaluation of that epoch's weights.
     pub trace: Vec<TracedEpoch>,
+    /// A fine-tuned run's start, evaluated on the same test sets before training: what the
+    /// fine-tuning changed (clean accuracy kept, the backdoor planted).
+    pub start_evaluation: Option<Evaluation>,
 }
 
 /// One epoch of a traced run: its training figures, and its weights evaluated on the test
@@ -127,6 +130,10 @@ pub async fn train_and_evaluate_resumable(
     let (train, val) = (&prepared.train, &prepared.val);
     let read_back = ReadBack::for_device(device);
     let sets = test_sets(data, &request.spec, prepared.vocab.as_ref(), seed, false, request.poison.target, request.poison.blend, test_placements)?;
+    let start_evaluation = match &start {
+        Some(start) => Some(evaluate_model(start.net, &sets, request.poison.target, request.settings.batch_size, device).await?),
+        None => None,
+    };
     let mut tracer = Tracer { sets: &sets, target: request.poison.target, batch_size: request.settings.batch_size, device, epochs: Vec::new() };
     let fitted = {
         // The caller's checkpointing, borrowed for this run, with the tracer added if asked for.
@@ -163,6 +170,7 @@ pub async fn train_and_evaluate_resumable(
         poisoned_val: prepared.poisoned_val,
         train_samples: train.len(),
         trace: tracer.epochs,
+        start_evaluation,
     })
 }
 

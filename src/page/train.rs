@@ -83,13 +83,14 @@ impl TrainForm {
 
 /// Trains one model of `form` on `data` and evaluates it at the paper's three test positions;
 /// from `start`'s weights when given (fine-tuning: the page's clean bases), else from scratch.
+/// Returns the model, its evaluation and, fine-tuned, its start's on the same test sets.
 pub async fn train(
     data: &TaskData,
     form: &TrainForm,
     start: Option<&LoadedModel>,
     device: &Device,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-) -> Result<(LoadedModel, Evaluation)> {
+) -> Result<(LoadedModel, Evaluation, Option<Evaluation>)> {
     if form.task != data.task() {
         return Err(GapError::Invalid(format!("a {} model cannot train on {} data", form.task, data.task())));
     }
@@ -107,5 +108,5 @@ pub async fn train(
     let trained = train_and_evaluate_resumable(data, &request, &placements, device, &mut Checkpointing::default(), start, false, progress).await?;
     let bytes = store::save_async(&trained.header, &trained.net, device).await?;
     let file = format!("{} trained in the page", trained.header.spec);
-    Ok((LoadedModel { file, header: trained.header, net: trained.net, bytes }, trained.evaluation))
+    Ok((LoadedModel { file, header: trained.header, net: trained.net, bytes }, trained.evaluation, trained.start_evaluation))
 }
