@@ -87,7 +87,7 @@ async fn four_steps(device: &Device) -> (Vec<f64>, gaplab::model::Net) {
     let spec = ModelSpec::new(Task::Text, Arch::Bag, Head::Gap, 2).expect("spec");
     let samples = toy_reviews();
     let settings =
-        TrainSettings { epochs: 4, patience: 10, batch_size: 32, optimizer: Optimizer::Adam { lr: 1e-2 }, seed: 3, max_seconds: None, recalibrate_bn: false, augment: false, lr_drop: None };
+        TrainSettings { epochs: 4, patience: 10, batch_size: 32, optimizer: Optimizer::Adam { lr: 1e-2 }, seed: 3, max_seconds: None, recalibrate_bn: false, augment: false, lr_drop: None, start_from: None };
     let fitted = fit(&spec, &samples, &Samples::new(Features::Tokens { len: SEQ_LEN, ids: vec![] }, vec![]), &settings, device, &mut |_| {
         ControlFlow::Continue(())
     })
