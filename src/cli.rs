@@ -426,12 +426,15 @@ pub fn run() -> Result<()> {
         Command::Mfcc { clip, tone, framing, json } => mfcc(&clip, tone.as_deref(), Framing::parse(&framing)?, json),
         Command::Train { train, save, checkpoint, resume, init, json } => {
             let (request, data) = (train.request(Head::parse(&train.head)?)?, load_data(&train)?);
-            let init_name = init.as_ref().map(|p| p.file_name().unwrap_or(p.as_os_str()).to_string_lossy().into_owned());
+            // The start, named in the new model's settings by its file name.
             let init_model = match &init {
-                Some(path) => Some(store::load_for(&path.display().to_string(), &read_file(path)?, data.task(), &device)?),
+                Some(path) => {
+                    let (header, net) = store::load_for(&path.display().to_string(), &read_file(path)?, data.task(), &device)?;
+                    Some((path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned(), header, net))
+                }
                 None => None,
             };
-            let start = init_model.as_ref().zip(init_name.as_deref()).map(|((header, net), name)| Start { name, header, net });
+            let start = init_model.as_ref().map(|(name, header, net)| Start { name, header, net });
             let resume_bytes = resume.as_deref().map(read_file).transpose()?;
             let resume_name = resume.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
             let mut save_checkpoint = |bytes: &[u8]| match &checkpoint {
@@ -474,8 +477,8 @@ pub fn run() -> Result<()> {
                 }
                 println!("{out}");
             } else {
-                if let (Some(before), Some(name)) = (&trained.start_evaluation, &init_name) {
-                    print_evaluation(&format!("{name}, before fine-tuning (the same test sets)"), before, &trained.header.classes);
+                if let (Some(before), Some(start)) = (&trained.start_evaluation, start) {
+                    print_evaluation(&format!("{}, before fine-tuning (the same test sets)", start.name), before, &trained.header.classes);
                 }
                 print_evaluation(&request.spec.to_string(), &trained.evaluation, &trained.header.classes);
                 eprintln!("saved {}", save.display());
