@@ -164,3 +164,70 @@ fn the_lab_states_its_facts_and_a_model_file_describes_itself() {
     let err = page::ModelInfo::of_file("data.tar.gz", b"\x1f\x8b not a model").unwrap_err().to_string();
     assert!(err.contains("data.tar.gz"), "{err}");
 }
+
+/// A dragged trigger is answered from the feature maps of the look before, recomputing only the
+/// cells the move reaches (`model::stack`): every look along a drag — small moves, a jump, a
+/// repeat, the trigger taken away — equals a look from scratch, for both heads of the image pair
+/// and of both sound pairs, and the image's moves did take the short path. (A clip's MFCC map
+/// often changes everywhere when the tone moves: its 80 dB floor is relative to the loudest band
+/// of the whole clip, which the tone is. Only some of the sound moves can take it.)
+#[test]
+fn a_dragged_trigger_is_answered_from_the_maps_it_does_not_reach() {
+    use gaplab::model::stack::Reused;
+    let device = Device::flex();
+    let load = |name: &str| {
+        let bytes = std::fs::read(format!("{}/www/models/{name}.gaplab", env!("CARGO_MANIFEST_DIR"))).expect("model");
+        LoadedModel::from_bytes(name, bytes, &device).expect("model")
+    };
+    // Image: the patch's corner `x + 25·y`; sound: the tone's first sample, 10 ms = 160 samples.
+    let image_drag = ["none", "0", "1", "2", "27", "52", "end", "start", "337", "337", "338", "none"];
+    let sound_drag = ["none", "4000", "4160", "4320", "4480", "13600", "0", "8000", "8000", "8160", "none"];
+    // The least number of looks that must take the short path: the image's small moves all do
+    // (8 a sample and model), a sound pair's some.
+    for (task, pair, drag, samples, least) in [
+        (Task::Image, ["image-strip-fc", "image-strip-gap"], &image_drag[..], [0, 7], 2 * 2 * 8),
+        (Task::Sound, ["sound-small-fc", "sound-small-gap"], &sound_drag[..], [0, 7], 2),
+        (Task::Sound, ["sound-large-fc", "sound-large-gap"], &sound_drag[..], [3, 3], 2),
+    ] {
+        let data = demo::load(task, 10).expect("demo");
+        let (kept, fresh) = (pair.map(load), pair.map(load));
+        let mut windows = 0;
+        for sample in samples {
+            for (step, t) in drag.iter().enumerate() {
+                let trigger = page::parse_trigger(t).unwrap();
+                let look = |models: &[LoadedModel; 2]| {
+                    let refs: Vec<&LoadedModel> = models.iter().collect();
+                    pollster::block_on(page::look_at(&refs, page::Source::Index(sample), Some(&data), trigger, &device)).expect("look")
+                };
+                for m in &fresh {
+                    *m.reuse.lock().unwrap() = None;
+                }
+                let (got, want) = (look(&kept), look(&fresh));
+                for (i, (g, w)) in got.models.iter().zip(&want.models).enumerate() {
+                    let what = format!("{} sample {sample}, trigger {t}", pair[i]);
+                    let gap = g.prediction.probabilities.iter().zip(&w.prediction.probabilities).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                    assert!(gap < 1e-5, "{what}: probabilities differ by {gap}");
+                    let (ge, we) = (g.evidence.as_ref().expect("a map"), w.evidence.as_ref().expect("a map"));
+                    let scale = we.values.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                    let gap = ge.values.iter().zip(&we.values).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                    assert!(gap <= 1e-4 * scale, "{what}: evidence differs by {gap} (largest value {scale})");
+                    let how = kept[i].reuse.lock().unwrap().as_ref().map(|r| r.last());
+                    let repeat = step > 0 && drag[step - 1] == *t;
+                    match how {
+                        Some(Reused::Unchanged) => assert!(repeat || (step == 0 && sample == samples[1] && samples[0] == samples[1]), "{what}: nothing recomputed"),
+                        Some(Reused::Window { rows, cols }) => {
+                            windows += 1;
+                            eprintln!("{what}: recomputed from a {rows}×{cols} change");
+                        }
+                        Some(Reused::Full) => eprintln!("{what}: recomputed in full"),
+                        None => panic!("{what}: nothing kept"),
+                    }
+                    if repeat {
+                        assert_eq!(how, Some(Reused::Unchanged), "{what}: the same input again");
+                    }
+                }
+            }
+        }
+        assert!(windows >= least, "{pair:?}: only {windows} looks took the short path");
+    }
+}

@@ -36,6 +36,17 @@ impl Net {
         }
     }
 
+    /// The feature stack behind [`Net::features`], for recomputing part of it
+    /// ([`super::stack::features_reusing`]); `None` for the text networks.
+    pub fn feature_steps(&self) -> Option<Vec<super::stack::Step<'_>>> {
+        match self {
+            Net::SoundLarge(m) => Some(m.steps()),
+            Net::SoundSmall(m) => Some(m.steps()),
+            Net::Strip(m) => Some(m.steps()),
+            _ => None,
+        }
+    }
+
     /// The head applied to feature maps from [`Net::features`].
     pub fn head(&self, a: Tensor<4>) -> Option<Tensor<2>> {
         match self {

@@ -1,6 +1,7 @@
 //! The STRIP CNN over CIFAR-10 images (input `[B, 3, 32, 32]`, pixels in [0, 1]).
 
-use super::layers::{Activation, apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d, max_pool};
+use super::layers::{Activation, NormLayers, batchnorm, bn_state, conv2d, dense, flatten, gap2d, kernel_column, kernel2d};
+use super::stack::{self, Step};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -29,10 +30,15 @@ impl Stage {
         }
     }
 
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = apply_batchnorm(&self.bn_a, apply_conv2d(&self.conv_a, x, Activation::Elu));
-        let x = apply_batchnorm(&self.bn_b, apply_conv2d(&self.conv_b, x, Activation::Elu));
-        self.dropout.forward(max_pool(x, [2, 2], [2, 2], false))
+    fn steps(&self) -> [Step<'_>; 6] {
+        [
+            Step::Conv(&self.conv_a, Activation::Elu),
+            Step::Norm(&self.bn_a),
+            Step::Conv(&self.conv_b, Activation::Elu),
+            Step::Norm(&self.bn_b),
+            Step::Pool { kernel: [2, 2], stride: [2, 2], same: false },
+            Step::Dropout(&self.dropout),
+        ]
     }
 }
 
@@ -60,7 +66,12 @@ impl StripCnn {
 
     /// Feature maps before the head: `[B, 128, 4, 4]`.
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        self.stage3.forward(self.stage2.forward(self.stage1.forward(x)))
+        stack::run(&self.steps(), x)
+    }
+
+    /// The feature stack: the three stages' steps in order.
+    pub fn steps(&self) -> Vec<Step<'_>> {
+        [&self.stage1, &self.stage2, &self.stage3].into_iter().flat_map(Stage::steps).collect()
     }
 
     /// The head: feature maps → logits.

@@ -48,7 +48,7 @@ fn same_padding(n: usize, k: usize, s: usize) -> (usize, usize) {
 
 /// `(before, after)` zero padding of a stride-1 conv over an `h × w` input, as burn's config
 /// says.
-fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2], [h, w]: [usize; 2]) -> [(usize, usize); 2] {
+pub(super) fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2], [h, w]: [usize; 2]) -> [(usize, usize); 2] {
     match *padding {
         PaddingConfig2d::Valid => [(0, 0); 2],
         PaddingConfig2d::Same => [same_padding(h, k[0], 1), same_padding(w, k[1], 1)],
@@ -61,14 +61,26 @@ fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2], [h, w]: [usize; 
 /// call for a conv the kernel does not cover (stride, dilation, groups, no bias — none of the
 /// lab's networks has one).
 pub fn apply_conv2d(conv: &Conv2d, x: Tensor<4>, act: Activation) -> Tensor<4> {
-    match &conv.bias {
-        Some(bias) if conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1 => {
-            let [_, _, h, w] = x.dims();
-            let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding: stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w]) };
-            kernels::conv2d(x, conv.weight.val(), bias.val(), geometry, act)
-        }
-        _ => kernels::burn_activation(conv.forward(x), act),
+    let [_, _, h, w] = x.dims();
+    let padding = stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w]);
+    if kernel_covers(conv) {
+        apply_conv2d_padded(conv, x, act, padding).expect("the kernel covers this conv")
+    } else {
+        kernels::burn_activation(conv.forward(x), act)
     }
+}
+
+/// Whether [`kernels::conv2d`] computes `conv` (stride 1, no dilation or groups, a bias).
+fn kernel_covers(conv: &Conv2d) -> bool {
+    conv.bias.is_some() && conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1
+}
+
+/// [`apply_conv2d`] with the padding given instead of the layer's own (a window of a larger
+/// input, `super::stack`); `None` for a conv the lab's kernel does not cover.
+pub(super) fn apply_conv2d_padded(conv: &Conv2d, x: Tensor<4>, act: Activation, padding: [(usize, usize); 2]) -> Option<Tensor<4>> {
+    let bias = conv.bias.as_ref().filter(|_| kernel_covers(conv))?;
+    let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding };
+    Some(kernels::conv2d(x, conv.weight.val(), bias.val(), geometry, act))
 }
 
 /// A Conv1d layer (`[B, C, L]`) and its activation through the same kernels, as a `[1, k]` conv
@@ -139,8 +151,13 @@ pub struct NormLayers<'a> {
 /// ([`same_padding`]) where padded cells never win.
 pub fn max_pool(x: Tensor<4>, k: [usize; 2], s: [usize; 2], same: bool) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
+    kernels::max_pool2d(x, Pool2d { kernel: k, stride: s, padding: pool_padding([h, w], k, s, same) })
+}
+
+/// A [`max_pool`]'s padding over an `h × w` input.
+pub(super) fn pool_padding([h, w]: [usize; 2], k: [usize; 2], s: [usize; 2], same: bool) -> [(usize, usize); 2] {
     let pad = |n: usize, k: usize, s: usize| if same { same_padding(n, k, s) } else { (0, 0) };
-    kernels::max_pool2d(x, Pool2d { kernel: k, stride: s, padding: [pad(h, k[0], s[0]), pad(w, k[1], s[1])] })
+    [pad(h, k[0], s[0]), pad(w, k[1], s[1])]
 }
 
 /// Global average pooling over the spatial dimensions: `[B, C, H, W] → [B, C]`.

@@ -11,6 +11,7 @@ mod text;
 mod image;
 mod spec;
 mod evidence;
+pub mod stack;
 
 pub use image::StripCnn;
 pub use sound::{SoundLarge, SoundSmall};

@@ -2,7 +2,8 @@
 //! 98 frames by default, 101 with centred framing (see `features::mfcc::Framing`). Only the
 //! FC heads' widths depend on the frame count; the helpers below give the feature grids.
 
-use super::layers::{Activation, apply_batchnorm, apply_conv2d, NormLayers, batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, max_pool, relu_back};
+use super::layers::{Activation, NormLayers, batchnorm, bn_state, conv2d, dense, dense_back, flatten, gap2d, kernel_column, kernel2d, relu_back};
+use super::stack::{self, Step};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Dropout, DropoutConfig, Linear};
 use burn::prelude::*;
@@ -64,12 +65,22 @@ impl SoundLarge {
     /// Feature maps before the head: `[B, 256, 11, 4]` for 98 frames (used for class
     /// activation maps).
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = max_pool(apply_conv2d(&self.conv1, x, Activation::Identity), [2, 2], [2, 2], false);
-        let x = max_pool(apply_conv2d(&self.conv2, x, Activation::Identity), [2, 2], [2, 2], false);
-        let x = apply_conv2d(&self.conv3, x, Activation::Relu);
-        let x = apply_conv2d(&self.conv4, x, Activation::Relu);
-        let x = apply_conv2d(&self.conv5, x, Activation::Relu);
-        max_pool(x, [3, 3], [2, 2], false)
+        stack::run(&self.steps(), x)
+    }
+
+    /// The feature stack: conv → pool, twice, three ReLU convs, a 3×3 stride-2 pool.
+    pub fn steps(&self) -> Vec<Step<'_>> {
+        let pool = |k, s| Step::Pool { kernel: [k, k], stride: [s, s], same: false };
+        vec![
+            Step::Conv(&self.conv1, Activation::Identity),
+            pool(2, 2),
+            Step::Conv(&self.conv2, Activation::Identity),
+            pool(2, 2),
+            Step::Conv(&self.conv3, Activation::Relu),
+            Step::Conv(&self.conv4, Activation::Relu),
+            Step::Conv(&self.conv5, Activation::Relu),
+            pool(3, 2),
+        ]
     }
 
     /// The head: feature maps → logits.
@@ -147,12 +158,23 @@ impl SoundSmall {
 
     /// Feature maps before the head: `[B, 32, 24, 3]` for 98 frames.
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = apply_batchnorm(&self.bn1, apply_conv2d(&self.conv1, x, Activation::Relu));
-        let x = max_pool(x, [1, 3], [1, 3], true);
-        let x = apply_batchnorm(&self.bn2, apply_conv2d(&self.conv2, x, Activation::Relu));
-        let x = max_pool(x, [2, 2], [2, 2], true);
-        let x = apply_batchnorm(&self.bn3, apply_conv2d(&self.conv3, x, Activation::Relu));
-        max_pool(x, [2, 2], [2, 2], true)
+        stack::run(&self.steps(), x)
+    }
+
+    /// The feature stack: three (conv → ReLU → BatchNorm → same max pool) blocks.
+    pub fn steps(&self) -> Vec<Step<'_>> {
+        let pool = |kernel: [usize; 2]| Step::Pool { kernel, stride: kernel, same: true };
+        vec![
+            Step::Conv(&self.conv1, Activation::Relu),
+            Step::Norm(&self.bn1),
+            pool([1, 3]),
+            Step::Conv(&self.conv2, Activation::Relu),
+            Step::Norm(&self.bn2),
+            pool([2, 2]),
+            Step::Conv(&self.conv3, Activation::Relu),
+            Step::Norm(&self.bn3),
+            pool([2, 2]),
+        ]
     }
 
     /// The head: feature maps → logits.

@@ -14,6 +14,7 @@ use crate::experiment::{RawSample, predict_probabilities};
 use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::features::text::{SEQ_LEN, is_separator};
 use crate::parallel;
+use crate::model::stack;
 use crate::model::{MapKind, Task};
 use crate::train::Features;
 use crate::trigger::patch::Blend;
@@ -239,6 +240,20 @@ pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Pl
     Ok(look.models.remove(0).prediction)
 }
 
+/// `model`'s feature maps of one sample (`None` for a text network), recomputing only the part
+/// that differs from the last sample it looked at: a dragged trigger changes a patch of the
+/// image or a tone's frames of the clip, and the rest of each map is kept (`model::stack`).
+fn features_of(model: &LoadedModel, features: &Features, device: &Device) -> Option<Tensor<4>> {
+    match features {
+        Features::Dense { dims: [c, h, w], values } => {
+            let steps = model.net.feature_steps()?;
+            let mut reuse = model.reuse.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            Some(stack::features_reusing(&steps, &mut reuse, [1, *c, *h, *w], values.clone(), device).0)
+        }
+        Features::Tokens { .. } => model.net.features(features.batch(&[0], device)),
+    }
+}
+
 /// Places the trigger into `raw` and asks every model about it: prediction, target-class
 /// probability and (image, sound) evidence for the target class. All models must share the
 /// sample's task.
@@ -272,7 +287,7 @@ async fn look_with(models: &[&LoadedModel], raw: RawSample<'_>, trigger: Option<
     // well over cores, two of them are not (the page's look is on every pointer move).
     let forwards = parallel::map_each(models.len(), |i| {
         let (model, target) = (models[i], models[i].header.poison.target);
-        let a = model.net.features(features[i].batch(&[0], device))?;
+        let a = features_of(model, &features[i], device)?;
         let evidence = evidence.then(|| model.net.class_map_of(&a, target)).flatten();
         Some((model.net.head(a).map(|logits| softmax(logits, 1)), evidence))
     });

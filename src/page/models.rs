@@ -5,10 +5,12 @@
 //! WebGPU to Flex) costs a reload from those bytes, never a trained model.
 
 use crate::error::Result;
+use crate::model::stack::Reuse;
 use crate::model::{Arch, Head, Net, Task};
 use crate::store::{self, ModelHeader};
 use burn::prelude::*;
 use serde::Serialize;
+use std::sync::Mutex;
 
 /// A model file, decoded onto a device.
 pub struct LoadedModel {
@@ -19,6 +21,9 @@ pub struct LoadedModel {
     pub net: Net,
     /// The file itself: for downloads, and to reload after a device change.
     pub bytes: Vec<u8>,
+    /// The feature maps of the last sample this model looked at, step by step: a drag of the
+    /// trigger then recomputes only what the trigger's move reaches (`model::stack`).
+    pub reuse: Mutex<Option<Reuse>>,
 }
 
 /// What the page shows about a model.
@@ -46,7 +51,12 @@ impl LoadedModel {
     /// Decodes a model file (as the CLI writes it) onto `device`.
     pub fn from_bytes(file: &str, bytes: Vec<u8>, device: &Device) -> Result<Self> {
         let (header, net) = store::load(file, &bytes, device)?;
-        Ok(Self { file: file.to_string(), header, net, bytes })
+        Ok(Self::new(file.to_string(), header, net, bytes))
+    }
+
+    /// A model from its parts (nothing looked at yet).
+    pub fn new(file: String, header: ModelHeader, net: Net, bytes: Vec<u8>) -> Self {
+        Self { file, header, net, bytes, reuse: Mutex::new(None) }
     }
 
     /// The same model on another device (from its bytes).

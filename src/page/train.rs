@@ -108,5 +108,5 @@ pub async fn train(
     let trained = train_and_evaluate_resumable(data, &request, &placements, device, &mut Checkpointing::default(), start, false, progress).await?;
     let bytes = store::save_async(&trained.header, &trained.net, device).await?;
     let file = format!("{} trained in the page", trained.header.spec);
-    Ok((LoadedModel { file, header: trained.header, net: trained.net, bytes }, trained.evaluation, trained.start_evaluation))
+    Ok((LoadedModel::new(file, trained.header, trained.net, bytes), trained.evaluation, trained.start_evaluation))
 }

@@ -1,0 +1,270 @@
+//! A CNN's feature stack as data: the steps from the input to the feature maps before the head.
+//!
+//! Every step of the image and sound CNNs is *local*: an output cell depends only on a window of
+//! its input (a convolution's kernel, a pooling window) or on the same cell (activations,
+//! BatchNorm and dropout at inference). So when only part of the input changes — the page's
+//! trigger dragged across an image or a clip — only the cells a change reaches need computing
+//! again: [`Reuse`] keeps every step's output of the last input and recomputes the windows the
+//! changed rectangle reaches, step by step, splicing them into the kept maps. The networks'
+//! `features` run the same steps over whole tensors, so there is one description of each stack.
+
+use super::layers::{Activation, apply_batchnorm, apply_conv2d, apply_conv2d_padded, max_pool, pool_padding, stride1_padding_2d};
+use crate::kernels::{self, Pool2d};
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, Dropout};
+use burn::prelude::*;
+use std::ops::Range;
+
+/// One step of a feature stack.
+pub enum Step<'a> {
+    /// A convolution (stride 1) and its activation.
+    Conv(&'a Conv2d, Activation),
+    /// BatchNorm (pointwise at inference).
+    Norm(&'a BatchNorm),
+    /// Keras `MaxPooling2D`; `same`: TensorFlow's padding, padded cells never winning.
+    Pool { kernel: [usize; 2], stride: [usize; 2], same: bool },
+    /// Dropout (the identity at inference).
+    Dropout(&'a Dropout),
+}
+
+/// How far one output cell reaches into a dimension of its input: output `o` reads input
+/// `o·stride − before .. o·stride − before + kernel` (cells outside the input are padding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reach {
+    kernel: usize,
+    stride: usize,
+    before: usize,
+    after: usize,
+}
+
+impl Reach {
+    /// Output length over an input of `n`.
+    fn output(&self, n: usize) -> usize {
+        (n + self.before + self.after - self.kernel) / self.stride + 1
+    }
+
+    /// The outputs whose window meets the input cells `changed` (an output of length `m`).
+    fn outputs_reached(&self, changed: &Range<usize>, m: usize) -> Range<usize> {
+        let (s, before, k) = (self.stride as isize, self.before as isize, self.kernel as isize);
+        // o·s − before + k > start  and  o·s − before < end.
+        let first = (changed.start as isize + before - k).div_euclid(s) + 1;
+        let end = (changed.end as isize + before - 1).div_euclid(s) + 1;
+        let clamp = |v: isize| v.clamp(0, m as isize) as usize;
+        clamp(first)..clamp(end).max(clamp(first))
+    }
+
+    /// The input cells outputs `outputs` read, clipped to an input of `n`, and the padding the
+    /// clipped window needs before and after to give exactly those outputs.
+    fn inputs_read(&self, outputs: &Range<usize>, n: usize) -> (Range<usize>, (usize, usize)) {
+        let start = (outputs.start * self.stride) as isize - self.before as isize;
+        let end = ((outputs.end - 1) * self.stride) as isize - self.before as isize + self.kernel as isize;
+        let (lo, hi) = (start.max(0) as usize, (end.min(n as isize)).max(0) as usize);
+        (lo..hi, ((lo as isize - start) as usize, (end - hi as isize) as usize))
+    }
+}
+
+impl Step<'_> {
+    /// The step over a whole tensor, as the networks' `features` run it (training included).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Step::Conv(conv, act) => apply_conv2d(conv, x, *act),
+            Step::Norm(bn) => apply_batchnorm(bn, x),
+            Step::Pool { kernel, stride, same } => max_pool(x, *kernel, *stride, *same),
+            Step::Dropout(d) => d.forward(x),
+        }
+    }
+
+    /// Rows and columns reach over an `h × w` input; `None` for a pointwise step.
+    fn reach(&self, [h, w]: [usize; 2]) -> Option<[Reach; 2]> {
+        let (kernel, stride, padding) = match self {
+            Step::Conv(conv, _) => (conv.kernel_size, [1, 1], stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w])),
+            Step::Pool { kernel, stride, same } => (*kernel, *stride, pool_padding([h, w], *kernel, *stride, *same)),
+            Step::Norm(_) | Step::Dropout(_) => return None,
+        };
+        Some([0, 1].map(|i| Reach { kernel: kernel[i], stride: stride[i], before: padding[i].0, after: padding[i].1 }))
+    }
+
+    /// The step over a window of its input with the padding given (the window's share of the
+    /// whole input's padding); `None` for a convolution the lab's kernel does not cover.
+    fn forward_window(&self, x: Tensor<4>, padding: [(usize, usize); 2]) -> Option<Tensor<4>> {
+        match self {
+            Step::Conv(conv, act) => apply_conv2d_padded(conv, x, *act, padding),
+            Step::Pool { kernel, stride, .. } => Some(kernels::max_pool2d(x, Pool2d { kernel: *kernel, stride: *stride, padding })),
+            Step::Norm(_) | Step::Dropout(_) => Some(self.forward(x)),
+        }
+    }
+}
+
+/// Runs `steps` over the whole of `x`.
+pub fn run(steps: &[Step<'_>], x: Tensor<4>) -> Tensor<4> {
+    steps.iter().fold(x, |x, step| step.forward(x))
+}
+
+/// Every step's output for the last input one network saw (batch 1, inference), kept so that
+/// the next input, if it differs in a small rectangle only, costs only the cells that rectangle
+/// reaches. Belongs to one network: the kept maps are its weights' answer.
+pub struct Reuse {
+    device: Device,
+    dims: [usize; 4],
+    input: Vec<f32>,
+    outputs: Vec<Tensor<4>>,
+    last: Reused,
+}
+
+impl Reuse {
+    /// How the kept input's feature maps were computed.
+    pub fn last(&self) -> Reused {
+        self.last
+    }
+}
+
+/// What [`features_reusing`] did, for tests and benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reused {
+    /// Nothing kept (first input, other shape or device) or too much changed: every cell.
+    Full,
+    /// The input equals the last one: the kept feature maps.
+    Unchanged,
+    /// Only the cells the changed `rows × cols` reach.
+    Window { rows: usize, cols: usize },
+}
+
+/// Recompute everything once more than this share of the input's cells changed: the windows'
+/// halos then cost about what the whole does.
+const MOST: f64 = 0.5;
+
+/// The bounding rectangle `(rows, cols)` of the cells where `a` and `b` (`[1, C, H, W]`) differ
+/// in any channel (bit for bit), or `None` where they are equal.
+fn changed_rectangle(a: &[f32], b: &[f32], [_, c, h, w]: [usize; 4]) -> Option<(Range<usize>, Range<usize>)> {
+    let (mut rows, mut cols) = (usize::MAX..0, usize::MAX..0);
+    for ch in 0..c {
+        for y in 0..h {
+            let at = (ch * h + y) * w;
+            let (ra, rb) = (&a[at..at + w], &b[at..at + w]);
+            let Some(first) = ra.iter().zip(rb).position(|(p, q)| p.to_bits() != q.to_bits()) else { continue };
+            let last = w - 1 - ra.iter().rev().zip(rb.iter().rev()).position(|(p, q)| p.to_bits() != q.to_bits()).unwrap_or(0);
+            rows = rows.start.min(y)..rows.end.max(y + 1);
+            cols = cols.start.min(first)..cols.end.max(last + 1);
+        }
+    }
+    (rows.start < rows.end).then_some((rows, cols))
+}
+
+/// The feature maps of `input` (`[1, C, H, W]` as `values`) through `steps`, recomputing only
+/// what changed since the input `reuse` kept (and keeping this one instead). Equal to
+/// [`run`] up to float rounding: a window's convolution sums each cell's products in the same
+/// order as the whole one's (`tests/page.rs` compares them).
+pub fn features_reusing(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [usize; 4], values: Vec<f32>, device: &Device) -> (Tensor<4>, Reused) {
+    let x = input_tensor(&values, dims, device);
+    let kept = reuse.take().filter(|r| r.dims == dims && &r.device == device && r.outputs.len() == steps.len() && dims[0] == 1);
+    let Some(mut kept) = kept else {
+        return (keep_full(steps, reuse, x, dims, values, device), Reused::Full);
+    };
+    let Some((rows, cols)) = changed_rectangle(&kept.input, &values, dims) else {
+        let out = kept.outputs.last().cloned().unwrap_or(x);
+        kept.last = Reused::Unchanged;
+        *reuse = Some(kept);
+        return (out, Reused::Unchanged);
+    };
+    let [_, _, h, w] = dims;
+    if (rows.len() * cols.len()) as f64 > MOST * (h * w) as f64 {
+        return (keep_full(steps, reuse, x, dims, values, device), Reused::Full);
+    }
+    let changed = Reused::Window { rows: rows.len(), cols: cols.len() };
+    let (mut rows, mut cols) = (rows, cols);
+    let mut current = x;
+    for (step, kept_out) in steps.iter().zip(kept.outputs.iter_mut()) {
+        let [_, c, h, w] = current.dims();
+        let [_, co, oh, ow] = kept_out.dims();
+        let window = match step.reach([h, w]) {
+            None => Some((current.clone().slice([0..1, 0..c, rows.clone(), cols.clone()]), rows.clone(), cols.clone(), [(0, 0); 2])),
+            Some([rr, cr]) if rr.output(h) == oh && cr.output(w) == ow => {
+                let (out_rows, out_cols) = (rr.outputs_reached(&rows, oh), cr.outputs_reached(&cols, ow));
+                if out_rows.is_empty() || out_cols.is_empty() {
+                    None
+                } else {
+                    let ((in_rows, pad_rows), (in_cols, pad_cols)) = (rr.inputs_read(&out_rows, h), cr.inputs_read(&out_cols, w));
+                    Some((current.clone().slice([0..1, 0..c, in_rows, in_cols]), out_rows, out_cols, [pad_rows, pad_cols]))
+                }
+            }
+            Some(_) => return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full),
+        };
+        // A change that reaches no output cell leaves this step's output and everything after.
+        let Some((part, out_rows, out_cols, padding)) = window else { break };
+        let Some(computed) = step.forward_window(part, padding) else {
+            return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full);
+        };
+        let updated = std::mem::replace(kept_out, computed.clone()).slice_assign([0..1, 0..co, out_rows.clone(), out_cols.clone()], computed);
+        *kept_out = updated;
+        current = kept_out.clone();
+        (rows, cols) = (out_rows, out_cols);
+    }
+    let out = kept.outputs.last().cloned().unwrap_or(current);
+    (kept.input, kept.last) = (values, changed);
+    *reuse = Some(kept);
+    (out, changed)
+}
+
+fn input_tensor(values: &[f32], dims: [usize; 4], device: &Device) -> Tensor<4> {
+    Tensor::<4>::from_data(TensorData::new(values.to_vec(), dims), device)
+}
+
+/// Runs every step over the whole input and keeps each output.
+fn keep_full(steps: &[Step<'_>], reuse: &mut Option<Reuse>, x: Tensor<4>, dims: [usize; 4], input: Vec<f32>, device: &Device) -> Tensor<4> {
+    let mut outputs = Vec::with_capacity(steps.len());
+    let out = steps.iter().fold(x, |x, step| {
+        let y = step.forward(x);
+        outputs.push(y.clone());
+        y
+    });
+    *reuse = (dims[0] == 1).then(|| Reuse { device: device.clone(), dims, input, outputs, last: Reused::Full });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every output reached by a changed range, and no other, by brute force over the windows.
+    #[test]
+    fn outputs_reached_are_exactly_the_windows_meeting_the_change() {
+        for (kernel, stride, before, after) in [(3, 1, 1, 1), (2, 1, 0, 0), (2, 2, 0, 0), (3, 2, 0, 0), (3, 3, 0, 1), (2, 2, 0, 1), (1, 3, 0, 0)] {
+            let reach = Reach { kernel, stride, before, after };
+            for n in kernel.max(3)..12 {
+                if n + before + after < kernel {
+                    continue;
+                }
+                let m = reach.output(n);
+                for start in 0..n {
+                    for end in start + 1..=n {
+                        let got = reach.outputs_reached(&(start..end), m);
+                        let want: Vec<usize> = (0..m)
+                            .filter(|&o| {
+                                let lo = (o * stride) as isize - before as isize;
+                                (lo..lo + kernel as isize).any(|i| i >= start as isize && i < end as isize)
+                            })
+                            .collect();
+                        assert_eq!(got.clone().collect::<Vec<_>>(), want, "{reach:?} n={n} change {start}..{end}");
+                        if !got.is_empty() {
+                            let (read, (pb, pa)) = reach.inputs_read(&got, n);
+                            // The window with its padding gives exactly the outputs wanted.
+                            assert_eq!(Reach { before: pb, after: pa, ..reach }.output(read.len()), got.len());
+                            assert_eq!(read.start as isize - pb as isize, (got.start * stride) as isize - before as isize);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn changed_rectangle_bounds_every_difference_in_any_channel() {
+        let dims = [1, 2, 4, 5];
+        let a = vec![0.0f32; 40];
+        assert_eq!(changed_rectangle(&a, &a, dims), None);
+        let mut b = a.clone();
+        b[(0 * 4 + 1) * 5 + 3] = 1.0; // channel 0, row 1, column 3
+        b[(1 * 4 + 2) * 5 + 1] = -0.0; // channel 1, row 2, column 1: a different bit pattern
+        assert_eq!(changed_rectangle(&a, &b, dims), Some((1..3, 1..4)));
+    }
+}
