@@ -104,8 +104,9 @@ const handlers = {
   // The interactive view: the sample with the trigger placed, and every model's prediction,
   // target probability and class evidence, in one round trip. (Which of index, clip and review
   // counts is decided in Rust: `page::Source::pick`.)
-  async look({ task, index, clip, review, trigger, models }) {
-    return lab.look(task, index, clip ? new Float32Array(clip) : undefined, review, trigger ?? 'none', new Uint32Array(models));
+  // `fresh`: recompute every cell instead of what changed since the models' last look.
+  async look({ task, index, clip, review, trigger, models, fresh }) {
+    return lab.look(task, index, clip ? new Float32Array(clip) : undefined, review, trigger ?? 'none', new Uint32Array(models), Boolean(fresh));
   },
   async sweep({ models, request }, id) {
     return lab.sweep(new Uint32Array(models), request, (event) => postMessage({ id, type: 'progress', event }));

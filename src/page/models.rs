@@ -59,6 +59,11 @@ impl LoadedModel {
         Self { file, header, net, bytes, reuse: Mutex::new(None) }
     }
 
+    /// Drops the feature maps kept from the last look: the next look computes every cell.
+    pub fn forget_last_look(&self) {
+        *self.reuse.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+
     /// The same model on another device (from its bytes).
     pub fn moved_to(&self, device: &Device) -> Result<Self> {
         Self::from_bytes(&self.file, self.bytes.clone(), device)
