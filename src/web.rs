@@ -346,8 +346,9 @@ fn models(ids: &[u32]) -> Result<Vec<Rc<LoadedModel>>, JsError> {
 /// The interactive view in one request: the sample (`index` of the task's data, or the user's
 /// own `clip` or `review`) with the trigger at `trigger`, and every model's prediction,
 /// target-class probability and class evidence. See [`page::look`]. Each model keeps the
-/// feature maps of its last look and recomputes only what the new input changes; `fresh`
-/// recomputes every cell (the page's warm-up: a repeat would otherwise compute nothing).
+/// feature maps of its last look and recomputes only what the new input changes; `redo` asks
+/// for more: `"all"` every cell, `"centre"` the centre of the maps as well (the page's warm-up:
+/// a repeat of the same look would otherwise compute nothing), `""` only what changed.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub async fn look(
@@ -357,12 +358,15 @@ pub async fn look(
     review: Option<String>,
     trigger: String,
     ids: Vec<u32>,
-    fresh: bool,
+    redo: String,
 ) -> Result<JsValue, JsError> {
     let task = parse_task(&task)?;
     let models = models(&ids)?;
-    if fresh {
-        models.iter().for_each(|m| m.forget_last_look());
+    match redo.as_str() {
+        "" => {}
+        "all" => models.iter().for_each(|m| m.forget_last_look()),
+        "centre" => models.iter().for_each(|m| m.forget_centre_of_last_look()),
+        other => return Err(JsError::new(&format!("look: redo {other:?} is none of \"\", \"all\", \"centre\""))),
     }
     let trigger = page::parse_trigger(&trigger).map_err(js_err)?;
     let source = page::Source::pick(index, clip.as_deref(), review.as_deref()).map_err(js_err)?;

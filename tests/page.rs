@@ -180,12 +180,13 @@ fn a_dragged_trigger_is_answered_from_the_maps_it_does_not_reach() {
         LoadedModel::from_bytes(name, bytes, &device).expect("model")
     };
     // Image: the patch's corner `x + 25·y`; sound: the tone's first sample, 10 ms = 160 samples.
-    let image_drag = ["none", "0", "1", "2", "27", "52", "end", "start", "337", "337", "338", "none"];
-    let sound_drag = ["none", "4000", "4160", "4320", "4480", "13600", "0", "8000", "8000", "8160", "none"];
-    // The least number of looks that must take the short path: the image's small moves all do
-    // (8 a sample and model), a sound pair's some.
+    // "centre": the last placement again, its maps' centre marked stale (the page's warm-up).
+    let image_drag = ["none", "0", "1", "2", "27", "52", "end", "start", "337", "337", "centre", "338", "none"];
+    let sound_drag = ["none", "4000", "4160", "4320", "4480", "13600", "0", "8000", "8000", "centre", "8160", "none"];
+    // The least number of looks that must take the short path: the image's small moves and the
+    // centre all do (9 a sample and model), a sound pair's some.
     for (task, pair, drag, samples, least) in [
-        (Task::Image, ["image-strip-fc", "image-strip-gap"], &image_drag[..], [0, 7], 2 * 2 * 8),
+        (Task::Image, ["image-strip-fc", "image-strip-gap"], &image_drag[..], [0, 7], 2 * 2 * 9),
         (Task::Sound, ["sound-small-fc", "sound-small-gap"], &sound_drag[..], [0, 7], 2),
         (Task::Sound, ["sound-large-fc", "sound-large-gap"], &sound_drag[..], [3, 3], 2),
     ] {
@@ -194,6 +195,11 @@ fn a_dragged_trigger_is_answered_from_the_maps_it_does_not_reach() {
         let mut windows = 0;
         for sample in samples {
             for (step, t) in drag.iter().enumerate() {
+                let centre = *t == "centre";
+                let t = if centre { drag[step - 1] } else { t };
+                if centre {
+                    kept.iter().for_each(LoadedModel::forget_centre_of_last_look);
+                }
                 let trigger = page::parse_trigger(t).unwrap();
                 let look = |models: &[LoadedModel; 2]| {
                     let refs: Vec<&LoadedModel> = models.iter().collect();
@@ -212,7 +218,10 @@ fn a_dragged_trigger_is_answered_from_the_maps_it_does_not_reach() {
                     let gap = ge.values.iter().zip(&we.values).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
                     assert!(gap <= 1e-4 * scale, "{what}: evidence differs by {gap} (largest value {scale})");
                     let how = kept[i].reuse.lock().unwrap().as_ref().map(|r| r.last());
-                    let repeat = step > 0 && drag[step - 1] == *t;
+                    let repeat = step > 0 && drag[step - 1] == t && !centre;
+                    if centre {
+                        assert!(matches!(how, Some(Reused::Window { .. })), "{what}: the centre marked stale is recomputed ({how:?})");
+                    }
                     match how {
                         Some(Reused::Unchanged) => assert!(repeat || (step == 0 && sample == samples[1] && samples[0] == samples[1]), "{what}: nothing recomputed"),
                         Some(Reused::Window { rows, cols }) => {

@@ -425,8 +425,10 @@ async function refresh() {
 // later. So after a pair's first look the page repeats it, undrawn, a few times while idle.
 // It stops at the user's first move or refresh, and after one look that is slow: the large
 // sound pair's looks are arithmetic (≈ 100 ms each) and its first look warms it (measured: no
-// gain from repeats). Once per set of models. Each repeat asks for every cell (`fresh`): the
-// worker answers a look at an unchanged input from the maps it kept, which would warm nothing.
+// gain from repeats). Once per set of models. The worker answers a look at an unchanged input
+// from the feature maps it kept, which would warm nothing: the repeats ask it to recompute every
+// centre of the maps and every cell in turn (`redo`): the two paths a drag takes (a small move,
+// a jump).
 const WARM_LOOKS = 10;
 const WARM_UNDER_MS = 50;
 const warmed = new Set();
@@ -442,7 +444,7 @@ async function warmUp() {
     if (L.seq !== seq || L.busy) return;
     L.busy = true;
     try {
-      await client.call('look', { ...lookRequest().req, fresh: true });
+      await client.call('look', { ...lookRequest().req, redo: i % 2 === 0 ? 'centre' : 'all' });
     } finally {
       L.busy = false;
     }

@@ -115,12 +115,17 @@ export function moveWord(k, key, words) {
 // Bilinear value of a `h × w` row-major grid at the fractional position (u, v) ∈ [0, 1]², the
 // grid's cells centred at ((j + ½)/w, (i + ½)/h): how a 4×4 CAM is spread over 32×32 pixels.
 export function sampleGrid(values, h, w, u, v) {
-  const x = clamp(u * w - 0.5, 0, w - 1), y = clamp(v * h - 0.5, 0, h - 1);
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const x1 = Math.min(x0 + 1, w - 1), y1 = Math.min(y0 + 1, h - 1);
-  const fx = x - x0, fy = y - y0;
+  const [x0, x1, fx] = gridTap(u, w), [y0, y1, fy] = gridTap(v, h);
   const at = (i, j) => values[i * w + j];
   return (at(y0, x0) * (1 - fx) + at(y0, x1) * fx) * (1 - fy) + (at(y1, x0) * (1 - fx) + at(y1, x1) * fx) * fy;
+}
+
+// Where the fractional position u ∈ [0, 1] falls on an axis of n cells (centred at (j + ½)/n):
+// the two cells either side (clamped at the border) and the weight of the second.
+export function gridTap(u, n) {
+  const x = clamp(u * n - 0.5, 0, n - 1);
+  const x0 = Math.floor(x);
+  return [x0, Math.min(x0 + 1, n - 1), x - x0];
 }
 
 // Positive evidence scaled to [0, 1] by its maximum (all zero when there is none).

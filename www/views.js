@@ -128,11 +128,18 @@ function drawWave(canvas, clip, spans) {
 }
 
 // A colour for t ∈ [0, 1]: dark blue → teal → yellow (viridis-like, readable in print).
+const HEAT_STOPS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 export function heatColour(t) {
-  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-  const x = Math.min(0.9999, Math.max(0, t)) * (stops.length - 1);
+  const rgb = [0, 0, 0];
+  heatInto(rgb, 0, t);
+  return rgb;
+}
+// heatColour(t) written into out[o..o+3] (an image's bytes): no array per cell.
+function heatInto(out, o, t) {
+  const x = Math.min(0.9999, Math.max(0, t)) * (HEAT_STOPS.length - 1);
   const i = Math.floor(x), f = x - i;
-  return stops[i].map((a, k) => Math.round(a + (stops[i + 1][k] - a) * f));
+  const [a, b] = [HEAT_STOPS[i], HEAT_STOPS[i + 1]];
+  for (let k = 0; k < 3; k++) out[o + k] = Math.round(a[k] + (b[k] - a[k]) * f);
 }
 
 // The frames × 40 MFCC map (frame-major, 98 or 101 frames) on a canvas: time to the right, coefficients upwards.
@@ -156,9 +163,9 @@ export function drawMfcc(canvas, mfcc, frames = 98, coeffs = 40) {
   const [lo, hi] = robustRange(mfcc);
   for (let f = 0; f < frames; f++) {
     for (let c = 0; c < coeffs; c++) {
-      const [r, gr, b] = heatColour((mfcc[f * coeffs + c] - lo) / (hi - lo || 1));
       const o = 4 * ((coeffs - 1 - c) * frames + f);
-      img.data.set([r, gr, b, 255], o);
+      heatInto(img.data, o, (mfcc[f * coeffs + c] - lo) / (hi - lo || 1));
+      img.data[o + 3] = 255;
     }
   }
   const off = new OffscreenCanvas(frames, coeffs);
@@ -376,7 +383,9 @@ export function patchSegments(box, shown, segments) {
 // ---------- evidence pictures in the prediction cards ----------
 
 // The input with the evidence map over it: the image (or the MFCC map) in grey, positive
-// evidence for the target class in red, scaled to its maximum.
+// evidence for the target class in red, scaled to its maximum. Drawn on every move for both
+// cards: the grey picture is computed once per reply and canvas size, and where each canvas
+// row and column falls on the map's grid once per size, so the loop over pixels is arithmetic.
 export function drawEvidence(canvas, look, evidence) {
   const ctx = canvas.getContext('2d');
   ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -384,32 +393,53 @@ export function drawEvidence(canvas, look, evidence) {
   const { width: W, height: H } = canvas;
   const heat = g.positivePart(evidence.values);
   const p = look.placed;
-  let grey, at;
-  if (p.pixels) {
-    grey = (x, y) => {
-      const n = g.IMAGE * g.IMAGE;
-      const i = Math.floor((y / H) * g.IMAGE) * g.IMAGE + Math.floor((x / W) * g.IMAGE);
-      return (p.pixels[i] + p.pixels[n + i] + p.pixels[2 * n + i]) / 3;
-    };
-    at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, (x + 0.5) / W, (y + 0.5) / H);
-  } else {
-    // MFCC: time to the right (the map's rows), coefficients upwards (its columns).
-    const [lo, hi] = robustRange(p.mfcc);
-    grey = (x, y) => {
-      const f = Math.floor((x / W) * (p.frames || 98)), c = 39 - Math.floor((y / H) * 40);
-      return Math.min(255, Math.max(0, (255 * (p.mfcc[f * 40 + c] - lo)) / (hi - lo || 1)));
-    };
-    at = (x, y) => g.sampleGrid(heat, evidence.height, evidence.width, 1 - (y + 0.5) / H, (x + 0.5) / W);
-  }
+  const grey = greyPicture(p, W, H);
+  const { height: eh, width: ew } = evidence;
+  // Image: canvas columns → the map's columns, rows → its rows. MFCC: canvas columns → the map's
+  // rows (time), canvas rows → its columns (coefficients, upwards).
+  const along = (n, cells, u) => Array.from({ length: n }, (_, i) => g.gridTap(u(i), cells));
+  const xs = along(W, p.pixels ? ew : eh, (x) => (x + 0.5) / W);
+  const ys = along(H, p.pixels ? eh : ew, (y) => (p.pixels ? (y + 0.5) / H : 1 - (y + 0.5) / H));
   const img = ctx.createImageData(W, H);
+  const data = img.data;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
-      const v = 0.75 * at(x, y), k = grey(x, y) * (1 - v), o = 4 * (y * W + x);
-      img.data[o] = Math.round(k + 230 * v);
-      img.data[o + 1] = Math.round(k + 20 * v);
-      img.data[o + 2] = Math.round(k + 20 * v);
-      img.data[o + 3] = 255;
+      const tr = p.pixels ? ys[y] : xs[x], tc = p.pixels ? xs[x] : ys[y];
+      const r0 = tr[0], r1 = tr[1], fr = tr[2], c0 = tc[0], c1 = tc[1], fc = tc[2];
+      const at = (heat[r0 * ew + c0] * (1 - fc) + heat[r0 * ew + c1] * fc) * (1 - fr) + (heat[r1 * ew + c0] * (1 - fc) + heat[r1 * ew + c1] * fc) * fr;
+      const v = 0.75 * at, k = grey[y * W + x] * (1 - v), o = 4 * (y * W + x);
+      data[o] = Math.round(k + 230 * v);
+      data[o + 1] = Math.round(k + 20 * v);
+      data[o + 2] = Math.round(k + 20 * v);
+      data[o + 3] = 255;
     }
   }
   ctx.putImageData(img, 0, 0);
+}
+
+// The placed image (channel mean) or MFCC map (its robust range) in grey, one value per pixel
+// of a W × H canvas; per reply (both cards draw over the same one).
+const greys = new WeakMap();
+function greyPicture(p, W, H) {
+  let bySize = greys.get(p);
+  if (!bySize) greys.set(p, (bySize = new Map()));
+  const key = `${W}x${H}`;
+  let grey = bySize.get(key);
+  if (grey) return grey;
+  grey = new Float64Array(W * H);
+  const n = g.IMAGE * g.IMAGE, frames = p.frames || 98;
+  const [lo, hi] = p.pixels ? [0, 0] : robustRange(p.mfcc);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (p.pixels) {
+        const i = Math.floor((y / H) * g.IMAGE) * g.IMAGE + Math.floor((x / W) * g.IMAGE);
+        grey[y * W + x] = (p.pixels[i] + p.pixels[n + i] + p.pixels[2 * n + i]) / 3;
+      } else {
+        const f = Math.floor((x / W) * frames), c = 39 - Math.floor((y / H) * 40);
+        grey[y * W + x] = Math.min(255, Math.max(0, (255 * (p.mfcc[f * 40 + c] - lo)) / (hi - lo || 1)));
+      }
+    }
+  }
+  bySize.set(key, grey);
+  return grey;
 }

@@ -104,9 +104,10 @@ const handlers = {
   // The interactive view: the sample with the trigger placed, and every model's prediction,
   // target probability and class evidence, in one round trip. (Which of index, clip and review
   // counts is decided in Rust: `page::Source::pick`.)
-  // `fresh`: recompute every cell instead of what changed since the models' last look.
-  async look({ task, index, clip, review, trigger, models, fresh }) {
-    return lab.look(task, index, clip ? new Float32Array(clip) : undefined, review, trigger ?? 'none', new Uint32Array(models), Boolean(fresh));
+  // `redo`: 'all' recomputes every cell, 'centre' the centre of the maps too, instead of only
+  // what changed since the models' last look (web.rs, `look`).
+  async look({ task, index, clip, review, trigger, models, redo }) {
+    return lab.look(task, index, clip ? new Float32Array(clip) : undefined, review, trigger ?? 'none', new Uint32Array(models), redo ?? '');
   },
   async sweep({ models, request }, id) {
     return lab.sweep(new Uint32Array(models), request, (event) => postMessage({ id, type: 'progress', event }));

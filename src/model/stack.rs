@@ -109,12 +109,30 @@ pub struct Reuse {
     input: Vec<f32>,
     outputs: Vec<Tensor<4>>,
     last: Reused,
+    /// Cells to recompute at the next input even where it equals the kept one.
+    stale: Option<(Range<usize>, Range<usize>)>,
 }
 
 impl Reuse {
     /// How the kept input's feature maps were computed.
     pub fn last(&self) -> Reused {
         self.last
+    }
+
+    /// Marks the central quarter of the input (half its rows by half its columns) to be
+    /// recomputed by the next look, changed or not: the page's warm-up runs the short path's
+    /// code this way on the sample it shows, before the user's first drag needs it.
+    pub fn mark_centre_stale(&mut self) {
+        let [_, _, h, w] = self.dims;
+        self.stale = Some((h / 4..h / 4 + h.div_ceil(2), w / 4..w / 4 + w.div_ceil(2)));
+    }
+}
+
+/// The smallest rectangle holding both.
+fn union(a: Option<(Range<usize>, Range<usize>)>, b: Option<(Range<usize>, Range<usize>)>) -> Option<(Range<usize>, Range<usize>)> {
+    match (a, b) {
+        (Some((ar, ac)), Some((br, bc))) => Some((ar.start.min(br.start)..ar.end.max(br.end), ac.start.min(bc.start)..ac.end.max(bc.end))),
+        (a, b) => a.or(b),
     }
 }
 
@@ -160,7 +178,7 @@ pub fn features_reusing(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [us
     let Some(mut kept) = kept else {
         return (keep_full(steps, reuse, x, dims, values, device), Reused::Full);
     };
-    let Some((rows, cols)) = changed_rectangle(&kept.input, &values, dims) else {
+    let Some((rows, cols)) = union(changed_rectangle(&kept.input, &values, dims), kept.stale.take()) else {
         let out = kept.outputs.last().cloned().unwrap_or(x);
         kept.last = Reused::Unchanged;
         *reuse = Some(kept);
@@ -217,7 +235,7 @@ fn keep_full(steps: &[Step<'_>], reuse: &mut Option<Reuse>, x: Tensor<4>, dims: 
         outputs.push(y.clone());
         y
     });
-    *reuse = (dims[0] == 1).then(|| Reuse { device: device.clone(), dims, input, outputs, last: Reused::Full });
+    *reuse = (dims[0] == 1).then(|| Reuse { device: device.clone(), dims, input, outputs, last: Reused::Full, stale: None });
     out
 }
 

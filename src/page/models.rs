@@ -64,6 +64,14 @@ impl LoadedModel {
         *self.reuse.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
+    /// Has the next look recompute the centre of the kept maps, changed or not (see
+    /// [`Reuse::mark_centre_stale`]).
+    pub fn forget_centre_of_last_look(&self) {
+        if let Some(reuse) = self.reuse.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_mut() {
+            reuse.mark_centre_stale();
+        }
+    }
+
     /// The same model on another device (from its bytes).
     pub fn moved_to(&self, device: &Device) -> Result<Self> {
         Self::from_bytes(&self.file, self.bytes.clone(), device)
