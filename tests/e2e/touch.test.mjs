@@ -326,7 +326,13 @@ test('a link opened fresh restores the task, sample, trigger, training and sweep
 
   const fresh = await lab.open(url);
   const again = await predictionsAt(fresh.page, String(23 * 25 + 22), 5);
-  assert.deepEqual(again, shown, 'the same predictions');
+  // The same predictions: the first page reached the position by small moves, each computed
+  // from the feature maps of the look before (model::stack), the fresh one at once — equal up
+  // to float rounding, as tests/page.rs checks natively.
+  for (const head of ['fc', 'gap']) {
+    assert.deepEqual([again[head].cls, again[head].trigger], [shown[head].cls, shown[head].trigger], `${head}: the same class at the same place`);
+    for (const k of ['prob', 'target']) assert.ok(Math.abs(again[head][k] - shown[head][k]) <= 1e-5, `${head} ${k}: ${again[head][k]} vs ${shown[head][k]}`);
+  }
   const p = fresh.page.getByTestId('patch');
   assert.deepEqual([await p.getAttribute('data-x'), await p.getAttribute('data-y')], ['22', '23']);
   assert.equal(await fresh.page.locator('#sample').inputValue(), '5');
