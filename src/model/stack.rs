@@ -170,8 +170,8 @@ fn changed_rectangle(a: &[f32], b: &[f32], [_, c, h, w]: [usize; 4]) -> Option<(
 
 /// The feature maps of `input` (`[1, C, H, W]` as `values`) through `steps`, recomputing only
 /// what changed since the input `reuse` kept (and keeping this one instead). Equal to
-/// [`run`] up to float rounding: a window's convolution sums each cell's products in the same
-/// order as the whole one's (`tests/page.rs` compares them).
+/// [`run`] up to float rounding — a window's product may be blocked differently from the whole
+/// one's (`tests/page.rs` compares them along drags).
 pub fn features_reusing(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [usize; 4], values: Vec<f32>, device: &Device) -> (Tensor<4>, Reused) {
     let x = input_tensor(&values, dims, device);
     let kept = reuse.take().filter(|r| r.dims == dims && &r.device == device && r.outputs.len() == steps.len() && dims[0] == 1);
