@@ -74,9 +74,7 @@ fn main() {
                     pollster::block_on(page::look_at(&refs, Source::Index(sample * 37), Some(&data), trigger, &device)).expect("look");
                     start.elapsed().as_secs_f64() * 1e3
                 };
-                for m in &fresh {
-                    *m.reuse.lock().unwrap() = None;
-                }
+                fresh.iter().for_each(LoadedModel::forget_last_look);
                 let (a, b) = (time(&kept), time(&fresh));
                 // The first look of a sample has nothing to reuse in either mode.
                 if i > 0 {

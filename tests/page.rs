@@ -205,9 +205,7 @@ fn a_dragged_trigger_is_answered_from_the_maps_it_does_not_reach() {
                     let refs: Vec<&LoadedModel> = models.iter().collect();
                     pollster::block_on(page::look_at(&refs, page::Source::Index(sample), Some(&data), trigger, &device)).expect("look")
                 };
-                for m in &fresh {
-                    *m.reuse.lock().unwrap() = None;
-                }
+                fresh.iter().for_each(LoadedModel::forget_last_look);
                 let (got, want) = (look(&kept), look(&fresh));
                 for (i, (g, w)) in got.models.iter().zip(&want.models).enumerate() {
                     let what = format!("{} sample {sample}, trigger {t}", pair[i]);

@@ -58,9 +58,21 @@ impl Reach {
     fn inputs_read(&self, outputs: &Range<usize>, n: usize) -> (Range<usize>, (usize, usize)) {
         let start = (outputs.start * self.stride) as isize - self.before as isize;
         let end = ((outputs.end - 1) * self.stride) as isize - self.before as isize + self.kernel as isize;
-        let (lo, hi) = (start.max(0) as usize, (end.min(n as isize)).max(0) as usize);
-        (lo..hi, ((lo as isize - start) as usize, (end - hi as isize) as usize))
+        let lo = start.clamp(0, n as isize);
+        let hi = end.clamp(lo, n as isize);
+        (lo as usize..hi as usize, ((lo - start).max(0) as usize, (end - hi).max(0) as usize))
     }
+}
+
+/// What an output cell of a step depends on.
+enum Locality {
+    /// The same cell of the input (activations, BatchNorm and dropout at inference).
+    Cell,
+    /// A window of the input, per dimension.
+    Window([Reach; 2]),
+    /// Not worked out (a strided or dilated convolution: none of the lab's networks has one):
+    /// recompute everything.
+    Unknown,
 }
 
 impl Step<'_> {
@@ -74,14 +86,17 @@ impl Step<'_> {
         }
     }
 
-    /// Rows and columns reach over an `h × w` input; `None` for a pointwise step.
-    fn reach(&self, [h, w]: [usize; 2]) -> Option<[Reach; 2]> {
+    /// How far an output cell reaches into an `h × w` input.
+    fn locality(&self, [h, w]: [usize; 2]) -> Locality {
         let (kernel, stride, padding) = match self {
-            Step::Conv(conv, _) => (conv.kernel_size, [1, 1], stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w])),
+            Step::Conv(conv, _) if conv.stride == [1, 1] && conv.dilation == [1, 1] => {
+                (conv.kernel_size, [1, 1], stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w]))
+            }
+            Step::Conv(..) => return Locality::Unknown,
             Step::Pool { kernel, stride, same } => (*kernel, *stride, pool_padding([h, w], *kernel, *stride, *same)),
-            Step::Norm(_) | Step::Dropout(_) => return None,
+            Step::Norm(_) | Step::Dropout(_) => return Locality::Cell,
         };
-        Some([0, 1].map(|i| Reach { kernel: kernel[i], stride: stride[i], before: padding[i].0, after: padding[i].1 }))
+        Locality::Window([0, 1].map(|i| Reach { kernel: kernel[i], stride: stride[i], before: padding[i].0, after: padding[i].1 }))
     }
 
     /// The step over a window of its input with the padding given (the window's share of the
@@ -194,18 +209,23 @@ pub fn features_reusing(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [us
     for (step, kept_out) in steps.iter().zip(kept.outputs.iter_mut()) {
         let [_, c, h, w] = current.dims();
         let [_, co, oh, ow] = kept_out.dims();
-        let window = match step.reach([h, w]) {
-            None => Some((current.clone().slice([0..1, 0..c, rows.clone(), cols.clone()]), rows.clone(), cols.clone(), [(0, 0); 2])),
-            Some([rr, cr]) if rr.output(h) == oh && cr.output(w) == ow => {
+        let window = match step.locality([h, w]) {
+            Locality::Cell => Some((current.clone().slice([0..1, 0..c, rows.clone(), cols.clone()]), rows.clone(), cols.clone(), [(0, 0); 2])),
+            Locality::Window([rr, cr]) if rr.output(h) == oh && cr.output(w) == ow => {
                 let (out_rows, out_cols) = (rr.outputs_reached(&rows, oh), cr.outputs_reached(&cols, ow));
                 if out_rows.is_empty() || out_cols.is_empty() {
                     None
                 } else {
                     let ((in_rows, pad_rows), (in_cols, pad_cols)) = (rr.inputs_read(&out_rows, h), cr.inputs_read(&out_cols, w));
+                    // Outputs that read only padding (a padding as wide as the kernel: none of
+                    // the lab's layers) have no input window to cut.
+                    if in_rows.is_empty() || in_cols.is_empty() {
+                        return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full);
+                    }
                     Some((current.clone().slice([0..1, 0..c, in_rows, in_cols]), out_rows, out_cols, [pad_rows, pad_cols]))
                 }
             }
-            Some(_) => return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full),
+            Locality::Window(_) | Locality::Unknown => return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full),
         };
         // A change that reaches no output cell leaves this step's output and everything after.
         let Some((part, out_rows, out_cols, padding)) = window else { break };

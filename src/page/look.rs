@@ -234,8 +234,10 @@ pub async fn look_at(
 }
 
 /// What `model` predicts for `raw` with the trigger at `trigger`: a look with one model and
-/// no evidence map — the CLI's and the benchmarks' prediction, computed as the page's is.
+/// no evidence map — the CLI's and the benchmarks' prediction, computed as the page's is, from
+/// scratch (every cell: the answer does not depend on what the model looked at before).
 pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Placement>, device: &Device) -> Result<Prediction> {
+    model.forget_last_look();
     let mut look = look_with(&[model], raw, trigger, device, false).await?;
     Ok(look.models.remove(0).prediction)
 }
@@ -245,12 +247,12 @@ pub async fn predict(model: &LoadedModel, raw: RawSample<'_>, trigger: Option<Pl
 /// image or a tone's frames of the clip, and the rest of each map is kept (`model::stack`).
 fn features_of(model: &LoadedModel, features: &Features, device: &Device) -> Option<Tensor<4>> {
     match features {
-        Features::Dense { dims: [c, h, w], values } => {
+        Features::Dense { dims: [c, h, w], values } if values.len() == c * h * w => {
             let steps = model.net.feature_steps()?;
             let mut reuse = model.reuse.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             Some(stack::features_reusing(&steps, &mut reuse, [1, *c, *h, *w], values.clone(), device).0)
         }
-        Features::Tokens { .. } => model.net.features(features.batch(&[0], device)),
+        _ => model.net.features(features.batch(&[0], device)),
     }
 }
 
