@@ -426,7 +426,7 @@ async function refresh() {
 // It stops at the user's first move or refresh, and after one look that is slow: the large
 // sound pair's looks are arithmetic (≈ 100 ms each) and its first look warms it (measured: no
 // gain from repeats). Once per set of models. The worker answers a look at an unchanged input
-// from the feature maps it kept, which would warm nothing: the repeats ask it to recompute every
+// from the feature maps it kept, which would warm nothing: the repeats ask it to recompute the
 // centre of the maps and every cell in turn (`redo`): the two paths a drag takes (a small move,
 // a jump).
 const WARM_LOOKS = 10;

@@ -62,25 +62,25 @@ pub(super) fn stride1_padding_2d(padding: &PaddingConfig2d, k: [usize; 2], [h, w
 /// lab's networks has one).
 pub fn apply_conv2d(conv: &Conv2d, x: Tensor<4>, act: Activation) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
-    let padding = stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w]);
-    if kernel_covers(conv) {
-        apply_conv2d_padded(conv, x, act, padding).expect("the kernel covers this conv")
-    } else {
-        kernels::burn_activation(conv.forward(x), act)
+    match covered_bias(conv) {
+        Some(bias) => lab_conv2d(conv, bias, x, act, stride1_padding_2d(&conv.padding, conv.kernel_size, [h, w])),
+        None => kernels::burn_activation(conv.forward(x), act),
     }
 }
 
-/// Whether [`kernels::conv2d`] computes `conv` (stride 1, no dilation or groups, a bias).
-fn kernel_covers(conv: &Conv2d) -> bool {
-    conv.bias.is_some() && conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1
+/// The bias of a conv [`kernels::conv2d`] computes (stride 1, no dilation or groups, a bias).
+fn covered_bias(conv: &Conv2d) -> Option<&burn::module::Param<Tensor<1>>> {
+    conv.bias.as_ref().filter(|_| conv.stride == [1, 1] && conv.dilation == [1, 1] && conv.groups == 1)
+}
+
+fn lab_conv2d(conv: &Conv2d, bias: &burn::module::Param<Tensor<1>>, x: Tensor<4>, act: Activation, padding: [(usize, usize); 2]) -> Tensor<4> {
+    kernels::conv2d(x, conv.weight.val(), bias.val(), kernels::Conv2d { kernel: conv.kernel_size, padding }, act)
 }
 
 /// [`apply_conv2d`] with the padding given instead of the layer's own (a window of a larger
 /// input, `super::stack`); `None` for a conv the lab's kernel does not cover.
 pub(super) fn apply_conv2d_padded(conv: &Conv2d, x: Tensor<4>, act: Activation, padding: [(usize, usize); 2]) -> Option<Tensor<4>> {
-    let bias = conv.bias.as_ref().filter(|_| kernel_covers(conv))?;
-    let geometry = kernels::Conv2d { kernel: conv.kernel_size, padding };
-    Some(kernels::conv2d(x, conv.weight.val(), bias.val(), geometry, act))
+    covered_bias(conv).map(|bias| lab_conv2d(conv, bias, x, act, padding))
 }
 
 /// A Conv1d layer (`[B, C, L]`) and its activation through the same kernels, as a `[1, k]` conv

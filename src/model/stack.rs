@@ -151,7 +151,7 @@ fn union(a: Option<(Range<usize>, Range<usize>)>, b: Option<(Range<usize>, Range
     }
 }
 
-/// What [`features_reusing`] did, for tests and benchmarks.
+/// How [`features_reusing`] computed the kept maps ([`Reuse::last`]), for tests and benchmarks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reused {
     /// Nothing kept (first input, other shape or device) or too much changed: every cell.
@@ -184,73 +184,72 @@ fn changed_rectangle(a: &[f32], b: &[f32], [_, c, h, w]: [usize; 4]) -> Option<(
 }
 
 /// The feature maps of `input` (`[1, C, H, W]` as `values`) through `steps`, recomputing only
-/// what changed since the input `reuse` kept (and keeping this one instead). Equal to
-/// [`run`] up to float rounding — a window's product may be blocked differently from the whole
-/// one's (`tests/page.rs` compares them along drags).
-pub fn features_reusing(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [usize; 4], values: Vec<f32>, device: &Device) -> (Tensor<4>, Reused) {
-    let x = input_tensor(&values, dims, device);
+/// what changed since the input `reuse` kept (and keeping this one instead; [`Reuse::last`]
+/// says how it was computed). Equal to [`run`] up to float rounding — a window's product may be
+/// blocked differently from the whole one's (`tests/page.rs` compares them along drags).
+pub fn features_reusing(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [usize; 4], values: Vec<f32>, device: &Device) -> Tensor<4> {
     let kept = reuse.take().filter(|r| r.dims == dims && &r.device == device && r.outputs.len() == steps.len() && dims[0] == 1);
-    let Some(mut kept) = kept else {
-        return (keep_full(steps, reuse, x, dims, values, device), Reused::Full);
-    };
-    let Some((rows, cols)) = union(changed_rectangle(&kept.input, &values, dims), kept.stale.take()) else {
-        let out = kept.outputs.last().cloned().unwrap_or(x);
-        kept.last = Reused::Unchanged;
-        *reuse = Some(kept);
-        return (out, Reused::Unchanged);
+    let Some(mut kept) = kept else { return keep_full(steps, reuse, dims, values, device) };
+    let Some((mut rows, mut cols)) = union(changed_rectangle(&kept.input, &values, dims), kept.stale.take()) else {
+        if let Some(out) = kept.outputs.last().cloned() {
+            kept.last = Reused::Unchanged;
+            *reuse = Some(kept);
+            return out;
+        }
+        return keep_full(steps, reuse, dims, values, device);
     };
     let [_, _, h, w] = dims;
     if (rows.len() * cols.len()) as f64 > MOST * (h * w) as f64 {
-        return (keep_full(steps, reuse, x, dims, values, device), Reused::Full);
+        return keep_full(steps, reuse, dims, values, device);
     }
     let changed = Reused::Window { rows: rows.len(), cols: cols.len() };
-    let (mut rows, mut cols) = (rows, cols);
-    let mut current = x;
+    let mut current = input_tensor(&values, dims, device);
     for (step, kept_out) in steps.iter().zip(kept.outputs.iter_mut()) {
         let [_, c, h, w] = current.dims();
         let [_, co, oh, ow] = kept_out.dims();
-        let window = match step.locality([h, w]) {
-            Locality::Cell => Some((current.clone().slice([0..1, 0..c, rows.clone(), cols.clone()]), rows.clone(), cols.clone(), [(0, 0); 2])),
+        // The window of this step's input to run it on, the outputs that gives, and the padding.
+        let (in_rows, in_cols, out_rows, out_cols, padding) = match step.locality([h, w]) {
+            Locality::Cell => (rows.clone(), cols.clone(), rows, cols, [(0, 0); 2]),
             Locality::Window([rr, cr]) if rr.output(h) == oh && cr.output(w) == ow => {
                 let (out_rows, out_cols) = (rr.outputs_reached(&rows, oh), cr.outputs_reached(&cols, ow));
+                // A change that reaches no output cell leaves this step's output and everything after.
                 if out_rows.is_empty() || out_cols.is_empty() {
-                    None
-                } else {
-                    let ((in_rows, pad_rows), (in_cols, pad_cols)) = (rr.inputs_read(&out_rows, h), cr.inputs_read(&out_cols, w));
-                    // Outputs that read only padding (a padding as wide as the kernel: none of
-                    // the lab's layers) have no input window to cut.
-                    if in_rows.is_empty() || in_cols.is_empty() {
-                        return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full);
-                    }
-                    Some((current.clone().slice([0..1, 0..c, in_rows, in_cols]), out_rows, out_cols, [pad_rows, pad_cols]))
+                    break;
                 }
+                let ((in_rows, pad_rows), (in_cols, pad_cols)) = (rr.inputs_read(&out_rows, h), cr.inputs_read(&out_cols, w));
+                (in_rows, in_cols, out_rows, out_cols, [pad_rows, pad_cols])
             }
-            Locality::Window(_) | Locality::Unknown => return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full),
+            Locality::Window(_) | Locality::Unknown => return keep_full(steps, reuse, dims, values, device),
         };
-        // A change that reaches no output cell leaves this step's output and everything after.
-        let Some((part, out_rows, out_cols, padding)) = window else { break };
-        let Some(computed) = step.forward_window(part, padding) else {
-            return (keep_full(steps, reuse, input_tensor(&values, dims, device), dims, values, device), Reused::Full);
+        // Outputs that read only padding (a padding as wide as the kernel: none of the lab's
+        // layers) have no input window to cut.
+        if in_rows.is_empty() || in_cols.is_empty() {
+            return keep_full(steps, reuse, dims, values, device);
+        }
+        let Some(computed) = step.forward_window(current.slice([0..1, 0..c, in_rows, in_cols]), padding) else {
+            return keep_full(steps, reuse, dims, values, device);
         };
-        let updated = std::mem::replace(kept_out, computed.clone()).slice_assign([0..1, 0..co, out_rows.clone(), out_cols.clone()], computed);
-        *kept_out = updated;
+        // The kept map is moved out (a placeholder in its place) so that the splice, its only
+        // owner, writes in place instead of copying the whole map.
+        let whole = std::mem::replace(kept_out, computed.clone());
+        *kept_out = whole.slice_assign([0..1, 0..co, out_rows.clone(), out_cols.clone()], computed);
         current = kept_out.clone();
         (rows, cols) = (out_rows, out_cols);
     }
     let out = kept.outputs.last().cloned().unwrap_or(current);
     (kept.input, kept.last) = (values, changed);
     *reuse = Some(kept);
-    (out, changed)
+    out
 }
 
 fn input_tensor(values: &[f32], dims: [usize; 4], device: &Device) -> Tensor<4> {
     Tensor::<4>::from_data(TensorData::new(values.to_vec(), dims), device)
 }
 
-/// Runs every step over the whole input and keeps each output.
-fn keep_full(steps: &[Step<'_>], reuse: &mut Option<Reuse>, x: Tensor<4>, dims: [usize; 4], input: Vec<f32>, device: &Device) -> Tensor<4> {
+/// Runs every step over the whole input and keeps each output (batch 1 only: what a look has).
+fn keep_full(steps: &[Step<'_>], reuse: &mut Option<Reuse>, dims: [usize; 4], input: Vec<f32>, device: &Device) -> Tensor<4> {
     let mut outputs = Vec::with_capacity(steps.len());
-    let out = steps.iter().fold(x, |x, step| {
+    let out = steps.iter().fold(input_tensor(&input, dims, device), |x, step| {
         let y = step.forward(x);
         outputs.push(y.clone());
         y

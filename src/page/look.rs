@@ -250,7 +250,7 @@ fn features_of(model: &LoadedModel, features: &Features, device: &Device) -> Opt
         Features::Dense { dims: [c, h, w], values } if values.len() == c * h * w => {
             let steps = model.net.feature_steps()?;
             let mut reuse = model.reuse.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            Some(stack::features_reusing(&steps, &mut reuse, [1, *c, *h, *w], values.clone(), device).0)
+            Some(stack::features_reusing(&steps, &mut reuse, [1, *c, *h, *w], values.clone(), device))
         }
         _ => model.net.features(features.batch(&[0], device)),
     }
