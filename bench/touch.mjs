@@ -95,7 +95,7 @@ for (const backend of backends) {
       const m = await page.evaluate(([task, last]) => window.__measure(task, last), [task, last]);
       if (!m) return;
       last = m.now;
-      latencies.push({ dom: m.dom, frame: m.frame, work: Number(m.split.workMs), trip: Number(m.split.tripMs), drawn: Number(m.split.ms) });
+      latencies.push({ dom: m.dom, frame: m.frame, work: Number(m.split.workMs), trip: Number(m.split.tripMs), drawn: Number(m.split.ms), pictures: Number(m.split.drawMs) });
     };
     // Single moves: the patch a pixel at a time (pointer), the tone 10 ms (pointer), the sentence a word (key).
     if (task === 'text') {
@@ -138,7 +138,11 @@ for (const backend of backends) {
     rows.push({ backend: actual, task, what: `move → the frame that paints them`, value: summary(latencies.map((l) => l.frame)) });
     rows.push({ backend: actual, task, what: '… of it: the worker\'s work', value: summary(latencies.map((l) => l.work)) });
     rows.push({ backend: actual, task, what: '… the request sent → its reply back', value: summary(latencies.map((l) => l.trip)) });
-    rows.push({ backend: actual, task, what: '… the request sent → the reply drawn', value: summary(latencies.map((l) => l.drawn)) });
+    rows.push({ backend: actual, task, what: '… the request sent → its numbers in the cards', value: summary(latencies.map((l) => l.drawn)) });
+    // Drawn in the frame that paints the numbers (app.js, drawSoon); older builds drew them
+    // before the numbers, inside the row above, and leave no figure here.
+    const pictures = latencies.map((l) => l.pictures).filter(Number.isFinite);
+    if (pictures.length) rows.push({ backend: actual, task, what: '… drawing its pictures, in that frame', value: summary(pictures) });
     console.error(rows.slice(shownFrom).map((r) => `${r.backend} ${r.task}: ${r.what}: ${r.value}`).join('\n'));
     // Sweep time per position (16 samples, line).
     if (sweeps && (backend === 'flex' || task !== 'sound')) {

@@ -2,7 +2,7 @@
 // does all of the computation in wasm. Nothing of the pipeline is written here.
 import { LabClient } from './client.js';
 import { imageView, soundView, textView } from './views.js';
-import { renderPrediction, renderModelList } from './cards.js';
+import { renderPrediction, drawCardEvidence, renderModelList } from './cards.js';
 import { SweepPanel } from './sweep.js';
 import { TrainPanel } from './train.js';
 import * as urlState from './state.js';
@@ -352,19 +352,19 @@ async function requestLook() {
       const answered = performance.now();
       const [workMs, via] = [client.lastWorkMs, client.lastVia];
       if (task !== state.task) continue;
-      // A move made while this request ran makes its reply stale: draw it, but let the
-      // trigger handle stay where the user has put it since.
-      state.view.show(look, { stale: L.dirty });
       const sample = req.review !== undefined || req.clip ? 'own' : String(req.index);
-      for (const head of ['fc', 'gap']) {
-        const i = heads.indexOf(head);
-        renderPrediction(head, i >= 0 ? look.models[i] : null, slots[head]?.info, look);
+      const views = ['fc', 'gap'].map((head) => look.models[heads.indexOf(head)] ?? null);
+      ['fc', 'gap'].forEach((head, h) => {
+        renderPrediction(head, views[h], slots[head]?.info, look);
         $(`pred-${head}`).dataset.sample = sample;
-      }
+      });
       $('view').dataset.trigger = look.trigger;
       $('view').dataset.sample = sample;
+      // A move made while this request ran makes its reply stale: draw it, but let the
+      // trigger handle stay where the user has put it since.
+      drawSoon(look, views, sample, { stale: L.dirty });
       // Where a look's time went (read by bench/touch.mjs): the worker's work, the round trip
-      // around it, and drawing the reply.
+      // around it, and putting its numbers in the cards (its pictures: `drawMs`, drawPending).
       Object.assign($('view').dataset, {
         ms: (performance.now() - started).toFixed(1),
         workMs: workMs?.toFixed(1) ?? '',
@@ -377,6 +377,29 @@ async function requestLook() {
   } finally {
     L.busy = false;
   }
+}
+
+// The pictures of a reply — the sample with the trigger placed, both evidence maps — drawn in
+// the next animation frame, the one that paints the cards' new numbers: a reply's numbers then
+// reach the DOM a few milliseconds sooner (the drawing is 3–6 ms a move), and so make that frame
+// more often (a pointer move's reply that lands after the frame has begun waits for the next).
+// Replies that come before the frame do not each draw: the last one is drawn. `data-drawn` on
+// the view: the trigger of the look last drawn, `data-drawn-sample` its sample (the tests wait
+// for them before reading pixels).
+let pendingDraw = null;
+function drawSoon(look, views, sample, options) {
+  const first = pendingDraw === null;
+  pendingDraw = { look, views, sample, options, view: state.view };
+  if (first) requestAnimationFrame(drawPending);
+}
+function drawPending() {
+  const { look, views, sample, options, view } = pendingDraw;
+  pendingDraw = null;
+  if (view !== state.view) return; // the task changed meanwhile: its view draws its own replies
+  const began = performance.now();
+  view.show(look, options);
+  ['fc', 'gap'].forEach((head, h) => drawCardEvidence(head, views[h], look));
+  Object.assign($('view').dataset, { drawn: look.trigger, drawnSample: sample, drawMs: (performance.now() - began).toFixed(1) });
 }
 
 // The user moved the trigger (drag, keys, click, buttons, the select).

@@ -12,7 +12,9 @@ const $ = (id) => document.getElementById(id);
 // Called on every pointer move: the card's nodes are built once per model and then only
 // updated (text, bar lengths as transforms, classes), so that a move costs the browser no new
 // layout of the cards — on a two-core machine the page's rendering competes with the worker's
-// arithmetic for the same cores.
+// arithmetic for the same cores. The evidence picture is drawn separately (`drawCardEvidence`),
+// in the frame that paints the card, so that a reply's numbers reach the DOM without waiting
+// for its pictures.
 export function renderPrediction(head, view, info, look) {
   const el = $(`pred-${head}`);
   const body = el.querySelector('.body');
@@ -44,11 +46,16 @@ export function renderPrediction(head, view, info, look) {
   });
   evidence.hidden = !view.evidence;
   if (view.evidence) {
-    drawEvidence(evidence, look, view.evidence);
     const what = view.evidence.kind === 'cam' ? 'CAM (class activation map)' : 'Grad-CAM';
     const text = `${what} for “${info.classes[view.evidence.class]}”: red where the ${head.toUpperCase()} model finds evidence for the target class.`;
     if (note.textContent !== text) note.textContent = text;
   } else note.textContent = '';
+}
+
+// The card's evidence picture for the look `renderPrediction` was last given (`view`: its
+// page::ModelView; nothing for a model without evidence).
+export function drawCardEvidence(head, view, look) {
+  if (view?.evidence) drawEvidence($(`pred-${head}`).querySelector('canvas.evidence'), look, view.evidence);
 }
 
 // Each card's nodes, and the model they were built for (its name, classes and target).

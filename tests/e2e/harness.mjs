@@ -63,13 +63,18 @@ export async function prediction(page, head) {
 }
 
 // Waits until both cards show predictions made with the trigger at `trigger` (and, if given,
-// for sample `sample`: an index, or 'own' for the user's own review or recording).
+// for sample `sample`: an index, or 'own' for the user's own review or recording), and the
+// look's pictures (the placed sample, the evidence maps: drawn in the frame after the numbers)
+// are drawn.
 export async function predictionsAt(page, trigger, sample) {
   await page.waitForFunction(
-    ([t, s]) => ['fc', 'gap'].every((h) => {
-      const d = document.querySelector(`[data-testid=pred-${h}]`)?.dataset;
-      return d?.trigger === t && (s == null || d.sample === String(s));
-    }),
+    ([t, s]) => {
+      const v = document.querySelector('[data-testid=view]')?.dataset;
+      return v?.drawn === t && (s == null || v.drawnSample === String(s)) && ['fc', 'gap'].every((h) => {
+        const d = document.querySelector(`[data-testid=pred-${h}]`)?.dataset;
+        return d?.trigger === t && (s == null || d.sample === String(s));
+      });
+    },
     [trigger, sample], { timeout: 60_000 },
   );
   return { fc: await prediction(page, 'fc'), gap: await prediction(page, 'gap') };
