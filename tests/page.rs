@@ -238,3 +238,31 @@ fn a_dragged_trigger_is_answered_from_the_maps_it_does_not_reach() {
         assert!(windows >= least, "{pair:?}: only {windows} looks took the short path");
     }
 }
+
+/// The page opens the sound task on the speech demo's head (`www/data/speech-demo-head.tar.gz`)
+/// and loads the whole demo after the first predictions: the head's samples must be the whole
+/// demo's first samples, clip for clip, under the same numbers, and as many as the page
+/// assumes (`headSamples` in `www/app.js`).
+#[test]
+fn the_speech_demos_head_is_its_first_clips_under_the_same_numbers() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |file: &str| std::fs::read(root.join("www/data").join(file)).expect("demo archive");
+    let head = page::load_data(Task::Sound, "demo:speech-demo-head.tar.gz", &read("speech-demo-head.tar.gz"), 10).expect("head loads");
+    let whole = page::load_data(Task::Sound, "demo:speech-demo.tar.gz", &read("speech-demo.tar.gz"), 10).expect("demo loads");
+    let (n_head, n_whole) = (page::summarize(&head, "head").samples, page::summarize(&whole, "whole").samples);
+    assert!(0 < n_head && n_head < n_whole, "head {n_head}, whole {n_whole}");
+    for i in 0..n_head {
+        let (h, w) = (page::sample(&head, i).unwrap(), page::sample(&whole, i).unwrap());
+        assert_eq!(h, w, "sample {i}");
+        assert!(h.clip.as_ref().is_some_and(|c| !c.is_empty()), "sample {i} has a clip");
+    }
+    assert!(page::sample(&head, n_head).is_err(), "the head ends at its last clip");
+    let app = std::fs::read_to_string(root.join("www/app.js")).expect("www/app.js");
+    let assumed: usize = app
+        .split("headSamples: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .expect("www/app.js states headSamples");
+    assert_eq!(assumed, n_head, "www/app.js's headSamples against the head archive");
+}

@@ -9,12 +9,21 @@ import * as urlState from './state.js';
 import { useFacts } from './geometry.js';
 import { isolate } from './isolation.js';
 
-// The page's own assets per task: the demo data it fetches.
+// The page's own assets per task: the demo data it fetches. Sound also has `head`: the demo's
+// first `headSamples` clips (scripts/make_demo_data.py, SPEECH_HEAD_CLIPS), 0.4 MB against the
+// demo's 11.3 MB. The page opens a sound sample among them on the head and loads the whole demo
+// after the first predictions (`wholeData`): the same clips keep their sample numbers.
 const TASKS = {
-  sound: { data: 'www/data/speech-demo.tar.gz' },
+  sound: { data: 'www/data/speech-demo.tar.gz', head: 'www/data/speech-demo-head.tar.gz', headSamples: 16 },
   text: { data: 'www/data/imdb-demo.tar.gz' },
   image: { data: 'www/data/cifar-demo.tar.gz' },
 };
+const demoName = (url) => `demo:${url.split('/').pop()}`;
+// The demo file a task opens on: its head where the sample shown is in it, else the whole.
+function openingData(task) {
+  const { data, head, headSamples } = TASKS[task];
+  return head && state.sample < headSamples ? head : data;
+}
 // The lab's facts (networks and trigger placements per task, upload limit, how a model file
 // begins), as the wasm states them (`lab_info`): asked once the worker is up.
 let facts = null;
@@ -219,7 +228,7 @@ function prefetchTask(task) {
     p.catch(() => {});
     prefetched.set(url, p);
   };
-  start(TASKS[task].data);
+  start(openingData(task));
   pairsOf(task).then((pairs) => {
     const pair = pairs.find((q) => q.pair === state.pairs[task]) ?? pairs[0];
     for (const head of ['fc', 'gap']) if (pair?.[head]) start(`www/models/${pair[head]}`);
@@ -286,14 +295,38 @@ async function ensureTask(task) {
   let t = state.tasks[task];
   if (!t) {
     t = state.tasks[task] = { slots: {} };
+    const opening = openingData(task);
+    const load = (url) => fetchBytes(url).then((b) => loadData(task, demoName(url), b));
     t.loading = (async () => {
-      const data = fetchBytes(TASKS[task].data).then((b) => loadData(task, `demo:${TASKS[task].data.split('/').pop()}`, b));
+      // A head that cannot be had (a host that left it out) is only a slower open.
+      const data = opening === TASKS[task].data ? load(opening) : load(opening).catch(() => load(TASKS[task].data));
       await Promise.all([data, loadPair(task, state.pairs[task])]);
     })();
     // A failed load (network, bad file) is retried the next time the task is shown.
     t.loading.catch(() => { if (state.tasks[task] === t) delete state.tasks[task]; });
+    if (opening === TASKS[task].data) t.whole = t.loading;
   }
   await t.loading;
+  return t;
+}
+
+// The task's data once it is whole: a task opened on its demo's head (TASKS) loads the whole
+// demo on the first call — the page makes it after the first predictions, and everything that
+// needs more than the head waits for it (another sample, a sweep, training). Data the user
+// loaded meanwhile is kept: the whole demo then only replaces the head where it still is.
+async function wholeData(task) {
+  const t = await ensureTask(task);
+  t.whole ??= (async () => {
+    const url = TASKS[task].data;
+    const bytes = await fetchBytes(url);
+    const { head } = TASKS[task];
+    if (state.tasks[task] !== t || !head || t.dataName !== demoName(head)) return;
+    await loadData(task, demoName(url), bytes);
+    if (state.task === task) showSummary(t);
+  })();
+  // A failed download is tried again at the next call, and said where it was asked for.
+  t.whole.catch(() => { if (t.whole) t.whole = undefined; });
+  await t.whole;
   return t;
 }
 
@@ -422,13 +455,14 @@ function syncTriggerSelect() {
 async function refresh() {
   state.look.seq++;
   const task = state.task;
-  const t = await ensureTask(task);
+  let t = await ensureTask(task);
+  if (task !== state.task) return;
+  // A sample past the demo's head: the whole demo first.
+  if (state.sample >= (t.summary?.samples ?? 0) && TASKS[task].head && t.dataName === demoName(TASKS[task].head)) t = await wholeData(task);
   if (task !== state.task) return;
   const n = t.summary?.samples ?? 0;
   if (state.sample >= n) state.sample = 0;
-  $('sample').max = Math.max(0, n - 1);
-  $('sample').value = state.sample;
-  renderModelList(state.tasks[state.task]);
+  showSummary(t);
   await renderPairPicker(task);
   const base = await client.call('sample', { task, index: state.sample });
   if (task !== state.task) return;
@@ -438,6 +472,15 @@ async function refresh() {
   if (task === 'sound') state.view.setClean(state.clip ?? base.clip);
   await requestLook();
   warmUp().catch(() => {}); // a failed repeat says nothing the next real look would not
+  wholeData(task).catch(() => {}); // a failure is said where the whole data is needed
+}
+
+// The sample picker's range and the loaded data and models, for task data `t`.
+function showSummary(t) {
+  const n = t.summary?.samples ?? 0;
+  $('sample').max = Math.max(0, n - 1);
+  $('sample').value = state.sample;
+  renderModelList(t);
 }
 
 // ---------- warming up what a drag runs ----------
@@ -591,7 +634,7 @@ function bind() {
   $('data-file').addEventListener('change', guarded(async (e) => { if (e.target.files[0]) await useFile(e.target.files[0]); e.target.value = ''; }));
   $('demo-data').addEventListener('click', guarded(async () => {
     const url = TASKS[state.task].data;
-    await loadData(state.task, `demo:${url.split('/').pop()}`, await fetchBytes(url));
+    await loadData(state.task, demoName(url), await fetchBytes(url));
     await refresh();
   }));
   $('train-form').addEventListener('submit', guarded((e) => { e.preventDefault(); clearMessage(); return trainPanel.train(); }));
@@ -610,6 +653,7 @@ let sweepPanel = null;
 const trainPanel = new TrainPanel({
   client,
   task: () => state.task,
+  wholeData: () => wholeData(state.task),
   // A trained model takes its head's slot (the pretrained pair is no longer what is shown).
   adopt: async (head, model) => {
     const t = state.tasks[state.task];
@@ -640,6 +684,7 @@ async function main() {
   sweepPanel = new SweepPanel({
     client,
     task: () => state.task,
+    wholeData: () => wholeData(state.task),
     slots: () => slotsOf(state.task),
     showError,
     saveState: writeHash,

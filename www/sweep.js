@@ -55,8 +55,9 @@ export class SweepPanel {
     this.root.dataset.state = 'running';
     $('sweep-run').disabled = true;
     $('sweep-cancel').disabled = false;
-    const started = performance.now();
     try {
+      await this.lab.wholeData(); // the samples are drawn from the whole demo, not its head
+      const started = performance.now();
       const sweep = await this.lab.client.call('sweep', { models: heads.map((h) => slots[h].id), request }, (p) => {
         $('sweep-progress').value = p.done / p.total;
         const s = (performance.now() - started) / 1000;

@@ -75,6 +75,7 @@ export class TrainPanel {
     const form = $('train-form');
     const heads = ['fc', 'gap'].filter((h) => form[h].checked);
     if (!heads.length) throw new Error('Pick at least one head.');
+    await lab.wholeData(); // training takes the whole demo, not the head the page opened on
     const num = (name) => { const v = parseInt(form[name].value, 10); return Number.isFinite(v) ? v : undefined; };
     const base = {
       task, arch: form.arch.value, poison_at: form.poison_at.value,

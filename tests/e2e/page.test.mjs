@@ -4,7 +4,7 @@
 // WebGPU with progress, and turns a malformed archive into a message while staying usable.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, prediction, trainTiny } from './harness.mjs';
+import { Lab, prediction, predictionsAt, trainTiny } from './harness.mjs';
 
 const lab = new Lab();
 before(() => lab.start());
@@ -48,6 +48,56 @@ test('opens on the sound task with the large CNN pair; the pair selector switche
   assert.deepEqual(fresh.errors, []);
   await fresh.page.close();
   await page.close();
+});
+
+test('the sound task opens on the demo\'s first clips, then loads the whole demo; a sample past them waits for it', async () => {
+  const fetched = [];
+  const seen = (r) => fetched.push(new URL(r.url()).pathname.split('/').pop());
+  lab.browser.on('response', seen);
+  try {
+    const { page, errors } = await open('task=sound&backend=flex&pair=small&sample=3');
+    await predictionsAt(page, 'none', 3);
+    // The whole demo follows the first predictions, and the sample list grows to it.
+    await page.waitForFunction(() => /speech-demo\.tar\.gz — 500 clips/.test(document.querySelector('#data-label').textContent), null, { timeout: 60_000 });
+    assert.equal(await page.locator('#sample').getAttribute('max'), '499');
+    const [head, whole] = ['speech-demo-head.tar.gz', 'speech-demo.tar.gz'].map((f) => fetched.indexOf(f));
+    assert.ok(head >= 0 && whole > head, `the head, then the whole demo: ${fetched.join(' ')}`);
+    // Sample 3 is the same clip in both: the prediction shown did not change with the data.
+    const before = await predictionsAt(page, 'none', 3);
+    await page.locator('#sample').fill('300');
+    await page.locator('#sample').dispatchEvent('change');
+    const far = await predictionsAt(page, 'none', 300);
+    assert.ok(far.fc.cls && far.gap.cls);
+    await page.locator('#sample').fill('3');
+    await page.locator('#sample').dispatchEvent('change');
+    assert.deepEqual(await predictionsAt(page, 'none', 3), before);
+    assert.deepEqual(errors, []);
+    await page.close();
+
+    // A link to a sample past the head opens on the whole demo at once.
+    fetched.length = 0;
+    const direct = await open('task=sound&backend=flex&pair=small&sample=300');
+    await predictionsAt(direct.page, 'none', 300);
+    assert.ok(fetched.includes('speech-demo.tar.gz') && !fetched.includes('speech-demo-head.tar.gz'), fetched.join(' '));
+    assert.deepEqual(direct.errors, []);
+    await direct.page.close();
+
+    // A host without the head: the page opens on the whole demo, and says nothing of it.
+    await lab.browser.route('**/speech-demo-head.tar.gz', (route) => route.fulfill({ status: 404, body: 'not here' }));
+    try {
+      const headless = await open('task=sound&backend=flex&pair=small&sample=3');
+      await predictionsAt(headless.page, 'none', 3);
+      assert.match(await headless.page.locator('#data-label').textContent(), /speech-demo\.tar\.gz — 500 clips/);
+      assert.equal(await headless.page.getByTestId('message').isVisible(), false);
+      // The browser logs the failed request itself; nothing else.
+      assert.deepEqual(headless.errors.filter((e) => !/404/.test(e)), []);
+      await headless.page.close();
+    } finally {
+      await lab.browser.unroute('**/speech-demo-head.tar.gz');
+    }
+  } finally {
+    lab.browser.off('response', seen);
+  }
 });
 
 test('WebGPU is offered and shown when the browser has it', async () => {
