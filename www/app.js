@@ -430,8 +430,13 @@ function drawPending() {
   pendingDraw = null;
   if (view !== state.view) return; // the task changed meanwhile: its view draws its own replies
   const began = performance.now();
-  view.show(look, options);
-  ['fc', 'gap'].forEach((head, h) => drawCardEvidence(head, views[h], look));
+  try {
+    view.show(look, options);
+    ['fc', 'gap'].forEach((head, h) => drawCardEvidence(head, views[h], look));
+  } catch (err) {
+    report(err); // outside the look's own error handling: said here
+    return;
+  }
   Object.assign($('view').dataset, { drawn: look.trigger, drawnSample: sample, drawMs: (performance.now() - began).toFixed(1) });
 }
 
