@@ -11,7 +11,7 @@ use crate::features::mfcc::{COEFFS, Framing, MfccPlan};
 use crate::model::{Arch, Head, ModelSpec, Net, Task};
 use crate::experiment::grid;
 use crate::store;
-use crate::train::{Checkpointing, Progress, checkpoint};
+use crate::train::{Checkpointing, EpochStats, Progress, checkpoint};
 use crate::trigger::{Position, tone};
 use burn::prelude::*;
 use clap::{Args, Parser, Subcommand};
@@ -293,7 +293,17 @@ fn run_grid(args: &GridArgs, device: &Device) -> Result<()> {
         return Ok(());
     }
     if let Some(id) = args.job {
-        let run = grid::run_planned(out, id, device)?;
+        // One line an epoch on stderr (a cluster job's log says how far it is), unless --quiet.
+        let quiet = args.quiet;
+        let mut log = |e: &EpochStats| {
+            if !quiet {
+                eprintln!(
+                    "job {id}: epoch {}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.4}, {:.0} s",
+                    e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.seconds
+                );
+            }
+        };
+        let run = grid::run_planned(out, id, device, &mut log)?;
         if let Some((epoch, step)) = run.resumed {
             eprintln!("job {id}: resumed from its checkpoint at epoch {epoch}, step {step}");
         }

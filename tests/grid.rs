@@ -187,6 +187,12 @@ fn a_grid_job_cut_short_resumes_from_its_checkpoint_and_ends_as_if_never_stopped
     let id = 3; // GAP, poisoned at the start
     let (ok, _, err) = gaplab(&["grid", "--out", &whole_out, "--job", &id.to_string()]);
     assert!(ok, "{err}");
+    // Its log: a line an epoch, as the job trains them.
+    let epochs_logged = |err: &str| -> Vec<String> {
+        err.lines().filter_map(|l| l.strip_prefix(&format!("job {id}: epoch "))).map(|l| l.split(':').next().unwrap_or("").to_string()).collect()
+    };
+    assert_eq!(epochs_logged(&err), ["1", "2"], "{err}");
+    assert!(err.lines().any(|l| l.starts_with(&format!("job {id}: epoch 2: train loss ")) && l.contains("validation accuracy")), "{err}");
     let left = |dir: &Path| std::fs::read_dir(dir.join("checkpoints")).map_or(0, |d| d.count());
     assert_eq!(left(&whole), 0, "a finished job leaves no checkpoint");
 
@@ -221,6 +227,7 @@ fn a_grid_job_cut_short_resumes_from_its_checkpoint_and_ends_as_if_never_stopped
     let (ok, _, err) = gaplab(&["grid", "--out", &cut_out, "--job", &id.to_string()]);
     assert!(ok, "{err}");
     assert!(err.contains(&format!("job {id}: resumed from its checkpoint at epoch 2, step 3")), "{err}");
+    assert_eq!(epochs_logged(&err), ["2"], "the resumed job trains (and logs) its second epoch only: {err}");
     assert!(!path.exists() && left(&cut) == 0, "the checkpoint is removed once the rows exist");
     let rows = |dir: &Path| -> Vec<(String, String, f64, f64, usize, f64)> {
         let csv = read(&dir.join(format!("rows/job-{id}.csv")));

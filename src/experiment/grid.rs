@@ -20,7 +20,7 @@ use crate::experiment::report::figures::{budget_groups, budget_png, budget_svg, 
 use crate::experiment::report::results::{JobKey, ResultRow, merge, parse_csv, position_cmp, write_csv};
 use crate::experiment::report::tables::tables_markdown;
 use crate::features::mfcc::Framing;
-use crate::train::{Checkpointing, LrDrop, Progress, TrainSettings, checkpoint};
+use crate::train::{Checkpointing, EpochStats, LrDrop, Progress, TrainSettings, checkpoint};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -200,9 +200,15 @@ pub fn checkpoint_path(out: &Path, job: &Job) -> Option<PathBuf> {
 
 /// Trains and evaluates one job; with `checkpoint`, goes on from the checkpoint there if one
 /// exists and saves a new one after every epoch (the caller removes it once the rows are kept).
-pub fn run_job(job: &Job, data: &TaskData, device: &Device, checkpoint: Option<&Path>) -> Result<JobRows> {
+/// `on_epoch` hears of every epoch the job trains (a `--job` run logs them).
+pub fn run_job(job: &Job, data: &TaskData, device: &Device, checkpoint: Option<&Path>, on_epoch: &mut dyn FnMut(&EpochStats)) -> Result<JobRows> {
     let request = TrainRequest { spec: job.spec, poison: job.poison, settings: job.settings.clone() };
-    let mut quiet = |_: Progress| ControlFlow::Continue(());
+    let mut quiet = |p: Progress| {
+        if let Progress::Epoch(stats) = &p {
+            on_epoch(stats);
+        }
+        ControlFlow::Continue(())
+    };
     let resume_bytes = match checkpoint.filter(|p| p.exists()) {
         Some(path) => Some(std::fs::read(path).map_err(io_err(path))?),
         None => None,
@@ -322,7 +328,7 @@ pub fn run_all(jobs: &[Job], out: &Path, device: &Device, on_job: &mut dyn FnMut
     for (i, job) in todo.iter().enumerate() {
         on_job(i, todo.len(), job);
         let checkpoint = checkpoint_path(out, job);
-        let done = run_job(job, cache.get(job)?, device, checkpoint.as_deref())?;
+        let done = run_job(job, cache.get(job)?, device, checkpoint.as_deref(), &mut |_| {})?;
         write_trace(out, job, &done.trace)?;
         let mut all = read_rows(&results)?;
         all.extend(done.rows);
@@ -368,8 +374,9 @@ pub struct PlannedRun {
     pub resumed: Option<(usize, usize)>,
 }
 
-/// Runs job `id` of the plan in `out`, writing `out/rows/job-<id>.csv` (skipped if present).
-pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PlannedRun> {
+/// Runs job `id` of the plan in `out`, writing `out/rows/job-<id>.csv` (skipped if present);
+/// `on_epoch` hears of every epoch it trains.
+pub fn run_planned(out: &Path, id: usize, device: &Device, on_epoch: &mut dyn FnMut(&EpochStats)) -> Result<PlannedRun> {
     let jobs = read_plan(out)?;
     let job = jobs
         .iter()
@@ -382,7 +389,7 @@ pub fn run_planned(out: &Path, id: usize, device: &Device) -> Result<PlannedRun>
         return Ok(PlannedRun { rows: path, resumed: None });
     }
     let checkpoint = checkpoint_path(out, job);
-    let done = run_job(job, DataCache::new().get(job)?, device, checkpoint.as_deref())?;
+    let done = run_job(job, DataCache::new().get(job)?, device, checkpoint.as_deref(), on_epoch)?;
     // The trace first: a job counts as done when its rows exist.
     write_trace(out, job, &done.trace)?;
     std::fs::write(&path, write_csv(&done.rows)).map_err(io_err(&path))?;
