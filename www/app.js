@@ -271,11 +271,24 @@ async function renderPairPicker(task) {
   $('pair-label').hidden = pairs.length === 0;
 }
 
+// Hands the worker a task's data. What the task holds is recorded when the request is sent,
+// not when it is answered: a later request (the whole demo arriving, a restarted worker's
+// `restoreAll`) must see an upload the worker is still reading. Put back if the worker refuses
+// the data (it then keeps what it had); a reply overtaken by a later load leaves the summary
+// to that one.
 async function loadData(task, name, bytes) {
-  const summary = await client.call('loadData', { task, name, bytes });
   const t = state.tasks[task];
-  Object.assign(t, { summary, dataBytes: bytes, dataName: name });
-  return summary;
+  const before = { dataBytes: t.dataBytes, dataName: t.dataName };
+  const seq = (t.dataSeq = (t.dataSeq ?? 0) + 1);
+  Object.assign(t, { dataBytes: bytes, dataName: name });
+  try {
+    const summary = await client.call('loadData', { task, name, bytes });
+    if (t.dataSeq === seq) t.summary = summary;
+    return summary;
+  } catch (err) {
+    if (t.dataSeq === seq) Object.assign(t, before);
+    throw err;
+  }
 }
 
 async function setModel(task, head, name, bytes, pretrained = false) {
@@ -304,7 +317,6 @@ async function ensureTask(task) {
     })();
     // A failed load (network, bad file) is retried the next time the task is shown.
     t.loading.catch(() => { if (state.tasks[task] === t) delete state.tasks[task]; });
-    if (opening === TASKS[task].data) t.whole = t.loading;
   }
   await t.loading;
   return t;
@@ -316,12 +328,16 @@ async function ensureTask(task) {
 // loaded meanwhile is kept: the whole demo then only replaces the head where it still is.
 async function wholeData(task) {
   const t = await ensureTask(task);
+  const { head, data } = TASKS[task];
+  const onHead = () => state.tasks[task] === t && head && t.dataName === demoName(head);
+  if (!onHead()) return t; // the whole demo (the head could not be had), or the user's data
+  // `data-whole` on the data label: what became of the whole demo (the tests wait for it).
+  const outcome = (what) => { if (state.task === task) $('data-label').dataset.whole = what; };
   t.whole ??= (async () => {
-    const url = TASKS[task].data;
-    const bytes = await fetchBytes(url);
-    const { head } = TASKS[task];
-    if (state.tasks[task] !== t || !head || t.dataName !== demoName(head)) return;
-    await loadData(task, demoName(url), bytes);
+    const bytes = await fetchBytes(data);
+    if (!onHead()) return outcome('declined'); // the user's data came meanwhile
+    await loadData(task, demoName(data), bytes);
+    outcome('loaded');
     if (state.task === task) showSummary(t);
   })();
   // A failed download is tried again at the next call, and said where it was asked for.
@@ -430,8 +446,10 @@ function drawPending() {
   pendingDraw = null;
   if (view !== state.view) return; // the task changed meanwhile: its view draws its own replies
   const began = performance.now();
+  // A move made since the reply (keys, buttons: input comes just before this frame) leads too.
+  const stale = options.stale || state.look.busy || state.look.dirty;
   try {
-    view.show(look, options);
+    view.show(look, { ...options, stale });
     ['fc', 'gap'].forEach((head, h) => drawCardEvidence(head, views[h], look));
   } catch (err) {
     report(err); // outside the look's own error handling: said here
@@ -462,8 +480,8 @@ async function refresh() {
   const task = state.task;
   let t = await ensureTask(task);
   if (task !== state.task) return;
-  // A sample past the demo's head: the whole demo first.
-  if (state.sample >= (t.summary?.samples ?? 0) && TASKS[task].head && t.dataName === demoName(TASKS[task].head)) t = await wholeData(task);
+  // A sample past the demo's head (a link's): the whole demo first.
+  if (state.sample >= (t.summary?.samples ?? 0)) t = await wholeData(task);
   if (task !== state.task) return;
   const n = t.summary?.samples ?? 0;
   if (state.sample >= n) state.sample = 0;
@@ -484,7 +502,7 @@ async function refresh() {
 function showSummary(t) {
   const n = t.summary?.samples ?? 0;
   $('sample').max = Math.max(0, n - 1);
-  $('sample').value = state.sample;
+  if (document.activeElement !== $('sample')) $('sample').value = state.sample; // not under the user's typing
   renderModelList(t);
 }
 
@@ -608,7 +626,11 @@ async function useFile(file) {
 }
 
 // ---------- wiring ----------
-function goSample(n) {
+async function goSample(n) {
+  // A sample past the clips loaded (the demo's head): the whole demo first, so that no look
+  // made meanwhile (a move of the trigger) asks for a sample the worker does not have yet.
+  const t = state.tasks[state.task];
+  if (t && n >= (t.summary?.samples ?? 0)) await wholeData(state.task);
   state.sample = Math.max(0, n);
   state.review = null;
   state.clip = null;
@@ -658,7 +680,7 @@ let sweepPanel = null;
 const trainPanel = new TrainPanel({
   client,
   task: () => state.task,
-  wholeData: () => wholeData(state.task),
+  wholeData: (task) => wholeData(task ?? state.task),
   // A trained model takes its head's slot (the pretrained pair is no longer what is shown).
   adopt: async (head, model) => {
     const t = state.tasks[state.task];
@@ -689,7 +711,7 @@ async function main() {
   sweepPanel = new SweepPanel({
     client,
     task: () => state.task,
-    wholeData: () => wholeData(state.task),
+    wholeData: (task) => wholeData(task ?? state.task),
     slots: () => slotsOf(state.task),
     showError,
     saveState: writeHash,

@@ -54,9 +54,9 @@ export class SweepPanel {
     this.reset();
     this.root.dataset.state = 'running';
     $('sweep-run').disabled = true;
-    $('sweep-cancel').disabled = false;
     try {
       await this.lab.wholeData(); // the samples are drawn from the whole demo, not its head
+      $('sweep-cancel').disabled = false; // a cancel now reaches the sweep
       const started = performance.now();
       const sweep = await this.lab.client.call('sweep', { models: heads.map((h) => slots[h].id), request }, (p) => {
         $('sweep-progress').value = p.done / p.total;

@@ -75,7 +75,6 @@ export class TrainPanel {
     const form = $('train-form');
     const heads = ['fc', 'gap'].filter((h) => form[h].checked);
     if (!heads.length) throw new Error('Pick at least one head.');
-    await lab.wholeData(); // training takes the whole demo, not the head the page opened on
     const num = (name) => { const v = parseInt(form[name].value, 10); return Number.isFinite(v) ? v : undefined; };
     const base = {
       task, arch: form.arch.value, poison_at: form.poison_at.value,
@@ -98,6 +97,10 @@ export class TrainPanel {
     const outcomes = [];
     const history = { steps: [], epochs: [] };
     try {
+      // Training takes the whole demo, not the head the page opened on (the form was read
+      // before: a task switched meanwhile does not change what trains, and ends it here).
+      await lab.wholeData(task);
+      if (lab.task() !== task) return;
       for (const [k, head] of heads.entries()) {
         const onProgress = (e) => {
           if (e.kind === 'step') {

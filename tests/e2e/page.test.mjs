@@ -82,6 +82,32 @@ test('the sound task opens on the demo\'s first clips, then loads the whole demo
     assert.deepEqual(direct.errors, []);
     await direct.page.close();
 
+    // Data the user drops while the whole demo is still coming is kept: the demo does not
+    // replace it when it arrives (its download held back until the drop has been read).
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await lab.browser.route('**/speech-demo.tar.gz', async (route) => { await held; await route.continue(); });
+    try {
+      const mine = await open('task=sound&backend=flex&pair=small&sample=3');
+      await predictionsAt(mine.page, 'none', 3);
+      await mine.page.evaluate(async () => {
+        const bytes = new Uint8Array(await (await fetch('www/data/speech-demo-head.tar.gz')).arrayBuffer());
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'speech-mine.tar.gz'));
+        document.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      await mine.page.waitForFunction(() => /data: speech-mine\.tar\.gz — 16 clips/.test(document.querySelector('#data-label').textContent));
+      release();
+      await mine.page.locator('#data-label[data-whole=declined]').waitFor({ timeout: 60_000 });
+      assert.match(await mine.page.locator('#data-label').textContent(), /data: speech-mine\.tar\.gz — 16 clips/);
+      assert.equal(await mine.page.locator('#sample').getAttribute('max'), '15');
+      assert.deepEqual(mine.errors, []);
+      await mine.page.close();
+    } finally {
+      release();
+      await lab.browser.unroute('**/speech-demo.tar.gz');
+    }
+
     // A host without the head: the page opens on the whole demo, and says nothing of it.
     await lab.browser.route('**/speech-demo-head.tar.gz', (route) => route.fulfill({ status: 404, body: 'not here' }));
     try {
