@@ -470,8 +470,11 @@ function syncTriggerSelect() {
   if (!facts) return;
   const sel = $('trigger');
   const named = triggersOf(state.task).includes(state.trigger);
-  sel.querySelector('option[value="custom"]').hidden = named;
-  sel.value = named ? state.trigger : 'custom';
+  // Called on every reply of a drag: the select is only touched when what it shows changes.
+  const custom = sel.querySelector('option[value="custom"]');
+  if (custom.hidden !== named) custom.hidden = named;
+  const value = named ? state.trigger : 'custom';
+  if (sel.value !== value) sel.value = value;
 }
 
 // A new sample (or task): fetch it as the dataset has it, then look.
