@@ -113,8 +113,11 @@ for (const backend of backends) {
       let x = box.x + box.width / 2, y = box.y + box.height / 2;
       await page.mouse.move(x, y);
       await page.mouse.down();
+      // Twenty moves one way, twenty back, …: any number of moves stays on the input (a move
+      // past its edge would not move the trigger, and measure nothing).
       for (let i = 0; i < moves; i++) {
-        x += step; if (task === 'image') y += step / 2;
+        const dir = Math.floor(i / 20) % 2 === 0 ? 1 : -1;
+        x += dir * step; if (task === 'image') y += (dir * step) / 2;
         await page.mouse.move(x, y);
         await measure();
       }
@@ -124,12 +127,15 @@ for (const backend of backends) {
         window.__looks = 0;
         new MutationObserver(() => window.__looks++).observe(document.querySelector('[data-testid=pred-gap]'), { attributes: true, attributeFilter: ['data-trigger'] });
       });
+      const before = await currentTrigger(page, task);
       for (let i = 0; i < 60; i++) {
         x -= step / 2;
         await page.mouse.move(x, y);
         await page.waitForTimeout(16);
       }
-      const settle = (await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task))).dom;
+      const after = await currentTrigger(page, task);
+      // (A drag that ends where it began has nothing new to show, and is not waited for.)
+      const settle = after === before ? NaN : (await page.evaluate((t) => window.__settled(t), after)).dom;
       const shown = await page.evaluate(() => window.__looks);
       await page.mouse.up();
       rows.push({ backend: actual, task, what: 'fast drag, 60 moves in ~1 s', value: `${shown} updates shown, settled ${settle.toFixed(0)} ms after the last move` });
