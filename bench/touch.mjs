@@ -115,8 +115,10 @@ for (const backend of backends) {
       await page.mouse.down();
       // Twenty moves one way, twenty back, …: any number of moves stays on the input (a move
       // past its edge would not move the trigger, and measure nothing).
+      let net = 0; // steps from where the drag began
       for (let i = 0; i < moves; i++) {
         const dir = Math.floor(i / 20) % 2 === 0 ? 1 : -1;
+        net += dir;
         x += dir * step; if (task === 'image') y += (dir * step) / 2;
         await page.mouse.move(x, y);
         await measure();
@@ -127,15 +129,16 @@ for (const backend of backends) {
         window.__looks = 0;
         new MutationObserver(() => window.__looks++).observe(document.querySelector('[data-testid=pred-gap]'), { attributes: true, attributeFilter: ['data-trigger'] });
       });
-      const before = await currentTrigger(page, task);
+      // About twelve steps in all, where there is room for them (the patch has 25 positions a
+      // row), so that the drag is never held at an edge.
+      const back = net >= 12 ? -1 : 1;
       for (let i = 0; i < 60; i++) {
-        x -= step / 2;
+        // The last move a whole step, so that it moves the trigger: it is what settles.
+        x += (back * step) / (i === 59 ? 1 : 5);
         await page.mouse.move(x, y);
         await page.waitForTimeout(16);
       }
-      const after = await currentTrigger(page, task);
-      // (A drag that ends where it began has nothing new to show, and is not waited for.)
-      const settle = after === before ? NaN : (await page.evaluate((t) => window.__settled(t), after)).dom;
+      const settle = (await page.evaluate((t) => window.__settled(t), await currentTrigger(page, task))).dom;
       const shown = await page.evaluate(() => window.__looks);
       await page.mouse.up();
       rows.push({ backend: actual, task, what: 'fast drag, 60 moves in ~1 s', value: `${shown} updates shown, settled ${settle.toFixed(0)} ms after the last move` });
