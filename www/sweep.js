@@ -55,7 +55,9 @@ export class SweepPanel {
     this.root.dataset.state = 'running';
     $('sweep-run').disabled = true;
     try {
-      await this.lab.wholeData(); // the samples are drawn from the whole demo, not its head
+      const task = this.lab.task();
+      await this.lab.wholeData(task); // the samples are drawn from the whole demo, not its head
+      if (this.lab.task() !== task) return; // another task since: its panel was reset
       $('sweep-cancel').disabled = false; // a cancel now reaches the sweep
       const started = performance.now();
       const sweep = await this.lab.client.call('sweep', { models: heads.map((h) => slots[h].id), request }, (p) => {
