@@ -333,15 +333,17 @@ async function wholeData(task) {
   if (!onHead()) return t; // the whole demo (the head could not be had), or the user's data
   // `data-whole` on the data label: what became of the whole demo (the tests wait for it).
   const outcome = (what) => { if (state.task === task) $('data-label').dataset.whole = what; };
-  t.whole ??= (async () => {
-    const bytes = await fetchBytes(data);
-    if (!onHead()) return outcome('declined'); // the user's data came meanwhile
-    await loadData(task, demoName(data), bytes);
-    outcome('loaded');
-    if (state.task === task) showSummary(t);
-  })();
-  // A failed download is tried again at the next call, and said where it was asked for.
-  t.whole.catch(() => { if (t.whole) t.whole = undefined; });
+  if (!t.whole) {
+    t.whole = (async () => {
+      const bytes = await fetchBytes(data);
+      if (!onHead()) return outcome('declined'); // the user's data came meanwhile
+      await loadData(task, demoName(data), bytes);
+      outcome('loaded');
+      if (state.task === task) showSummary(t);
+    })();
+    // A failed download is tried again at the next call, and said where it was asked for.
+    t.whole.catch(() => { t.whole = undefined; });
+  }
   await t.whole;
   return t;
 }
@@ -411,7 +413,7 @@ async function requestLook() {
       $('view').dataset.sample = sample;
       // A move made while this request ran makes its reply stale: draw it, but let the
       // trigger handle stay where the user has put it since.
-      drawSoon(look, views, sample, { stale: L.dirty });
+      drawSoon(look, views, sample, L.dirty);
       // Where a look's time went (read by bench/touch.mjs): the worker's work, the round trip
       // around it, and putting its numbers in the cards (its pictures: `drawMs`, drawPending).
       Object.assign($('view').dataset, {
@@ -436,20 +438,20 @@ async function requestLook() {
 // the view: the trigger of the look last drawn, `data-drawn-sample` its sample (the tests wait
 // for them before reading pixels).
 let pendingDraw = null;
-function drawSoon(look, views, sample, options) {
+function drawSoon(look, views, sample, stale) {
   const first = pendingDraw === null;
-  pendingDraw = { look, views, sample, options, view: state.view };
+  pendingDraw = { look, views, sample, stale, view: state.view };
   if (first) requestAnimationFrame(drawPending);
 }
 function drawPending() {
-  const { look, views, sample, options, view } = pendingDraw;
+  const { look, views, sample, stale: staleAtReply, view } = pendingDraw;
   pendingDraw = null;
   if (view !== state.view) return; // the task changed meanwhile: its view draws its own replies
   const began = performance.now();
   // A move made since the reply (keys, buttons: input comes just before this frame) leads too.
-  const stale = options.stale || state.look.busy || state.look.dirty;
+  const stale = staleAtReply || state.look.busy || state.look.dirty;
   try {
-    view.show(look, { ...options, stale });
+    view.show(look, { stale });
     ['fc', 'gap'].forEach((head, h) => drawCardEvidence(head, views[h], look));
   } catch (err) {
     report(err); // outside the look's own error handling: said here
