@@ -153,8 +153,31 @@ impl Geometry {
         let (p, plane_len) = (self.p(), self.h * self.w);
         let (c, ky, kx) = (r / (self.kh * self.kw), r / self.kw % self.kh, r % self.kw);
         let (lo, hi) = self.cols(kx);
+        // The output rows whose input row exists: `oy0..oy1`.
+        let oy0 = self.pt.saturating_sub(ky).min(self.oh);
+        let oy1 = (self.h + self.pt).saturating_sub(ky).clamp(oy0, self.oh);
         for (s, dst) in row.chunks_mut(p).enumerate() {
             let plane = &xs[(s * self.ci + c) * plane_len..(s * self.ci + c + 1) * plane_len];
+            if self.ow == self.w && hi > lo && oy1 > oy0 {
+                // Output rows as long as input rows ("same" width): the rows `oy0..oy1` read one
+                // run of the plane at a fixed offset, so one copy serves them all (a copy per
+                // row of 24–49 floats was most of the large CNN's im2col); the cells that
+                // copy takes from the neighbouring row, outside `lo..hi`, are zeroed after.
+                let (first, last) = (oy0 * self.ow + lo, (oy1 - 1) * self.ow + hi);
+                let src = (oy0 + ky - self.pt) * self.w + lo + kx - self.pl;
+                dst[..first].fill(0.0);
+                dst[first..last].copy_from_slice(&plane[src..src + (last - first)]);
+                dst[last..].fill(0.0);
+                for out in dst[oy0 * self.ow..oy1 * self.ow].chunks_exact_mut(self.ow) {
+                    for v in &mut out[..lo] {
+                        *v = 0.0;
+                    }
+                    for v in &mut out[hi..] {
+                        *v = 0.0;
+                    }
+                }
+                continue;
+            }
             for oy in 0..self.oh {
                 let out = &mut dst[oy * self.ow..(oy + 1) * self.ow];
                 match self.row(oy, ky).filter(|_| hi > lo) {
@@ -486,6 +509,47 @@ mod tests {
         assert_eq!(ours.len(), want.len());
         for (a, e) in ours.iter().zip(&want) {
             assert!((a - e).abs() <= 1e-5 * e.abs().max(1.0), "{a} vs {e}");
+        }
+    }
+
+    #[test]
+    fn im2col_is_the_definition_for_every_padding() {
+        // col[(c, ky, kx), (s, oy, ox)] = x[s, c, oy + ky − pt, ox + kx − pl], zero outside: on
+        // "same" widths (one copy for all rows), valid and lopsided ones, padding wider than the
+        // input, several samples in one group.
+        for (h, w, kernel, padding) in [
+            (5, 7, [3, 3], [(1, 1), (1, 1)]),
+            (4, 6, [2, 2], [(0, 1), (0, 1)]),
+            (4, 6, [2, 2], [(1, 0), (1, 0)]),
+            (3, 5, [3, 3], [(0, 0), (0, 0)]),
+            (2, 3, [5, 5], [(2, 2), (2, 2)]),
+            (1, 4, [3, 3], [(4, 0), (1, 1)]),
+            (6, 1, [3, 1], [(1, 1), (0, 0)]),
+            (3, 4, [1, 3], [(0, 0), (1, 1)]),
+        ] {
+            let shape = ConvShape { batch: 2, channels_in: 2, height: h, width: w, channels_out: 1 };
+            let conv = Conv2d { kernel, padding };
+            let g = Geometry::new(&conv, &shape);
+            let x: Vec<f32> = (0..2 * 2 * h * w).map(|i| 1.0 + i as f32).collect();
+            let mut col = vec![f32::NAN; g.k() * 2 * g.p()];
+            g.im2col(&x, 2, &mut col);
+            for r in 0..g.k() {
+                let (c, ky, kx) = (r / (g.kh * g.kw), r / g.kw % g.kh, r % g.kw);
+                for s in 0..2 {
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let (y, x_) = ((oy + ky) as isize - g.pt as isize, (ox + kx) as isize - g.pl as isize);
+                            let want = if (0..h as isize).contains(&y) && (0..w as isize).contains(&x_) {
+                                x[((s * 2 + c) * h + y as usize) * w + x_ as usize]
+                            } else {
+                                0.0
+                            };
+                            let got = col[r * 2 * g.p() + s * g.p() + oy * g.ow + ox];
+                            assert_eq!(got, want, "{h}×{w}, kernel {kernel:?}, padding {padding:?}: row {r}, sample {s}, ({oy}, {ox})");
+                        }
+                    }
+                }
+            }
         }
     }
 
