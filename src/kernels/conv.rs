@@ -157,37 +157,35 @@ impl Geometry {
         let oy0 = self.pt.saturating_sub(ky).min(self.oh);
         let oy1 = (self.h + self.pt).saturating_sub(ky).clamp(oy0, self.oh);
         for (s, dst) in row.chunks_mut(p).enumerate() {
-            let plane = &xs[(s * self.ci + c) * plane_len..(s * self.ci + c + 1) * plane_len];
-            if self.ow == self.w && hi > lo && oy1 > oy0 {
-                // Output rows as long as input rows ("same" width): the rows `oy0..oy1` read one
-                // run of the plane at a fixed offset, so one copy serves them all (a copy per
-                // row of 24–49 floats was most of the large CNN's im2col); the cells that
-                // copy takes from the neighbouring row, outside `lo..hi`, are zeroed after.
-                let (first, last) = (oy0 * self.ow + lo, (oy1 - 1) * self.ow + hi);
-                let src = (oy0 + ky - self.pt) * self.w + lo + kx - self.pl;
-                dst[..first].fill(0.0);
-                dst[first..last].copy_from_slice(&plane[src..src + (last - first)]);
-                dst[last..].fill(0.0);
-                for out in dst[oy0 * self.ow..oy1 * self.ow].chunks_exact_mut(self.ow) {
-                    for v in &mut out[..lo] {
-                        *v = 0.0;
-                    }
-                    for v in &mut out[hi..] {
-                        *v = 0.0;
-                    }
-                }
+            if hi == lo || oy1 == oy0 {
+                dst.fill(0.0);
                 continue;
             }
-            for oy in 0..self.oh {
-                let out = &mut dst[oy * self.ow..(oy + 1) * self.ow];
-                match self.row(oy, ky).filter(|_| hi > lo) {
-                    Some(y) => {
-                        out[..lo].fill(0.0);
-                        let start = y * self.w + lo + kx - self.pl;
-                        out[lo..hi].copy_from_slice(&plane[start..start + (hi - lo)]);
-                        out[hi..].fill(0.0);
-                    }
-                    None => out.fill(0.0),
+            let plane = &xs[(s * self.ci + c) * plane_len..(s * self.ci + c + 1) * plane_len];
+            dst[..oy0 * self.ow].fill(0.0);
+            dst[oy1 * self.ow..].fill(0.0);
+            let rows = &mut dst[oy0 * self.ow..oy1 * self.ow];
+            let src = (oy0 + ky - self.pt) * self.w + lo + kx - self.pl;
+            if self.ow == self.w {
+                // Output rows as long as input rows ("same" width): the rows read one run of
+                // the plane at a fixed offset, so one copy serves them all (a copy per row of
+                // 24–49 floats was most of the large CNN's im2col); the cells that copy takes
+                // from the neighbouring row, outside `lo..hi`, are zeroed after.
+                let (first, last) = (lo, rows.len() - (self.ow - hi));
+                rows[first..last].copy_from_slice(&plane[src..src + (last - first)]);
+                for out in rows.chunks_exact_mut(self.ow) {
+                    out[..lo].iter_mut().for_each(|v| *v = 0.0);
+                    out[hi..].iter_mut().for_each(|v| *v = 0.0);
+                }
+            } else {
+                // Rows of other widths (valid convolutions, the windows of a look): a copy per
+                // output row, inline — the small CNN's rows are 12–38 floats, where a call to
+                // `memcpy` and two to `memset` cost more than the copy.
+                for (i, out) in rows.chunks_exact_mut(self.ow).enumerate() {
+                    let start = src + i * self.w;
+                    out[..lo].iter_mut().for_each(|v| *v = 0.0);
+                    copy_short(&mut out[lo..hi], &plane[start..start + (hi - lo)]);
+                    out[hi..].iter_mut().for_each(|v| *v = 0.0);
                 }
             }
         }
@@ -239,6 +237,32 @@ impl Geometry {
         let group = self.group(batch);
         let spans = batch.div_ceil(group).min(PARTIALS).max(1);
         batch.div_ceil(group).div_ceil(spans) * group
+    }
+}
+
+/// `dst.copy_from_slice(src)` for short runs, without a call: blocks of eight floats (a
+/// fixed-size copy the compiler writes as vector moves), the last block overlapping the one
+/// before it where the length is not a multiple of eight.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    const BLOCK: usize = 8;
+    let n = dst.len();
+    assert_eq!(n, src.len(), "copy_short: lengths differ");
+    if n < BLOCK {
+        dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v);
+        return;
+    }
+    let block = |dst: &mut [f32], src: &[f32], at: usize| {
+        let d: &mut [f32; BLOCK] = (&mut dst[at..at + BLOCK]).try_into().expect("a block of eight");
+        *d = *<&[f32; BLOCK]>::try_from(&src[at..at + BLOCK]).expect("a block of eight");
+    };
+    let mut at = 0;
+    while at + BLOCK <= n {
+        block(dst, src, at);
+        at += BLOCK;
+    }
+    if at < n {
+        block(dst, src, n - BLOCK);
     }
 }
 
@@ -526,6 +550,10 @@ mod tests {
             (1, 4, [3, 3], [(4, 0), (1, 1)]),
             (6, 1, [3, 1], [(1, 1), (0, 0)]),
             (3, 4, [1, 3], [(0, 0), (1, 1)]),
+            (3, 21, [2, 2], [(0, 0), (0, 0)]),
+            (3, 18, [3, 3], [(0, 0), (0, 0)]),
+            (3, 12, [3, 3], [(1, 1), (2, 0)]),
+            (4, 11, [2, 3], [(0, 1), (0, 0)]),
         ] {
             let shape = ConvShape { batch: 2, channels_in: 2, height: h, width: w, channels_out: 1 };
             let conv = Conv2d { kernel, padding };

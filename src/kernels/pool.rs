@@ -61,29 +61,33 @@ impl Pool2d {
         (lo, hi)
     }
 
-    /// The cells of output row `oy`'s windows that lie inside the input, as runs: for each
-    /// window row `y` and window column `kx` (in that order), the plane index of output column
-    /// `lo`'s cell and the output columns `lo..hi` that have one (each next one `stride` cells
-    /// further); empty runs left out.
-    fn row_runs(&self, [h, w]: [usize; 2], ow: usize, oy: usize) -> impl DoubleEndedIterator<Item = (usize, usize, usize)> + '_ {
-        let (rows, s, pad) = (self.span(oy, h, 0), self.stride[1], self.padding[1].0);
-        (rows.0..rows.1).flat_map(move |y| {
-            (0..self.kernel[1]).map(move |kx| {
+    /// The window columns as runs, the same for every output row: for each window column `kx`
+    /// (in order) that lies inside the input for some output column, the offset in an input
+    /// row of output column `lo`'s cell and the output columns `lo..hi` that have one (each
+    /// next one `stride` cells further). Computed once a call: per output row, its divisions
+    /// and an iterator chain were most of the small CNN's (1, 3) pooling.
+    fn column_runs(&self, w: usize, ow: usize) -> Vec<Run> {
+        let (s, pad) = (self.stride[1], self.padding[1].0);
+        (0..self.kernel[1])
+            .map(|kx| {
                 let (lo, hi) = self.columns(kx, w, ow);
-                (y * w + (lo * s + kx).saturating_sub(pad), lo, hi)
+                Run { offset: (lo * s + kx).saturating_sub(pad), lo, hi }
             })
-        })
-        .filter(|&(_, lo, hi)| hi > lo)
+            .filter(|run| run.hi > run.lo)
+            .collect()
     }
 
     /// The maxima of output row `oy`'s windows in one plane without NaN (the caller checks):
     /// a compare-and-select per cell, no branch. A window of padding only keeps −∞.
-    fn row_maxima(&self, plane: &[f32], hw: [usize; 2], oy: usize, best: &mut [f32]) {
+    fn row_maxima(&self, plane: &[f32], [h, w]: [usize; 2], cols: &[Run], oy: usize, best: &mut [f32]) {
         best.fill(f32::NEG_INFINITY);
-        let s = self.stride[1];
-        for (start, lo, hi) in self.row_runs(hw, best.len(), oy) {
-            for (b, &v) in best[lo..hi].iter_mut().zip(plane[start..].iter().step_by(s)) {
-                *b = if v > *b { v } else { *b };
+        let (rows, s) = (self.span(oy, h, 0), self.stride[1]);
+        for y in rows.0..rows.1 {
+            for run in cols {
+                let cells = plane[y * w + run.offset..].iter().step_by(s);
+                for (b, &v) in best[run.lo..run.hi].iter_mut().zip(cells) {
+                    *b = if v > *b { v } else { *b };
+                }
             }
         }
     }
@@ -97,31 +101,45 @@ impl Pool2d {
     /// to its window's maximum taking the window's index, so that the first such cell is the
     /// last to write — two branch-free passes (a per-cell "is it larger" branch mispredicts on
     /// half the cells of a ReLU's output). With a NaN, the cells one by one.
-    fn row_winners(&self, plane: &[f32], hw: [usize; 2], oy: usize, has_nan: bool, best: &mut [f32], at: &mut [u32]) {
+    #[allow(clippy::too_many_arguments)]
+    fn row_winners(&self, plane: &[f32], hw: [usize; 2], cols: &[Run], oy: usize, has_nan: bool, best: &mut [f32], at: &mut [u32]) {
         at.fill(NONE);
+        let (rows, s, w) = (self.span(oy, hw[0], 0), self.stride[1], hw[1]);
         if has_nan {
             best.fill(f32::NEG_INFINITY);
-            for (start, lo, hi) in self.row_runs(hw, best.len(), oy) {
-                for (ox, i) in (lo..hi).zip((start..).step_by(self.stride[1])) {
-                    let v = plane[i];
-                    if at[ox] == NONE || v > best[ox] || v.is_nan() {
-                        (best[ox], at[ox]) = (v, i as u32);
+            for y in rows.0..rows.1 {
+                for run in cols {
+                    for (ox, i) in (run.lo..run.hi).zip((y * w + run.offset..).step_by(s)) {
+                        let v = plane[i];
+                        if at[ox] == NONE || v > best[ox] || v.is_nan() {
+                            (best[ox], at[ox]) = (v, i as u32);
+                        }
                     }
                 }
             }
             return;
         }
-        self.row_maxima(plane, hw, oy, best);
-        let s = self.stride[1];
-        for (start, lo, hi) in self.row_runs(hw, best.len(), oy).rev() {
-            let cells = plane[start..].iter().step_by(s).zip((start as u32..).step_by(s));
-            for ((a, &m), (&v, i)) in at[lo..hi].iter_mut().zip(&best[lo..hi]).zip(cells) {
-                // All ones where the cell equals the maximum: a mask, not a branch.
-                let equal = ((v == m) as u32).wrapping_neg();
-                *a = (*a & !equal) | (i & equal);
+        self.row_maxima(plane, hw, cols, oy, best);
+        for y in (rows.0..rows.1).rev() {
+            for run in cols.iter().rev() {
+                let start = y * w + run.offset;
+                let cells = plane[start..].iter().step_by(s).zip((start as u32..).step_by(s));
+                for ((a, &m), (&v, i)) in at[run.lo..run.hi].iter_mut().zip(&best[run.lo..run.hi]).zip(cells) {
+                    // All ones where the cell equals the maximum: a mask, not a branch.
+                    let equal = ((v == m) as u32).wrapping_neg();
+                    *a = (*a & !equal) | (i & equal);
+                }
             }
         }
     }
+}
+
+/// One window column's cells in an output row's windows (see [`Pool2d::column_runs`]).
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    offset: usize,
+    lo: usize,
+    hi: usize,
 }
 
 fn has_nan(plane: &[f32]) -> bool {
@@ -133,6 +151,7 @@ pub fn forward(x: &[f32], planes: usize, [h, w]: [usize; 2], pool: &Pool2d) -> V
     let [oh, ow] = pool.output(h, w).expect("the pool's output size was checked by the caller");
     let mut out = vec![0.0f32; planes * oh * ow];
     let (plane_in, plane_out, per_task) = (h * w, oh * ow, planes_per_task(h * w));
+    let cols = pool.column_runs(w, ow);
     for_each_chunk(&mut out, per_task * plane_out, x.len(), |t, dst| {
         let mut at = vec![NONE; ow];
         for (j, dst) in dst.chunks_mut(plane_out).enumerate() {
@@ -141,9 +160,9 @@ pub fn forward(x: &[f32], planes: usize, [h, w]: [usize; 2], pool: &Pool2d) -> V
             let nan = has_nan(plane);
             for (oy, dst) in dst.chunks_mut(ow).enumerate() {
                 if nan {
-                    pool.row_winners(plane, [h, w], oy, true, dst, &mut at);
+                    pool.row_winners(plane, [h, w], &cols, oy, true, dst, &mut at);
                 } else {
-                    pool.row_maxima(plane, [h, w], oy, dst);
+                    pool.row_maxima(plane, [h, w], &cols, oy, dst);
                 }
             }
         }
@@ -158,6 +177,7 @@ pub fn backward(x: &[f32], grad: &[f32], planes: usize, [h, w]: [usize; 2], pool
     let [oh, ow] = pool.output(h, w).expect("the pool's output size was checked by the caller");
     let mut dx = vec![0.0f32; planes * h * w];
     let (plane_in, plane_out, per_task) = (h * w, oh * ow, planes_per_task(h * w));
+    let cols = pool.column_runs(w, ow);
     for_each_chunk(&mut dx, per_task * plane_in, x.len(), |t, dst| {
         let (mut best, mut at) = (vec![0.0f32; ow], vec![NONE; ow]);
         for (j, dst) in dst.chunks_mut(plane_in).enumerate() {
@@ -166,7 +186,7 @@ pub fn backward(x: &[f32], grad: &[f32], planes: usize, [h, w]: [usize; 2], pool
             let g = &grad[p * plane_out..(p + 1) * plane_out];
             let nan = has_nan(plane);
             for oy in 0..oh {
-                pool.row_winners(plane, [h, w], oy, nan, &mut best, &mut at);
+                pool.row_winners(plane, [h, w], &cols, oy, nan, &mut best, &mut at);
                 for (&i, &g) in at.iter().zip(&g[oy * ow..(oy + 1) * ow]) {
                     if i != NONE {
                         dst[i as usize] += g;
