@@ -139,11 +139,13 @@ impl Geometry {
         (lo, hi)
     }
 
-    /// The input row that output row `oy` reads through kernel row `ky`, if inside the input.
-    /// (Callers also skip a kernel column `kx` whose `cols` are empty: with padding wider than
-    /// the input, an offset `lo + kx − pl` may then not exist.)
-    fn row(&self, oy: usize, ky: usize) -> Option<usize> {
-        (oy + ky).checked_sub(self.pt).filter(|&y| y < self.h)
+    /// The output rows `oy` for which input row `oy + ky − pt` exists. (Callers also skip a
+    /// kernel column `kx` whose `cols` are empty: with padding wider than the input, an offset
+    /// `lo + kx − pl` may then not exist.)
+    fn rows(&self, ky: usize) -> (usize, usize) {
+        let lo = self.pt.saturating_sub(ky).min(self.oh);
+        let hi = (self.h + self.pt).saturating_sub(ky).min(self.oh).max(lo);
+        (lo, hi)
     }
 
     /// Row `r` = (input channel, kernel row, kernel column) of the im2col of `samples`
@@ -152,10 +154,7 @@ impl Geometry {
     fn im2col_row(&self, r: usize, xs: &[f32], row: &mut [f32]) {
         let (p, plane_len) = (self.p(), self.h * self.w);
         let (c, ky, kx) = (r / (self.kh * self.kw), r / self.kw % self.kh, r % self.kw);
-        let (lo, hi) = self.cols(kx);
-        // The output rows whose input row exists: `oy0..oy1`.
-        let oy0 = self.pt.saturating_sub(ky).min(self.oh);
-        let oy1 = (self.h + self.pt).saturating_sub(ky).clamp(oy0, self.oh);
+        let ((lo, hi), (oy0, oy1)) = (self.cols(kx), self.rows(ky));
         for (s, dst) in row.chunks_mut(p).enumerate() {
             if hi == lo || oy1 == oy0 {
                 dst.fill(0.0);
@@ -173,18 +172,19 @@ impl Geometry {
                 // from the neighbouring row, outside `lo..hi`, are zeroed after.
                 let (first, last) = (lo, rows.len() - (self.ow - hi));
                 rows[first..last].copy_from_slice(&plane[src..src + (last - first)]);
-                for out in rows.chunks_exact_mut(self.ow) {
-                    out[..lo].iter_mut().for_each(|v| *v = 0.0);
-                    out[hi..].iter_mut().for_each(|v| *v = 0.0);
-                }
             } else {
                 // Rows of other widths (valid convolutions, the windows of a look): a copy per
                 // output row, inline — the small CNN's rows are 12–38 floats, where a call to
-                // `memcpy` and two to `memset` cost more than the copy.
+                // `memcpy` costs more than the copy.
                 for (i, out) in rows.chunks_exact_mut(self.ow).enumerate() {
                     let start = src + i * self.w;
-                    out[..lo].iter_mut().for_each(|v| *v = 0.0);
                     copy_short(&mut out[lo..hi], &plane[start..start + (hi - lo)]);
+                }
+            }
+            // The padding's cells of each row (one or two: written in place, not by `memset`).
+            if lo > 0 || hi < self.ow {
+                for out in rows.chunks_exact_mut(self.ow) {
+                    out[..lo].iter_mut().for_each(|v| *v = 0.0);
                     out[hi..].iter_mut().for_each(|v| *v = 0.0);
                 }
             }
@@ -210,14 +210,15 @@ impl Geometry {
                 for kx in 0..self.kw {
                     let r = (c * self.kh + ky) * self.kw + kx;
                     let src = &col[r * row_len + s * p..r * row_len + (s + 1) * p];
-                    let (lo, hi) = self.cols(kx);
-                    for oy in 0..self.oh {
-                        if let Some(y) = self.row(oy, ky).filter(|_| hi > lo) {
-                            let start = y * self.w + lo + kx - self.pl;
-                            let dst = &mut plane[start..start + (hi - lo)];
-                            for (d, v) in dst.iter_mut().zip(&src[oy * self.ow + lo..oy * self.ow + hi]) {
-                                *d += v;
-                            }
+                    let ((lo, hi), (oy0, oy1)) = (self.cols(kx), self.rows(ky));
+                    if hi == lo {
+                        continue;
+                    }
+                    for oy in oy0..oy1 {
+                        let start = (oy + ky - self.pt) * self.w + lo + kx - self.pl;
+                        let dst = &mut plane[start..start + (hi - lo)];
+                        for (d, v) in dst.iter_mut().zip(&src[oy * self.ow + lo..oy * self.ow + hi]) {
+                            *d += v;
                         }
                     }
                 }
