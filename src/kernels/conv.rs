@@ -18,6 +18,10 @@
 //! The kernel gradient sums fixed spans of groups, then adds the spans in order. The split
 //! depends on the shapes only, so the results are bit-identical whatever the number of threads.
 //! (One im2col for a whole batch, measured: slower — it no longer fits in cache.)
+//!
+//! Deep 3×3 convolutions (the large sound CNN's) go through [`super::winograd`] instead:
+//! [`forward`], [`backward_input`] and [`backward_weight`] pick the path, the `*_im2col`
+//! functions are this one.
 
 use super::elementwise;
 use crate::parallel::{for_each_chunk, map_indices};
@@ -269,19 +273,19 @@ fn copy_short(dst: &mut [f32], src: &[f32]) {
 
 /// A matrix operand: its values and the strides of its rows and columns.
 #[derive(Clone, Copy)]
-struct Operand<'a> {
+pub(super) struct Operand<'a> {
     values: &'a [f32],
     row_stride: usize,
     col_stride: usize,
 }
 
 impl<'a> Operand<'a> {
-    fn row_major(values: &'a [f32], cols: usize) -> Self {
+    pub(super) fn row_major(values: &'a [f32], cols: usize) -> Self {
         Operand { values, row_stride: cols, col_stride: 1 }
     }
 
     /// The transpose of a row-major matrix with `cols` columns: element (i, j) at `j·cols + i`.
-    fn transposed(values: &'a [f32], cols: usize) -> Self {
+    pub(super) fn transposed(values: &'a [f32], cols: usize) -> Self {
         Operand { values, row_stride: 1, col_stride: cols }
     }
 
@@ -308,7 +312,7 @@ fn transposed(cols: usize) -> (usize, usize) {
 /// `m × n` matrix with `(row, column)` strides `layout`. Panics when an operand is smaller than
 /// its strides say (a bug, not bad input).
 #[allow(clippy::too_many_arguments)]
-fn matmul(dst: &mut [f32], layout: (usize, usize), m: usize, n: usize, k: usize, a: Operand, b: Operand, accumulate: bool, parallelism: Parallelism) {
+pub(super) fn matmul(dst: &mut [f32], layout: (usize, usize), m: usize, n: usize, k: usize, a: Operand, b: Operand, accumulate: bool, parallelism: Parallelism) {
     assert!(fits(dst.len(), layout, m, n) && a.fits(m, k) && b.fits(k, n), "matmul operands smaller than {m}×{k}·{k}×{n}");
     if m == 0 || n == 0 {
         return;
@@ -349,7 +353,7 @@ fn matmul(dst: &mut [f32], layout: (usize, usize), m: usize, n: usize, k: usize,
 
 /// With one task there is nothing to split over the threads: gemm splits its product instead
 /// (natively). Otherwise each task's product runs on its thread.
-fn parallelism(tasks: usize) -> Parallelism {
+pub(super) fn parallelism(tasks: usize) -> Parallelism {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     if tasks == 1 {
         return Parallelism::Rayon(0);
@@ -359,10 +363,26 @@ fn parallelism(tasks: usize) -> Parallelism {
 }
 
 /// Forward: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, Kh, Kw]`, `bias` `[Co]` → `act` of the
-/// `[B, Co, Oh, Ow]` convolution. The output is allocated holding the bias (no zeroing pass);
+/// `[B, Co, Oh, Ow]` convolution: by Winograd where it serves (deep 3×3 convolutions,
+/// [`super::winograd`]), else through im2col.
+pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Vec<f32> {
+    super::winograd::forward(x, weight, bias, shape, conv, act).unwrap_or_else(|| forward_im2col(x, weight, bias, shape, conv, act))
+}
+
+/// The gradient at the input: by Winograd where it serves, else through im2col.
+pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+    super::winograd::backward_input(weight, grad, shape, conv).unwrap_or_else(|| backward_input_im2col(weight, grad, shape, conv))
+}
+
+/// The gradient of the kernel: by Winograd where it serves, else through im2col.
+pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+    super::winograd::backward_weight(x, grad, shape, conv).unwrap_or_else(|| backward_weight_im2col(x, grad, shape, conv))
+}
+
+/// [`forward`] through im2col. The output is allocated holding the bias (no zeroing pass);
 /// per group of samples (one task each): im2col, then per sample one product accumulated onto
 /// its output in place and the activation over that output.
-pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Vec<f32> {
+pub fn forward_im2col(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
     let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
@@ -390,9 +410,9 @@ pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv:
     out
 }
 
-/// The gradient at the input: per group (one task each), `dcol_s = Wᵀ · grad_s` for each
+/// [`backward_input`] through im2col: per group (one task each), `dcol_s = Wᵀ · grad_s` for each
 /// sample into its columns of one `col`, folded back by col2im sample by sample.
-pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+pub fn backward_input_im2col(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
     let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
@@ -416,10 +436,10 @@ pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Co
     dx
 }
 
-/// The gradient of the kernel, `Σ_b grad_b · col_bᵀ` (`[Co, K]`, i.e. `[Co, Ci, Kh, Kw]`): a
+/// [`backward_weight`] through im2col, `Σ_b grad_b · col_bᵀ` (`[Co, K]`, i.e. `[Co, Ci, Kh, Kw]`): a
 /// partial sum per span of samples (one task each; im2col per group inside, a product per
 /// sample), the partial sums then added in order.
-pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
+pub fn backward_weight_im2col(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
     let (sample_in, group, span) = (g.ci * g.h * g.w, g.group(shape.batch), g.span(shape.batch));
@@ -466,7 +486,7 @@ thread_local! {
 /// Calls `f` with this thread's scratch buffer, `len` floats of it. Its values are whatever an
 /// earlier call left: `f` must write before it reads. (Taken out of the cell while in use, so a
 /// nested call gets a fresh buffer instead of a second borrow.)
-fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let mut buf = SCRATCH.with(|s| s.take());
     if buf.len() < len {
         buf.resize(len, 0.0);

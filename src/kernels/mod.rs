@@ -26,6 +26,8 @@ mod flex;
 pub mod norm;
 #[cfg_attr(not(flex), allow(dead_code))]
 pub mod pool;
+#[cfg_attr(not(flex), allow(dead_code))]
+mod winograd;
 
 #[cfg(flex)]
 use burn::backend::tensor::FloatTensor;
