@@ -179,18 +179,28 @@ fn quarters(buf: &mut [f32], block: usize, at: usize, len: usize) -> [&mut [f32]
     [&mut a[at..at + len], &mut b[at..at + len], &mut c[at..at + len], &mut d[at..at + len]]
 }
 
-/// `out[t] = Σ_k signs[k] · terms[k][t]` (signs ±1: exact), summed left to right. The shortest
-/// of `out` and the terms sets the length.
+/// `out[t] = Σ_k signs[k] · terms[k][t]` for one to three terms (signs ±1: exact), summed left
+/// to right. The shortest of `out` and the terms sets the length. Written as zipped iterators,
+/// one arm per count, so that the loops vectorize (indexing through the array of terms kept
+/// them scalar). Measured, the step did not change, nor with pulp's AVX-512 dispatch around
+/// the transforms: they are bound by memory (`V` is four times the input, `M` four times the
+/// output) — 15–20% of the large CNN's training step.
 #[inline(always)]
 fn combine<const N: usize>(out: &mut [f32], terms: [&[f32]; N], signs: [f32; N]) {
-    let len = terms.iter().fold(out.len(), |m, t| m.min(t.len()));
-    let terms: [&[f32]; N] = terms.map(|t| &t[..len]);
-    for (i, o) in out[..len].iter_mut().enumerate() {
-        let mut acc = signs[0] * terms[0][i];
-        for k in 1..N {
-            acc += signs[k] * terms[k][i];
+    match terms.as_slice() {
+        [a] => {
+            let sa = signs[0];
+            out.iter_mut().zip(*a).for_each(|(o, &x)| *o = sa * x);
         }
-        *o = acc;
+        [a, b] => {
+            let (sa, sb) = (signs[0], signs[1]);
+            out.iter_mut().zip(a.iter().zip(*b)).for_each(|(o, (&x, &y))| *o = sa * x + sb * y);
+        }
+        [a, b, c] => {
+            let (sa, sb, sc) = (signs[0], signs[1], signs[2]);
+            out.iter_mut().zip(a.iter().zip(b.iter().zip(*c))).for_each(|(o, (&x, (&y, &z)))| *o = sa * x + sb * y + sc * z);
+        }
+        _ => unreachable!("combine takes one to three terms"),
     }
 }
 
