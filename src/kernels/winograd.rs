@@ -48,9 +48,11 @@ const MIN_CHANNELS: usize = 96;
 /// See [`MIN_CHANNELS`].
 const MIN_WIDTH: usize = 10;
 
-/// Below this many output positions per call (a look's small windows) transforming the kernel
-/// costs more than the products save.
-const MIN_POSITIONS: usize = 64;
+/// Below this many tiles per call (batch × tiles of a sample) transforming the kernel, once a
+/// call, costs more than the products save: measured, a look at batch 1 (the page's drag, 65 to
+/// 250 tiles a convolution) took 3× as long through Winograd as through im2col
+/// (`cargo bench --bench drag`), while batches of 32 gain 1.1–1.4×.
+const MIN_TILES: usize = 256;
 
 /// Whether `GAPLAB_KERNELS=im2col` switched Winograd off (read once; for benchmarks that
 /// compare the two paths in one run).
@@ -80,18 +82,24 @@ struct Tiling {
 }
 
 impl Tiling {
-    /// The tiling of `conv` over `shape`'s input, when Winograd serves it: a 3×3 kernel, enough
-    /// channels and positions, and (for its input gradient's padding `2 − p`) padding ≤ 2.
+    /// The tiling of `conv` over `shape`'s input, when Winograd serves it: a 3×3 kernel,
+    /// padding ≤ 2 (for its input gradient's padding `2 − p`), enough channels, columns and
+    /// tiles ([`MIN_CHANNELS`], [`MIN_WIDTH`], [`MIN_TILES`]).
     fn new(conv: &Conv2d, shape: &ConvShape) -> Option<Self> {
+        let t = Self::computable(conv, shape)?;
+        let worth_it = enabled()
+            && shape.channels_in.min(shape.channels_out) >= MIN_CHANNELS
+            && t.ow >= MIN_WIDTH
+            && shape.batch * t.tiles() >= MIN_TILES;
+        worth_it.then_some(t)
+    }
+
+    /// The tiling of `conv` over `shape`'s input whenever Winograd can compute it (a 3×3 kernel,
+    /// padding ≤ 2), whether or not it pays.
+    fn computable(conv: &Conv2d, shape: &ConvShape) -> Option<Self> {
         let [oh, ow] = conv.output(shape.height, shape.width)?;
         let [(pt, pb), (pl, pr)] = conv.padding;
-        let serves = enabled()
-            && conv.kernel == [3, 3]
-            && pt.max(pb).max(pl).max(pr) <= 2
-            && shape.channels_in.min(shape.channels_out) >= MIN_CHANNELS
-            && ow >= MIN_WIDTH
-            && shape.batch * oh * ow >= MIN_POSITIONS;
-        serves.then(|| Self::of(shape.channels_in, [shape.height, shape.width], [pt, pl], [oh, ow]))
+        (conv.kernel == [3, 3] && pt.max(pb).max(pl).max(pr) <= 2).then(|| Self::of(shape.channels_in, [shape.height, shape.width], [pt, pl], [oh, ow]))
     }
 
     fn of(ci: usize, [h, w]: [usize; 2], [pt, pl]: [usize; 2], [oh, ow]: [usize; 2]) -> Self {
@@ -206,25 +214,18 @@ fn combine<const N: usize>(out: &mut [f32], terms: [&[f32]; N], signs: [f32; N])
 
 /// `U = G g Gᵀ` for every (output channel, input channel) of a 3×3 kernel, `g(o, c)` giving
 /// its nine values row by row: `[16, co, ci]`, with `G = [[1,0,0],[½,½,½],[½,−½,½],[0,0,1]]`.
-fn transform_kernel(co: usize, ci: usize, g: impl Fn(usize, usize) -> [f32; 9] + Sync) -> Vec<f32> {
-    let mut u = vec![0.0f32; XI * co * ci];
+fn transform_kernel(co: usize, ci: usize, g: impl Fn(usize, usize) -> [f32; 9]) -> Vec<f32> {
     let per_xi = co * ci;
-    let transformed: Vec<[f32; XI]> = map_indices(per_xi, per_xi * 9, |oc| {
+    let mut u = vec![0.0f32; XI * per_xi];
+    let lift = |a: f32, b: f32, c: f32| [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c];
+    for oc in 0..per_xi {
         let k = g(oc / ci, oc % ci);
-        let lift = |a: f32, b: f32, c: f32| [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c];
-        // G g: each column of g lifted to four rows.
+        // G g: each column of g lifted to four rows; then (G g) Gᵀ: each row to four columns.
         let cols: [[f32; 4]; 3] = std::array::from_fn(|j| lift(k[j], k[3 + j], k[6 + j]));
-        // (G g) Gᵀ: each of the four rows lifted to four columns.
-        let mut out = [0.0f32; XI];
         for i in 0..4 {
-            let row = lift(cols[0][i], cols[1][i], cols[2][i]);
-            out[4 * i..4 * i + 4].copy_from_slice(&row);
-        }
-        out
-    });
-    for (oc, t) in transformed.iter().enumerate() {
-        for (xi, &value) in t.iter().enumerate() {
-            u[xi * per_xi + oc] = value;
+            for (j, value) in lift(cols[0][i], cols[1][i], cols[2][i]).into_iter().enumerate() {
+                u[(4 * i + j) * per_xi + oc] = value;
+            }
         }
     }
     u
@@ -233,17 +234,23 @@ fn transform_kernel(co: usize, ci: usize, g: impl Fn(usize, usize) -> [f32; 9] +
 /// The convolution by Winograd when it serves `conv` on `shape` (see [`Tiling::new`]), else
 /// `None`: `x` `[B, Ci, H, W]`, `weight` `[Co, Ci, 3, 3]`, `bias` `[Co]` → `act` of the output.
 pub fn forward(x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, conv: &Conv2d, act: Activation) -> Option<Vec<f32>> {
-    let tiling = Tiling::new(conv, shape)?;
+    Tiling::new(conv, shape).map(|t| forward_with(t, x, weight, bias, shape, act))
+}
+
+fn forward_with(tiling: Tiling, x: &[f32], weight: &[f32], bias: &[f32], shape: &ConvShape, act: Activation) -> Vec<f32> {
     let (co, ci) = (shape.channels_out, shape.channels_in);
     let u = transform_kernel(co, ci, |o, c| weight[(o * ci + c) * 9..][..9].try_into().expect("nine values"));
-    Some(run(x, &u, Some(bias), shape.batch, co, tiling, act))
+    run(x, &u, Some(bias), shape.batch, co, tiling, act)
 }
 
 /// The gradient at the input, when Winograd serves `conv` on `shape`: the forward pass over
 /// `grad` (`[B, Co, Oh, Ow]`) with the kernel rotated by 180° and transposed
 /// (`g'[c][o] = g[o][c]` upside down and mirrored), padded `2 − p`.
 pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Option<Vec<f32>> {
-    let forward_tiling = Tiling::new(conv, shape)?;
+    Tiling::new(conv, shape).map(|t| backward_input_with(t, weight, grad, shape, conv))
+}
+
+fn backward_input_with(forward_tiling: Tiling, weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
     let (co, ci) = (shape.channels_out, shape.channels_in);
     let [(pt, _), (pl, _)] = conv.padding;
     let tiling = Tiling::of(co, [forward_tiling.oh, forward_tiling.ow], [2 - pt, 2 - pl], [shape.height, shape.width]);
@@ -251,7 +258,7 @@ pub fn backward_input(weight: &[f32], grad: &[f32], shape: &ConvShape, conv: &Co
         let k = &weight[(o * ci + c) * 9..][..9];
         std::array::from_fn(|i| k[8 - i])
     });
-    Some(run(grad, &u, None, shape.batch, ci, tiling, Activation::Identity))
+    run(grad, &u, None, shape.batch, ci, tiling, Activation::Identity)
 }
 
 /// `act(conv(x) + bias)` from the transformed kernel `u` (`[16, co, tiling.ci]`) for `batch`
@@ -371,7 +378,10 @@ fn transform_grad(grad: &[f32], t: &Tiling, n: usize, co: usize, dm: &mut [f32])
 /// samples (one task each) `dU[ξ] = Σ dM[ξ] · V[ξ]ᵀ` over its groups, the spans' sums added in
 /// order, then `Gᵀ dU G`.
 pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Option<Vec<f32>> {
-    let t = Tiling::new(conv, shape)?;
+    Tiling::new(conv, shape).map(|t| backward_weight_with(t, x, grad, shape))
+}
+
+fn backward_weight_with(t: Tiling, x: &[f32], grad: &[f32], shape: &ConvShape) -> Vec<f32> {
     let (co, ci, batch) = (shape.channels_out, shape.channels_in, shape.batch);
     let (sample_in, sample_out) = (ci * t.h * t.w, co * t.oh * t.ow);
     let (tiles, group) = (t.tiles(), t.group(batch));
@@ -414,7 +424,7 @@ pub fn backward_weight(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d
             out[3 * i..3 * i + 3].copy_from_slice(&fold(cols[0][i], cols[1][i], cols[2][i], cols[3][i]));
         }
     }
-    Some(dw)
+    dw
 }
 
 #[cfg(test)]
@@ -455,12 +465,12 @@ mod tests {
             let weight = values(co * ci * 9, 1.1);
             let bias = values(co, 2.0);
             let grad = values(batch * co * oh * ow, 0.7);
-            assert!(Tiling::new(&c, &shape).is_some(), "{what}: Winograd should serve");
-            let fwd = forward(&x, &weight, &bias, &shape, &c, Activation::Relu).unwrap();
+            let t = Tiling::computable(&c, &shape).unwrap();
+            let fwd = forward_with(t, &x, &weight, &bias, &shape, Activation::Relu);
             assert_close(&fwd, &conv::forward_im2col(&x, &weight, &bias, &shape, &c, Activation::Relu), &format!("forward {what}"));
-            let dx = backward_input(&weight, &grad, &shape, &c).unwrap();
+            let dx = backward_input_with(t, &weight, &grad, &shape, &c);
             assert_close(&dx, &conv::backward_input_im2col(&weight, &grad, &shape, &c), &format!("input gradient {what}"));
-            let dw = backward_weight(&x, &grad, &shape, &c).unwrap();
+            let dw = backward_weight_with(t, &x, &grad, &shape);
             assert_close(&dw, &conv::backward_weight_im2col(&x, &grad, &shape, &c), &format!("kernel gradient {what}"));
         }
     }
@@ -468,16 +478,17 @@ mod tests {
     #[test]
     fn shallow_small_and_other_kernels_keep_the_im2col_path() {
         let conv3 = Conv2d { kernel: [3, 3], padding: [(1, 1), (1, 1)] };
-        let shape = |ci, co, h, w| ConvShape { batch: 1, channels_in: ci, height: h, width: w, channels_out: co };
-        assert!(Tiling::new(&conv3, &shape(1, 96, 101, 40)).is_none(), "one input channel");
-        assert!(Tiling::new(&conv3, &shape(64, 128, 20, 20)).is_none(), "64 input channels");
-        assert!(Tiling::new(&conv3, &shape(128, 64, 20, 20)).is_none(), "64 output channels");
-        assert!(Tiling::new(&conv3, &shape(128, 128, 8, 8)).is_none(), "8 columns (the STRIP CNN's last stage)");
-        assert!(Tiling::new(&conv3, &shape(96, 96, 5, 10)).is_none(), "50 positions");
-        assert!(Tiling::new(&Conv2d { kernel: [2, 2], padding: [(0, 0), (0, 0)] }, &shape(96, 96, 20, 20)).is_none(), "2×2 kernel");
-        assert!(Tiling::new(&Conv2d { kernel: [3, 3], padding: [(3, 0), (1, 1)] }, &shape(96, 96, 20, 20)).is_none(), "padding 3");
-        assert!(Tiling::new(&conv3, &shape(96, 256, 50, 20)).is_some(), "the large sound CNN's second conv");
-        assert!(Tiling::new(&conv3, &shape(384, 384, 25, 10)).is_some(), "its fourth");
+        let shape = |batch, ci, co, h, w| ConvShape { batch, channels_in: ci, height: h, width: w, channels_out: co };
+        assert!(Tiling::new(&conv3, &shape(32, 1, 96, 101, 40)).is_none(), "one input channel");
+        assert!(Tiling::new(&conv3, &shape(32, 64, 128, 20, 20)).is_none(), "64 input channels");
+        assert!(Tiling::new(&conv3, &shape(32, 128, 64, 20, 20)).is_none(), "64 output channels");
+        assert!(Tiling::new(&conv3, &shape(32, 128, 128, 8, 8)).is_none(), "8 columns (the STRIP CNN's last stage)");
+        assert!(Tiling::new(&conv3, &shape(1, 384, 384, 25, 10)).is_none(), "65 tiles: a look at batch 1");
+        assert!(Tiling::new(&conv3, &shape(1, 96, 256, 50, 20)).is_none(), "250 tiles");
+        assert!(Tiling::computable(&Conv2d { kernel: [2, 2], padding: [(0, 0), (0, 0)] }, &shape(32, 96, 96, 20, 20)).is_none(), "2×2 kernel");
+        assert!(Tiling::computable(&Conv2d { kernel: [3, 3], padding: [(3, 0), (1, 1)] }, &shape(32, 96, 96, 20, 20)).is_none(), "padding 3");
+        assert!(Tiling::new(&conv3, &shape(2, 96, 256, 50, 20)).is_some(), "the large sound CNN's second conv, two samples");
+        assert!(Tiling::new(&conv3, &shape(4, 384, 384, 25, 10)).is_some(), "its fourth, four samples");
     }
 
     /// Each group's transforms must not depend on what the scratch buffer held before.
@@ -486,11 +497,11 @@ mod tests {
         let shape = ConvShape { batch: 5, channels_in: 96, height: 8, width: 10, channels_out: 96 };
         let c = Conv2d { kernel: [3, 3], padding: [(1, 1), (1, 1)] };
         let (x, weight, bias) = (values(5 * 96 * 80, 0.1), values(96 * 96 * 9, 0.2), values(96, 0.3));
-        let all = forward(&x, &weight, &bias, &shape, &c, Activation::Identity).unwrap();
+        let all = forward_with(Tiling::computable(&c, &shape).unwrap(), &x, &weight, &bias, &shape, Activation::Identity);
         let one = ConvShape { batch: 1, ..shape };
         for s in 0..5 {
             let (input, output) = (96 * 80, 96 * 80);
-            let alone = forward(&x[s * input..(s + 1) * input], &weight, &bias, &one, &c, Activation::Identity).unwrap();
+            let alone = forward_with(Tiling::computable(&c, &one).unwrap(), &x[s * input..(s + 1) * input], &weight, &bias, &one, Activation::Identity);
             assert_eq!(alone, all[s * output..(s + 1) * output], "sample {s}");
         }
     }
