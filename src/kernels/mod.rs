@@ -7,7 +7,8 @@
 //! The networks call these functions and nothing else changes: on Flex (natively and in the
 //! page's worker) the lab's kernels run, on any other device (the page's WebGPU) burn's own ops,
 //! exactly as before. `GAPLAB_KERNELS=stock` in the environment switches a native process back
-//! to burn's ops everywhere, for benchmarks that compare the two in one run.
+//! to burn's ops everywhere, for benchmarks that compare the two in one run;
+//! `GAPLAB_KERNELS=im2col` keeps the lab's kernels but turns Winograd's convolutions off.
 //!
 //! Which operations: `docs/PERFORMANCE.md`'s profile of a training step.
 //!
