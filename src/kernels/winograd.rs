@@ -21,8 +21,9 @@
 //!   `dU[ξ] = Σ_tiles (A dY Aᵀ)[ξ] · V[ξ]ᵀ`, then `dg = Gᵀ dU G`.
 //!
 //! Work goes in groups of consecutive samples (one task each), the products over all tiles of
-//! a group, so that the transformed kernel is packed once per group, not once per sample. The
-//! split depends on the shapes only: bit-identical results whatever the number of threads.
+//! a group: several samples where a sample has few tiles, one sample for the large CNN's maps
+//! (larger groups were measured no faster). The split depends on the shapes only:
+//! bit-identical results whatever the number of threads.
 
 use super::conv::{Activation, Conv2d, ConvShape, Operand, matmul, parallelism, with_scratch};
 use super::elementwise;
