@@ -236,13 +236,7 @@ impl Geometry {
         (COL_BUDGET / (self.k() * self.p()).max(1)).clamp(1, batch.max(1))
     }
 
-    /// Samples per partial sum of the kernel gradient: whole groups, at most [`PARTIALS`]
-    /// partial sums per call (each is a kernel-sized buffer).
-    fn span(&self, batch: usize) -> usize {
-        let group = self.group(batch);
-        let spans = batch.div_ceil(group).min(PARTIALS).max(1);
-        batch.div_ceil(group).div_ceil(spans) * group
-    }
+
 }
 
 /// `dst.copy_from_slice(src)` for short runs, without a call: blocks of eight floats (a
@@ -442,7 +436,8 @@ pub fn backward_input_im2col(weight: &[f32], grad: &[f32], shape: &ConvShape, co
 pub fn backward_weight_im2col(x: &[f32], grad: &[f32], shape: &ConvShape, conv: &Conv2d) -> Vec<f32> {
     let g = Geometry::new(conv, shape);
     let (k, p, co) = (g.k(), g.p(), shape.channels_out);
-    let (sample_in, group, span) = (g.ci * g.h * g.w, g.group(shape.batch), g.span(shape.batch));
+    let (sample_in, group) = (g.ci * g.h * g.w, g.group(shape.batch));
+    let span = span(shape.batch, group);
     let spans = shape.batch.div_ceil(span);
     let par = parallelism(spans);
     let partials = map_indices(spans, usize::MAX, |t| {
@@ -462,12 +457,26 @@ pub fn backward_weight_im2col(x: &[f32], grad: &[f32], shape: &ConvShape, conv: 
         });
         dw
     });
+    add_in_order(partials, co * k)
+}
+
+/// Samples per partial sum of a kernel gradient for `batch` samples in groups of `group`:
+/// whole groups, at most [`PARTIALS`] partial sums per call (each is a kernel-sized buffer).
+/// Depends on the shapes only, never on the threads (the im2col and the Winograd paths).
+pub(super) fn span(batch: usize, group: usize) -> usize {
+    let groups = batch.div_ceil(group);
+    groups.div_ceil(groups.min(PARTIALS).max(1)) * group
+}
+
+/// The partial sums of a kernel gradient added in their order (so the same whatever thread
+/// computed which), or zeros of `len` where there were none.
+pub(super) fn add_in_order(partials: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut partials = partials.into_iter();
-    let mut dw = partials.next().unwrap_or_else(|| vec![0.0; co * k]);
+    let mut sum = partials.next().unwrap_or_else(|| vec![0.0; len]);
     for partial in partials {
-        dw.iter_mut().zip(&partial).for_each(|(a, b)| *a += b);
+        sum.iter_mut().zip(&partial).for_each(|(a, b)| *a += b);
     }
-    dw
+    sum
 }
 
 /// Sample `s`'s columns of a group's im2col `col` (`[K, n·P]`), transposed: the `P × K` matrix

@@ -100,16 +100,23 @@ pub fn serves<const D: usize>(_x: &Tensor<D>) -> bool {
     false
 }
 
-/// `false` when the environment says `GAPLAB_KERNELS=stock` (read once).
+/// `false` when the environment says `GAPLAB_KERNELS=stock`.
 #[cfg(flex)]
 fn enabled() -> bool {
+    switch() != "stock"
+}
+
+/// `GAPLAB_KERNELS` from the environment, read once (`stock`: burn's ops; `im2col`: the lab's
+/// kernels without Winograd); empty when unset, and always in the page.
+#[cfg_attr(not(flex), allow(dead_code))]
+fn switch() -> &'static str {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *ENABLED.get_or_init(|| std::env::var("GAPLAB_KERNELS").map_or(true, |v| v != "stock"))
+        static SWITCH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        SWITCH.get_or_init(|| std::env::var("GAPLAB_KERNELS").unwrap_or_default())
     }
     #[cfg(target_arch = "wasm32")]
-    true
+    ""
 }
 
 /// Max pooling of `[B, C, H, W]` with `pool`'s window, stride and padding: the lab's kernel on

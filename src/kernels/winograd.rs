@@ -25,7 +25,7 @@
 //! (larger groups were measured no faster). The split depends on the shapes only:
 //! bit-identical results whatever the number of threads.
 
-use super::conv::{Activation, Conv2d, ConvShape, Operand, matmul, parallelism, with_scratch};
+use super::conv::{Activation, Conv2d, ConvShape, Operand, add_in_order, matmul, parallelism, span, with_scratch};
 use super::elementwise;
 use crate::parallel::{for_each_chunk, map_indices};
 
@@ -35,9 +35,6 @@ const XI: usize = 16;
 /// Floats a group's transformed tiles (`V`) may take: groups of several samples where one
 /// sample's tiles are few (the small maps deep in a network), one sample otherwise.
 const GROUP_BUDGET: usize = 512 << 10;
-
-/// At most this many partial sums of a kernel gradient per call (as the im2col path).
-const PARTIALS: usize = 8;
 
 /// Below this many input or output channels the products are too shallow for Winograd to pay
 /// (measured: the STRIP CNN's 32- to 128-channel convolutions on 32×32 to 8×8 maps ran at
@@ -55,16 +52,10 @@ const MIN_WIDTH: usize = 10;
 /// (`cargo bench --bench drag`), while batches of 32 gain 1.1–1.4×.
 const MIN_TILES: usize = 256;
 
-/// Whether `GAPLAB_KERNELS=im2col` switched Winograd off (read once; for benchmarks that
-/// compare the two paths in one run).
+/// `false` when `GAPLAB_KERNELS=im2col` switched Winograd off (for benchmarks that compare the
+/// two paths in one run).
 fn enabled() -> bool {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *ENABLED.get_or_init(|| std::env::var("GAPLAB_KERNELS").map_or(true, |v| v != "im2col"))
-    }
-    #[cfg(target_arch = "wasm32")]
-    true
+    super::switch() != "im2col"
 }
 
 /// A 3×3 convolution's tiling of one sample: `th × tw` tiles of 2×2 outputs over the input
@@ -280,21 +271,19 @@ fn run(x: &[f32], u: &[f32], bias: Option<&[f32]>, batch: usize, co: usize, t: T
                 let (u_xi, v_xi) = (&u[xi * co * t.ci..][..co * t.ci], &v[xi * t.ci * cols..][..t.ci * cols]);
                 matmul(&mut m[xi * co * cols..][..co * cols], (cols, 1), co, cols, t.ci, Operand::row_major(u_xi, t.ci), Operand::row_major(v_xi, cols), false, par);
             }
-            transform_output(m, &t, n, co, bias, dst);
+            transform_output(m, &t, n, co, bias, act, dst);
         });
-        for plane in dst.chunks_mut(t.oh * t.ow) {
-            elementwise::activate_in_place(act, plane);
-        }
     });
     out
 }
 
 /// The output transform `Y = Aᵀ m A` of every tile of `m` (`[16, co, n·tiles]`), with
-/// `Aᵀ = [[1,1,1,0],[0,1,−1,−1]]`, plus the bias, into `out` (`[n, co, oh, ow]`; a tile's
-/// outputs past the last row or column dropped). A plane at a time, as runs over its tiles
+/// `Aᵀ = [[1,1,1,0],[0,1,−1,−1]]`, plus the bias, then `act`, into `out` (`[n, co, oh, ow]`; a
+/// tile's outputs past the last row or column dropped; each plane activated while in cache). A plane at a time, as runs over its tiles
 /// (see [`Tiling::transform_input`]); the four outputs of each tile are then interleaved into
 /// the plane's rows.
-fn transform_output(m: &[f32], t: &Tiling, n: usize, co: usize, bias: Option<&[f32]>, out: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn transform_output(m: &[f32], t: &Tiling, n: usize, co: usize, bias: Option<&[f32]>, act: Activation, out: &mut [f32]) {
     let (tiles, plane, tw) = (t.tiles(), t.oh * t.ow, t.tw);
     let cols = n * tiles;
     let block = co * cols;
@@ -328,6 +317,7 @@ fn transform_output(m: &[f32], t: &Tiling, n: usize, co: usize, bias: Option<&[f
                     }
                 }
             }
+            elementwise::activate_in_place(act, dst);
         }
     }
 }
@@ -386,8 +376,7 @@ fn backward_weight_with(t: Tiling, x: &[f32], grad: &[f32], shape: &ConvShape) -
     let (co, ci, batch) = (shape.channels_out, shape.channels_in, shape.batch);
     let (sample_in, sample_out) = (ci * t.h * t.w, co * t.oh * t.ow);
     let (tiles, group) = (t.tiles(), t.group(batch));
-    let groups = batch.div_ceil(group);
-    let span = groups.div_ceil(groups.min(PARTIALS).max(1)) * group;
+    let span = span(batch, group);
     let spans = batch.div_ceil(span);
     let par = parallelism(spans);
     let partials = map_indices(spans, usize::MAX, |k| {
@@ -408,11 +397,7 @@ fn backward_weight_with(t: Tiling, x: &[f32], grad: &[f32], shape: &ConvShape) -
         }
         du
     });
-    let mut partials = partials.into_iter();
-    let mut du = partials.next().unwrap_or_else(|| vec![0.0; XI * co * ci]);
-    for partial in partials {
-        du.iter_mut().zip(&partial).for_each(|(a, b)| *a += b);
-    }
+    let du = add_in_order(partials, XI * co * ci);
     // dg = Gᵀ dU G, Gᵀ = [[1,½,½,0],[0,½,−½,0],[0,½,½,1]].
     let per_xi = co * ci;
     let fold = |a: f32, b: f32, c: f32, d: f32| [a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d];
