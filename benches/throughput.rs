@@ -7,11 +7,15 @@
 //! median step gives samples/s. `bench/peers.sh` sets these beside Keras on TensorFlow.
 //!
 //! `cargo bench --bench throughput -- [--models small-fc,strip-gap,...] [--batches 256,32]
-//! [--steps N] [--json]` (models are `ARCH-HEAD`; default all twelve).
+//! [--steps N] [--framing valid|centred] [--json]` (models are `ARCH-HEAD`; default all twelve).
+//! `--framing centred` gives the sound models the 101-frame input the recipe grids and the
+//! page's pairs train on (default: the paper's 98 frames); the large CNN's deep maps are then
+//! 25 × 10 instead of 24 × 10, which changes how its products split into gemm's panels.
 
 use std::ops::ControlFlow;
 
 use burn::prelude::*;
+use gaplab::features::mfcc::Framing;
 use gaplab::model::{Arch, Head, ModelSpec, Net};
 use gaplab::train::{Features, Progress, Samples, TrainSettings, fit};
 use web_time::Instant;
@@ -20,6 +24,8 @@ struct Options {
     models: Vec<(Arch, Head)>,
     batches: Vec<usize>,
     steps: usize,
+    /// The sound models' MFCC framing.
+    framing: Framing,
     json: bool,
     /// Run by `cargo bench`: measure. Otherwise (`cargo test --all-targets`) a smoke run — one
     /// step at batch 2 per model — so the suite checks that the bench works without timing it.
@@ -31,6 +37,7 @@ fn parse_args() -> Result<Options, String> {
         models: Arch::ALL.iter().flat_map(|&a| Head::BOTH.map(|h| (a, h))).collect(),
         batches: vec![256, 32],
         steps: 4,
+        framing: Framing::Valid,
         json: false,
         bench: false,
     };
@@ -52,6 +59,7 @@ fn parse_args() -> Result<Options, String> {
                 options.batches = list.split(',').map(|b| b.parse().map_err(|_| format!("bad batch size '{b}'"))).collect::<Result<_, _>>()?;
             }
             "--steps" => options.steps = args.next().and_then(|s| s.parse().ok()).filter(|&n: &usize| n > 0).ok_or("--steps needs a number ≥ 1")?,
+            "--framing" => options.framing = Framing::parse(&args.next().ok_or("--framing needs a value")?).map_err(|e| e.to_string())?,
             "--json" => options.json = true,
             "--bench" => options.bench = true, // cargo bench passes this; cargo test does not
             other => return Err(format!("unknown argument '{other}'")),
@@ -76,8 +84,8 @@ fn synthetic(spec: &ModelSpec, n: usize) -> Samples {
     };
     let features = match spec.arch {
         Arch::Large | Arch::Small => Features::Dense {
-            dims: [1, 98, 40],
-            values: (0..n * 98 * 40).map(|_| (next() % 2000) as f32 / 50.0 - 20.0).collect(),
+            dims: [1, spec.frames(), 40],
+            values: (0..n * spec.frames() * 40).map(|_| (next() % 2000) as f32 / 50.0 - 20.0).collect(),
         },
         Arch::Strip => Features::Dense { dims: [3, 32, 32], values: (0..n * 3 * 1024).map(|_| (next() % 256) as f32 / 255.0).collect() },
         Arch::Kim | Arch::Conv1d | Arch::Bag => Features::Tokens { len: 250, ids: (0..n * 250).map(|_| (next() % 10_000) as i32).collect() },
@@ -144,6 +152,7 @@ fn main() {
     }
     for &(arch, head) in &options.models {
         let spec = ModelSpec::new(arch.task(), arch, head, arch.task().class_counts()[0]).expect("valid spec");
+        let spec = if arch.task() == gaplab::data::Task::Sound { spec.with_framing(options.framing).expect("a sound model") } else { spec };
         for &batch in &options.batches {
             let step = train_step_seconds(&spec, batch, options.steps, &device);
             let (infer, params) = infer_batch_seconds(&spec, batch, options.steps, &device);

@@ -174,8 +174,9 @@ fn convolution_matches_burns_on_the_networks_shapes() {
     check_conv([8, 96, 10, 10], 8, same(3), 10);
     // Its deep convolutions (≥ 96 channels both sides, ≥ 10 columns, ≥ 256 tiles of 2×2
     // outputs a call) go through Winograd's F(2×2, 3×3) (src/kernels/winograd.rs): 96 → 96 on
-    // 50 × 20, 128 → 96 on 25 × 10 (an odd number of tile rows), a valid one on an odd width.
-    check_conv([2, 96, 50, 20], 96, same(3), 11);
+    // 50 × 20 (three samples: two groups, the second of one), 128 → 96 on 25 × 10 (an odd
+    // number of tile rows), a valid one on an odd width.
+    check_conv([3, 96, 50, 20], 96, same(3), 11);
     check_conv([4, 128, 25, 10], 96, same(3), 12);
     check_conv([8, 96, 13, 13], 100, valid([3, 3]), 13);
     // STRIP CNN: 3×3 same on 32 × 32 RGB; text Conv1D / Kim: k = 3 and 5 over a sequence.

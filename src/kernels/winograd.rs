@@ -21,8 +21,8 @@
 //!   `dU[ξ] = Σ_tiles (A dY Aᵀ)[ξ] · V[ξ]ᵀ`, then `dg = Gᵀ dU G`.
 //!
 //! Work goes in groups of consecutive samples (one task each), the products over all tiles of
-//! a group: several samples where a sample has few tiles, one sample for the large CNN's maps
-//! (larger groups were measured no faster). The split depends on the shapes only:
+//! a group: two or three samples of the large CNN's maps (see [`GROUP_BUDGET`]), more where a
+//! sample has few tiles. The split depends on the shapes only:
 //! bit-identical results whatever the number of threads.
 
 use super::conv::{Activation, Conv2d, ConvShape, Operand, add_in_order, matmul, parallelism, span, with_scratch};
@@ -32,9 +32,17 @@ use crate::parallel::{for_each_chunk, map_indices};
 /// Tile positions: a 4×4 input tile per 2×2 output block.
 const XI: usize = 16;
 
-/// Floats a group's transformed tiles (`V`) may take: groups of several samples where one
-/// sample's tiles are few (the small maps deep in a network), one sample otherwise.
-const GROUP_BUDGET: usize = 512 << 10;
+/// Floats a group's transformed tiles (`V`) may take (4 MiB): two or three samples of the large
+/// sound CNN's maps, more where one sample's tiles are few.
+///
+/// Each group's 16 products pack the transformed kernel anew, and gemm computes the tiles in
+/// panels of 64: with the 101-frame (centred) input the recipes train on, one sample of the
+/// deep 25 × 10 maps has 65 tiles — a second panel for one tile. Measured (`cargo bench --bench
+/// throughput -- --models large-gap --batches 32 --framing centred`, one thread, alternating):
+/// groups of two samples 1.11–1.18× faster a training step than groups of one (this budget
+/// halved), three or four within the machine's noise of two; on the 98-frame input (60 tiles, one panel) the
+/// two are alike.
+const GROUP_BUDGET: usize = 1 << 20;
 
 /// Below this many input or output channels the products are too shallow for Winograd to pay
 /// (measured: the STRIP CNN's 32- to 128-channel convolutions on 32×32 to 8×8 maps ran at
@@ -442,6 +450,8 @@ mod tests {
             (1, 97, 100, 3, 40, [(1, 1), (1, 1)]),
             (2, 112, 96, 9, 9, [(1, 2), (2, 1)]),
             (2, 96, 128, 4, 12, [(0, 1), (1, 0)]),
+            // Two samples to a group: three samples make two groups, the second of one.
+            (3, 96, 96, 50, 20, [(1, 1), (1, 1)]),
         ] {
             let shape = ConvShape { batch, channels_in: ci, height: h, width: w, channels_out: co };
             let c = Conv2d { kernel: [3, 3], padding };
