@@ -40,8 +40,9 @@ const XI: usize = 16;
 /// deep 25 × 10 maps has 65 tiles — a second panel for one tile. Measured (`cargo bench --bench
 /// throughput -- --models large-gap --batches 32 --framing centred`, one thread, alternating):
 /// groups of two samples 1.11–1.18× faster a training step than groups of one (this budget
-/// halved), three or four within the machine's noise of two; on the 98-frame input (60 tiles, one panel) the
-/// two are alike.
+/// halved), three or four within the machine's noise of two; the final build against the old
+/// one in a second run, 1.03–1.12× (GAP and FC heads); on the 98-frame input (60 tiles, one
+/// panel) one and two are alike (docs/PERFORMANCE.md).
 const GROUP_BUDGET: usize = 1 << 20;
 
 /// Below this many input or output channels the products are too shallow for Winograd to pay
