@@ -9,16 +9,22 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=900
-rm -rf /tmp/gaplab-wasm-test-profile   # webdriver.json's fresh --user-data-dir
 
-# cargo itself, not `wasm-pack test`: wasm-pack first builds every test target for wasm (`cargo
-# build --tests`), the crate's unit tests included — 8 of the step's 28 minutes cold, and again
-# in every CI run (the clone's crate is always rebuilt) — though only tests/web.rs runs in the
-# browser. .cargo/config.toml makes wasm-bindgen-test-runner the runner (installed by setup.sh at
-# Cargo.lock's wasm-bindgen version); it drives Chromium through $CHROMEDRIVER, headless, with
-# webdriver.json's options.
+# tests/web.rs, built as the page's two builds are (`--profile web`, Cargo.toml): the Flex build
+# (default features) and the WebGPU build without Flex — the dependencies are then the ones the
+# page build below compiles anyway (no `--release` build of burn and cubecl for the tests alone:
+# 13 of this step's 28 cold minutes). cargo itself, not `wasm-pack test`, which first builds
+# every test target for wasm, the crate's unit tests included (another 8 minutes, in every run),
+# though only tests/web.rs runs in the browser. .cargo/config.toml makes wasm-bindgen-test-runner
+# the runner (installed by setup.sh at Cargo.lock's wasm-bindgen version); it drives Chromium
+# through $CHROMEDRIVER, headless, with webdriver.json's options.
 echo "== wasm-bindgen tests in headless Chromium (target dir: $GAPLAB_WASM_TARGET_DIR)"
-CARGO_TARGET_DIR="$GAPLAB_WASM_TARGET_DIR" timed "wasm-bindgen tests" cargo test --target wasm32-unknown-unknown --release --test web --features webgpu
+wasm_test() { # webdriver.json's --user-data-dir, fresh for each run
+  rm -rf /tmp/gaplab-wasm-test-profile
+  CARGO_TARGET_DIR="$GAPLAB_WASM_TARGET_DIR" cargo test --target wasm32-unknown-unknown --profile web --test web "$@"
+}
+timed "wasm-bindgen tests, Flex build" wasm_test
+timed "wasm-bindgen tests, WebGPU build" wasm_test --no-default-features --features webgpu
 
 echo "== release build of the page"
 timed "page build" scripts/build-web.sh
