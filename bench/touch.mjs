@@ -6,7 +6,8 @@
 //   node bench/touch.mjs [--moves N] [--backends flex,webgpu] [--tasks image,sound,text] [--no-sweep]
 //                        [--hash pair=small] [--roots DIR,DIR] [--settle MS]
 // `--settle MS` waits that long after the first predictions before the first move, as a user
-// who reads the page first would (the page warms up its code meanwhile: app.js, warmUp).
+// who reads the page first would (the page warms up its code meanwhile, app.js warmUp, and looks
+// at every trigger position ahead, app.js lookAhead: the bench says when that was done).
 import { Lab } from '../tests/e2e/harness.mjs';
 
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
@@ -86,7 +87,16 @@ for (const backend of backends) {
     const actual = `${await page.getByTestId('backend').textContent()}${root ? ` (${root})` : ''}`;
     await page.waitForFunction(() => document.querySelector('[data-testid=pred-gap]')?.dataset.trigger === 'start', null, { timeout: 300_000 });
     await instrument(page);
-    await page.waitForTimeout(settle);
+    // Where the page looks at every trigger position ahead while idle (app.js, lookAhead): how
+    // long after the first predictions every position was ready, if within the settle time.
+    const settling = Date.now();
+    const aheadMs = await page.waitForFunction(() => {
+      const [ready, all] = (document.querySelector('[data-testid=view]').dataset.ahead ?? '').split('/').map(Number);
+      return all > 0 && ready === all;
+    }, null, { timeout: Math.max(1, settle), polling: 100 }).then(() => Date.now() - settling, () => null);
+    await page.waitForTimeout(Math.max(0, settle - (Date.now() - settling)));
+    const ahead = await page.getByTestId('view').getAttribute('data-ahead');
+    if (ahead) rows.push({ backend: actual, task, what: 'every trigger position looked at ahead', value: aheadMs === null ? `${ahead} when the moves began (${settle} ms after the first predictions)` : `${ahead.split('/')[1]} positions, ready ${aheadMs} ms after the first predictions` });
     const latencies = [];
     const shownFrom = rows.length;
     // After a move that changed the trigger (one at an edge may not): how long until it shows.

@@ -6,7 +6,8 @@ import { renderPrediction, drawCardEvidence, renderModelList } from './cards.js'
 import { SweepPanel } from './sweep.js';
 import { TrainPanel } from './train.js';
 import * as urlState from './state.js';
-import { useFacts } from './geometry.js';
+import { useFacts, positionsAround } from './geometry.js';
+import { LookCache } from './lookcache.js';
 import { isolate } from './isolation.js';
 
 // The page's own assets per task: the demo data it fetches. Sound also has `head`: the demo's
@@ -50,6 +51,8 @@ const state = {
   pairs: {}, // task → the pretrained pair picked (manifest.json's `pair`); the first by default
   view: null, // the task's interactive view (views.js)
   base: null, // the sample as the dataset has it (no trigger)
+  ahead: true, // look at every trigger position while idle (lookAhead; the #ahead checkbox)
+  lastLook: null, // the reply last shown (its placed sample: the clip's length, the review's words)
   // `seq` counts the page's looks and refreshes: a warm-up (warmUp) stops when it changes.
   look: { busy: false, dirty: false, seq: 0 },
 };
@@ -89,6 +92,7 @@ function readHash() {
   if (v.trigger) state.trigger = v.trigger;
   if (v.backend) state.preferred = v.backend;
   if (v.review !== undefined) state.review = v.review;
+  if (v.ahead !== undefined) state.ahead = v.ahead;
   state.linkedOwnModels = v.models === 'own';
   if (v.pair) state.pairs[state.task] = v.pair;
   linked = v;
@@ -100,6 +104,7 @@ function writeHash() {
   const values = {
     task: state.task, sample: state.sample, trigger: state.trigger, backend: state.preferred, review: state.review,
     models: slots.every((s) => s.pretrained) ? 'pretrained' : 'own', pair: state.tasks[state.task]?.pair,
+    ahead: state.ahead ? null : false,
   };
   for (const prop of urlState.controlled('form')) values[prop.name] = urlState.readControl(prop);
   if (sweepPanel) for (const prop of urlState.controlled('sweep')) values[prop.name] = urlState.readControl(prop);
@@ -399,10 +404,19 @@ async function requestLook() {
       const task = state.task;
       const { req, heads, slots } = lookRequest();
       const started = performance.now();
-      const look = await client.call('look', req);
+      // A position the models have been looked at before is answered from the kept reply, at
+      // once (lookcache.js); any other is asked of the worker, and its reply kept.
+      const generation = client.generation;
+      let look = kept.get(req, generation);
+      let [workMs, via] = [0, 'kept'];
+      if (!look) {
+        look = await client.call('look', req);
+        [workMs, via] = [client.lastWorkMs, client.lastVia];
+        kept.put(req, look, generation);
+      }
       const answered = performance.now();
-      const [workMs, via] = [client.lastWorkMs, client.lastVia];
       if (task !== state.task) continue;
+      state.lastLook = look;
       const sample = req.review !== undefined || req.clip ? 'own' : String(req.index);
       const views = ['fc', 'gap'].map((head) => look.models[heads.indexOf(head)] ?? null);
       ['fc', 'gap'].forEach((head, h) => {
@@ -427,6 +441,59 @@ async function requestLook() {
     } while (L.dirty);
   } finally {
     L.busy = false;
+  }
+  lookAheadSoon();
+}
+
+// ---------- looking ahead ----------
+// The replies to looks, kept by what they asked (lookcache.js): a move to a position the models
+// have already been looked at is answered without the worker.
+const kept = new LookCache();
+// Once the page has rested LOOK_AHEAD_AFTER_MS after its last look, it asks the worker for the
+// looks at every other trigger position of the sample shown — the named placements first, then
+// every position a drag or a key can reach, nearest first (geometry.js, positionsAround) — and
+// keeps them: a drag over them is then answered within the frame, whatever the models' size
+// (the large sound pair's look is two ≈ 1 GMAC forwards, ≈ 50–100 ms on two cores; its 86 tone
+// positions take a few seconds ahead). One request at a time, each like a move's: a move made
+// meanwhile waits for at most the one in flight and ends the round (the next starts around the
+// new position once the page rests again). Nothing is looked at ahead while the worker is
+// asked anything else (loading, training, a sweep), in a hidden tab, or when the user has
+// turned it off (#ahead: it keeps the CPU idle, and a drag then computes every move).
+// `data-ahead` on the view: positions ready / positions in all, for the tests and benches.
+const LOOK_AHEAD_AFTER_MS = 300;
+let aheadTimer = null;
+function lookAheadSoon() {
+  clearTimeout(aheadTimer);
+  if (state.ahead) aheadTimer = setTimeout(() => lookAhead().catch(() => {}), LOOK_AHEAD_AFTER_MS);
+}
+async function lookAhead() {
+  const L = state.look;
+  const seq = L.seq;
+  const { req } = lookRequest();
+  const placed = state.lastLook?.placed;
+  if (!state.ahead || req.models.length === 0 || !placed || document.hidden) return;
+  const named = triggersOf(state.task).filter((t) => !(t === 'spread' && state.task === 'image'));
+  const todo = [...new Set([...named, ...positionsAround(state.task, state.trigger, { clipLength: placed.clip?.length, words: placed.words })])];
+  let ready = 0;
+  $('view').dataset.ahead = `0/${todo.length}`;
+  for (const trigger of todo) {
+    if (L.seq !== seq || !state.ahead || document.hidden) return;
+    // The worker is busy (a warm-up's look, loading, training, a sweep): later.
+    if (L.busy || client.pending.size > 0) return lookAheadSoon();
+    const r = { ...req, trigger };
+    const generation = client.generation;
+    if (!kept.has(r, generation)) {
+      L.busy = true;
+      try {
+        kept.put(r, await client.call('look', r), generation);
+      } finally {
+        L.busy = false;
+      }
+      // A move made meanwhile waited for this look: answer it now (it ends this round).
+      if (L.dirty) return requestLook();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    $('view').dataset.ahead = `${++ready}/${todo.length}`;
   }
 }
 
@@ -649,6 +716,12 @@ function bind() {
   $('next').addEventListener('click', guarded(() => goSample(state.sample + 1)));
   $('random').addEventListener('click', guarded(() => goSample(Math.floor(Math.random() * (state.tasks[state.task]?.summary?.samples ?? 1)))));
   $('trigger').addEventListener('change', () => { if ($('trigger').value !== 'custom') moveTrigger($('trigger').value); });
+  $('ahead').checked = state.ahead;
+  $('ahead').addEventListener('change', () => {
+    state.ahead = $('ahead').checked;
+    writeHashSoon();
+    lookAheadSoon();
+  });
   $('pair').addEventListener('change', guarded(async () => {
     if (!$('pair').value) return;
     await loadPair(state.task, $('pair').value);

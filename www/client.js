@@ -6,6 +6,10 @@ import { createSlot, readReply, slotChanged, slotSequence, slotsWork } from './s
 
 // The requests whose replies may come through the slot: the look, made on every move.
 const SLOTTED = new Set(['look']);
+// The requests that change what a look answers (the task's data, the models, the device): each
+// starts a new `generation`, as does a fresh worker. Kept looks are valid within one
+// (lookcache.js).
+const CHANGES = new Set(['backend', 'loadData', 'loadModel', 'unloadModel', 'train']);
 
 // `module`: which wasm build the worker loads — 'flex' (Flex, threaded where the page is
 // isolated) or 'webgpu' (WebGPU only); the worker starts with the first request, so the page can
@@ -21,9 +25,12 @@ export class LabClient {
     this.slot = slotsWork() ? createSlot() : null;
     // The one request whose reply the slot is for now (one at a time; others go as messages).
     this.slotFor = null;
+    // Counts the worker's states (CHANGES, fresh workers): a look's reply holds for its own.
+    this.generation = 0;
   }
 
   spawn() {
+    this.generation++;
     const url = new URL(this.url);
     url.searchParams.set('module', this.module);
     this.worker = new Worker(url, { type: 'module' });
@@ -86,6 +93,7 @@ export class LabClient {
 
   call(type, args = {}, onProgress) {
     if (!this.worker) this.spawn();
+    if (CHANGES.has(type)) this.generation++;
     const id = this.nextId++;
     const slotted = this.slot && SLOTTED.has(type) && !this.pending.has(this.slotFor);
     return new Promise((resolve, reject) => {

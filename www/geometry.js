@@ -72,9 +72,12 @@ export function movePatch(corner, key, shift = false) {
 
 // The tone offset (first sample) that puts the tone under the pointer on a waveform drawn over
 // `rect`, keeping the grabbed point (`grab` samples into the tone) under it.
+// The offset moves in steps of TONE_STEP (10 ms, one MFCC frame), as the arrow keys move it:
+// the positions a drag can reach are then few enough (86 on a 1-s clip) for the page to look
+// at every one ahead (`tonePositions`).
 export function toneOffsetAt(clientX, rect, clipLength, grab = TONE / 2) {
   const at = ((clientX - rect.left) / rect.width) * clipLength;
-  return clamp(Math.round(at - grab), 0, Math.max(0, clipLength - TONE));
+  return clamp(Math.round((at - grab) / TONE_STEP) * TONE_STEP, 0, Math.max(0, clipLength - TONE));
 }
 
 // Samples into the tone where the pointer grabbed it (its middle when outside it).
@@ -133,3 +136,35 @@ export function positivePart(values) {
   const max = Math.max(0, ...values);
   return values.map((v) => (max > 0 ? Math.max(0, v) / max : 0));
 }
+
+// ---------- every position, nearest first ----------
+// The trigger positions a task's view can put the trigger at, as trigger strings, ordered by
+// their distance from the trigger shown now (a position or a named placement; the middle of the
+// input when the trigger is off or spread): what the page looks at ahead while it is idle
+// (app.js, `lookAhead`), so that the positions a drag reaches first are ready first. Image:
+// every patch corner; sound: every tone offset a drag can give (`toneOffsetAt`) on a clip of
+// `clipLength` samples; text: every insertion point, before word 0..=`words`.
+export function positionsAround(task, trigger, { clipLength = RATE, words = 0 } = {}) {
+  const numeric = /^\d+$/.test(trigger ?? '') ? Number(trigger) : null;
+  const named = (last) => ({ start: 0, middle: last / 2, end: last })[trigger];
+  if (task === 'image') {
+    const [fx, fy] = imageCorner(trigger) ?? [(PLACES - 1) / 2, (PLACES - 1) / 2];
+    const all = [];
+    for (let y = 0; y < PLACES; y++) for (let x = 0; x < PLACES; x++) all.push({ at: y * PLACES + x, d: (x - fx) ** 2 + (y - fy) ** 2 });
+    return byDistance(all);
+  }
+  if (task === 'sound') {
+    const last = Math.max(0, clipLength - TONE);
+    const offsets = [];
+    for (let o = 0; o <= last; o += TONE_STEP) offsets.push(o);
+    if (offsets[offsets.length - 1] !== last) offsets.push(last);
+    const from = numeric ?? named(last) ?? last / 2;
+    return byDistance(offsets.map((o) => ({ at: o, d: Math.abs(o - from) })));
+  }
+  const from = numeric ?? named(words) ?? words / 2;
+  const points = [];
+  for (let k = 0; k <= words; k++) points.push({ at: k, d: Math.abs(k - from) });
+  return byDistance(points);
+}
+// Ties keep their order (Array.prototype.sort is stable): the earlier position first.
+const byDistance = (items) => items.sort((a, b) => a.d - b.d).map((p) => String(p.at));

@@ -18,6 +18,7 @@ export const PROPERTIES = [
   { name: 'review', type: 'string', def: null, max: 2000 },
   { name: 'pair', type: 'string', def: null },
   { name: 'models', type: 'enum', values: ['pretrained', 'own'], def: 'pretrained' },
+  { name: 'ahead', type: 'bool', def: null }, // look at every trigger position while idle (#ahead)
   // The training form.
   { name: 'arch', type: 'string', def: null, control: 'form:arch' },
   { name: 'poison_at', type: 'string', def: null, control: 'form:poison_at' },

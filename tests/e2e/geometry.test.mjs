@@ -54,8 +54,11 @@ test('arrow keys move the patch one pixel, four with Shift, Home and End jump to
 
 test('the tone goes where the pointer is on the waveform, within the clip', () => {
   const wave = { left: 0, width: 640 };
-  // Pointer at x = 320 (0.5 s), tone grabbed at its middle (1200 samples) → first sample 6800.
-  assert.equal(g.toneOffsetAt(320, wave, 16000), 6800);
+  // Pointer at x = 320 (0.5 s), tone grabbed at its middle (1200 samples) → first sample 6800,
+  // on the 10-ms grid 6880 (42.5 steps, rounded up).
+  assert.equal(g.toneOffsetAt(320, wave, 16000), 6880);
+  assert.equal(g.toneOffsetAt(321, wave, 16000), 6880, '25 samples further: the same step');
+  assert.equal(g.toneOffsetAt(318, wave, 16000), 6720);
   assert.equal(g.toneOffsetAt(0, wave, 16000), 0, 'clamped at the start');
   assert.equal(g.toneOffsetAt(640, wave, 16000), 13600, 'clamped so the whole tone fits');
   assert.equal(g.toneOffsetAt(320, wave, 16000, 0), 8000);
@@ -89,3 +92,39 @@ test('evidence grids are spread over the input by bilinear interpolation between
   assert.deepEqual(g.positivePart([-2, 0, 1, 4]), [0, 0, 0.25, 1]);
   assert.deepEqual(g.positivePart([-1, -2]), [0, 0]);
 });
+
+test('the positions looked at ahead are every position a drag can reach, nearest first', () => {
+  // Sound: every offset a pointer can give, over every pixel of two waveform widths and grabs
+  // at the tone's start, middle, end and a fraction, is among them; each once.
+  for (const clip of [16000, 15000]) {
+    const ahead = g.positionsAround('sound', '4000', { clipLength: clip });
+    assert.equal(new Set(ahead).size, ahead.length, 'each position once');
+    assert.equal(ahead[0], '4000', 'the position shown first');
+    for (const width of [640, 391]) {
+      for (let x = -5; x <= width + 5; x++) {
+        for (const grab of [0, g.TONE / 2, g.TONE, 333.3]) {
+          const o = String(g.toneOffsetAt(x, { left: 0, width }, clip, grab));
+          assert.ok(ahead.includes(o), `offset ${o} (x ${x}, width ${width}, grab ${grab}, clip ${clip})`);
+        }
+      }
+    }
+    const d = ahead.map((o) => Math.abs(Number(o) - 4000));
+    assert.ok(d.every((v, i) => i === 0 || v >= d[i - 1]), 'nearest first');
+    assert.equal(ahead.length, Math.floor((clip - g.TONE) / g.TONE_STEP) + 1 + ((clip - g.TONE) % g.TONE_STEP ? 1 : 0));
+  }
+  // Image: every corner once, the shown one first, then by distance.
+  const image = g.positionsAround('image', g.imageTrigger(3, 20));
+  assert.equal(image.length, g.PLACES * g.PLACES);
+  assert.equal(new Set(image).size, image.length);
+  assert.equal(image[0], g.imageTrigger(3, 20));
+  const dist = image.map((t) => { const [x, y] = g.imageCorner(t); return (x - 3) ** 2 + (y - 20) ** 2; });
+  assert.ok(dist.every((v, i) => i === 0 || v >= dist[i - 1]), 'nearest first');
+  // Text: every insertion point; off or named triggers start from the middle.
+  assert.deepEqual(g.positionsAround('text', 'none', { words: 4 }), ['2', '1', '3', '0', '4']);
+  assert.deepEqual(g.positionsAround('text', '0', { words: 2 }), ['0', '1', '2']);
+  assert.deepEqual(g.positionsAround('text', 'end', { words: 3 }), ['3', '2', '1', '0'], 'a named placement: from where it is');
+  assert.equal(g.positionsAround('image', 'end')[0], g.imageTrigger(24, 24));
+  assert.equal(g.positionsAround('image', 'spread')[0], g.imageTrigger(12, 12), 'spread: from the middle');
+  assert.equal(g.positionsAround('sound', 'start')[0], '0');
+});
+

@@ -120,8 +120,9 @@ test('sound: dragging the tone along the clip moves the trigger the models see',
   const wave = await page.locator('.wavebox canvas').boundingBox();
   await drag(page, tone, wave.x + wave.width * 0.5);
   const offset = Number(await tone.getAttribute('data-offset'));
-  // The tone's middle follows the pointer: 0.5 s - 0.075 s = 6800 samples (± a pixel's worth).
-  assert.ok(Math.abs(offset - 6800) <= 60, `tone at ${offset}`);
+  // The tone's middle follows the pointer: 0.5 s - 0.075 s = 6800 samples (± a pixel's worth),
+  // on the drag's 10-ms steps.
+  assert.ok(Math.abs(offset - 6800) <= 80 + 60 && offset % 160 === 0, `tone at ${offset}`);
   const middle = await predictionsAt(page, String(offset), 0);
   assert.ok(changed(start, middle), `the drag changed the predictions: ${JSON.stringify([start, middle])}`);
   await tone.focus();
@@ -202,6 +203,42 @@ async function baselineMatchesTheCsv(page, csv) {
   return out;
 }
 
+test('once the page has looked ahead, a drag is answered from the kept looks, with the predictions the worker gives there, and asks the worker nothing', async () => {
+  const cases = [
+    { task: 'image', sample: 3, handle: 'patch', area: '.imgbox canvas', to: [0.6, 0.45], at: async (h) => String(Number(await h.getAttribute('data-y')) * 25 + Number(await h.getAttribute('data-x'))) },
+    { task: 'sound', sample: 0, handle: 'tone', area: '.wavebox canvas', to: [0.62, null], at: (h) => h.getAttribute('data-offset') },
+  ];
+  for (const c of cases) {
+    const { page, errors } = await lab.open(`task=${c.task}&backend=flex&trigger=start&sample=${c.sample}`, { init: recordLooks });
+    await predictionsAt(page, 'start', c.sample);
+    // Every position of the sample: `data-ahead` counts them (ready / all).
+    await page.waitForFunction(() => {
+      const [ready, all] = (document.querySelector('[data-testid=view]').dataset.ahead ?? '').split('/').map(Number);
+      return all > 0 && ready === all;
+    }, null, { timeout: 300_000 });
+    const ahead = await page.getByTestId('view').getAttribute('data-ahead');
+    const asked = await page.evaluate(() => window.__looks.length);
+    assert.ok(asked >= Number(ahead.split('/')[1]), `${c.task}: the worker was asked for every position (${asked} looks, ${ahead})`);
+    const handle = page.getByTestId(c.handle);
+    const box = await page.locator(c.area).boundingBox();
+    await drag(page, handle, box.x + box.width * c.to[0], c.to[1] === null ? null : box.y + box.height * c.to[1]);
+    const trigger = await c.at(handle);
+    const shown = await predictionsAt(page, trigger, c.sample);
+    assert.equal(await page.evaluate(() => window.__looks.length), asked, `${c.task}: the drag asked the worker nothing`);
+    assert.equal(await page.getByTestId('view').getAttribute('data-via'), 'kept');
+    // The same position computed by the worker in a page that does not look ahead.
+    const fresh = await lab.open(`task=${c.task}&backend=flex&trigger=${trigger}&sample=${c.sample}&ahead=0`);
+    const computed = await predictionsAt(fresh.page, trigger, c.sample);
+    for (const h of ['fc', 'gap']) {
+      assert.equal(shown[h].cls, computed[h].cls, `${c.task} ${h}`);
+      assert.ok(Math.abs(shown[h].prob - computed[h].prob) < 1e-5 && Math.abs(shown[h].target - computed[h].target) < 1e-5, `${c.task} ${h} at ${trigger}: ${JSON.stringify([shown[h], computed[h]])}`);
+    }
+    assert.deepEqual([...errors, ...fresh.errors], []);
+    await fresh.page.close();
+    await page.close();
+  }
+});
+
 // Runs a sweep and returns the downloaded CSV's rows.
 async function sweep(page, settings) {
   assert.equal(await runSweep(page, settings), 'done');
@@ -209,17 +246,20 @@ async function sweep(page, settings) {
   return { points: Number(await page.getByTestId('sweep').getAttribute('data-points')), csv };
 }
 
-test('after a pair first answers, the page repeats its look a few times while idle (warming the code a drag runs); a move stops that', async () => {
-  // Every look the page asks the worker for, with the trigger it asked about.
-  const record = () => {
-    window.__looks = [];
-    const post = Worker.prototype.postMessage;
-    Worker.prototype.postMessage = function (msg, ...rest) {
-      if (msg?.type === 'look') window.__looks.push({ trigger: msg.trigger, models: msg.models.join(',') });
-      return post.call(this, msg, ...rest);
-    };
+// Every look the page asks the worker for, with the trigger it asked about (run in the page
+// before its scripts).
+function recordLooks() {
+  window.__looks = [];
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (msg, ...rest) {
+    if (msg?.type === 'look') window.__looks.push({ trigger: msg.trigger, models: msg.models.join(',') });
+    return post.call(this, msg, ...rest);
   };
-  const { page, errors } = await lab.open('task=image&backend=flex&trigger=start&sample=3', { init: record });
+}
+
+test('after a pair first answers, the page repeats its look a few times while idle (warming the code a drag runs); a move stops that', async () => {
+  // Without looking ahead (which asks for every position while idle: the next test).
+  const { page, errors } = await lab.open('task=image&backend=flex&trigger=start&sample=3&ahead=0', { init: recordLooks });
   await predictionsAt(page, 'start', 3);
   // The warm-up runs its looks back to back and stops after at most 10 (app.js, WARM_LOOKS).
   const settled = async () => {
