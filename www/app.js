@@ -413,6 +413,7 @@ async function requestLook() {
         look = await client.call('look', req);
         [workMs, via] = [client.lastWorkMs, client.lastVia];
         kept.put(req, look, generation);
+        $('view').dataset.workerVia = via; // how the worker's replies come, kept ones aside
       }
       const answered = performance.now();
       if (task !== state.task) continue;
@@ -434,7 +435,7 @@ async function requestLook() {
         ms: (performance.now() - started).toFixed(1),
         workMs: workMs?.toFixed(1) ?? '',
         tripMs: (answered - started).toFixed(1),
-        via, // how the reply came: 'slot' (shared memory) or 'message'
+        via, // how the reply came: 'kept' (lookcache.js), 'slot' (shared memory) or 'message'
       });
       syncTriggerSelect();
       writeHashSoon();
@@ -460,7 +461,13 @@ const kept = new LookCache();
 // asked anything else (loading, training, a sweep), in a hidden tab, or when the user has
 // turned it off (#ahead: it keeps the CPU idle, and a drag then computes every move).
 // `data-ahead` on the view: positions ready / positions in all, for the tests and benches.
+// Where every position would take longer than LOOK_AHEAD_BUDGET_MS (a software GPU, say:
+// SwiftShader's text look is ≈ 250 ms, 255 positions a minute), the models are not looked at
+// ahead (`tooSlow`, per set of models): judged by the faster of the first two looks ahead, so
+// that one look slowed by something else does not decide.
 const LOOK_AHEAD_AFTER_MS = 300;
+const LOOK_AHEAD_BUDGET_MS = 30_000;
+const tooSlow = new Set();
 let aheadTimer = null;
 function lookAheadSoon() {
   clearTimeout(aheadTimer);
@@ -471,10 +478,12 @@ async function lookAhead() {
   const seq = L.seq;
   const { req } = lookRequest();
   const placed = state.lastLook?.placed;
-  if (!state.ahead || req.models.length === 0 || !placed || document.hidden) return;
+  const models = `${client.generation}:${req.models.join(',')}`;
+  if (tooSlow.has(models)) $('view').dataset.ahead = 'too slow';
+  if (!state.ahead || req.models.length === 0 || !placed || document.hidden || tooSlow.has(models)) return;
   const named = triggersOf(state.task).filter((t) => !(t === 'spread' && state.task === 'image'));
   const todo = [...new Set([...named, ...positionsAround(state.task, state.trigger, { clipLength: placed.clip?.length, words: placed.words })])];
-  let ready = 0;
+  let [ready, asked, fastest] = [0, 0, Infinity];
   $('view').dataset.ahead = `0/${todo.length}`;
   for (const trigger of todo) {
     if (L.seq !== seq || !state.ahead || document.hidden) return;
@@ -489,8 +498,15 @@ async function lookAhead() {
       } finally {
         L.busy = false;
       }
+      fastest = Math.min(fastest, client.lastWorkMs ?? Infinity);
+      const slow = ++asked >= 2 && fastest * todo.length > LOOK_AHEAD_BUDGET_MS;
+      if (slow) {
+        tooSlow.add(models);
+        $('view').dataset.ahead = 'too slow';
+      }
       // A move made meanwhile waited for this look: answer it now (it ends this round).
       if (L.dirty) return requestLook();
+      if (slow) return;
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     $('view').dataset.ahead = `${++ready}/${todo.length}`;

@@ -83,8 +83,8 @@ test('served under a path by a plain static host, the page opens, predicts every
       const p = await prediction(page, head);
       assert.ok(p.cls && p.prob > 0 && p.prob <= 1, `${task} ${head}: ${JSON.stringify(p)}`);
     }
-    // Isolated, the looks are answered through the shared-memory slot (www/slot.js).
-    assert.equal(await page.getByTestId('view').getAttribute('data-via'), 'slot', task);
+    // Isolated, the worker's looks are answered through the shared-memory slot (www/slot.js).
+    assert.equal(await page.getByTestId('view').getAttribute('data-worker-via'), 'slot', task);
   }
   await trainTiny(page, { epochs: 1, samples: 200 });
   assert.equal((await page.locator('#results tbody tr').allTextContents()).length, 2);
@@ -106,7 +106,7 @@ test('where service workers are blocked, the site runs on one thread and says wh
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), false);
     assert.equal(await page.getByTestId('threads').textContent(), '1');
     assert.match(await page.locator('#threads-note').textContent(), /not cross-origin isolated/);
-    assert.equal(await page.getByTestId('view').getAttribute('data-via'), 'message', 'no shared memory: replies as messages');
+    assert.equal(await page.getByTestId('view').getAttribute('data-worker-via'), 'message', 'no shared memory: replies as messages');
     assert.deepEqual(errors, []);
     await page.close();
   } finally {

@@ -239,6 +239,24 @@ test('once the page has looked ahead, a drag is answered from the kept looks, wi
   }
 });
 
+test('where every position would take too long (WebGPU on SwiftShader, a software GPU), the page does not look ahead', async () => {
+  const { page, errors } = await lab.open('task=text&backend=webgpu&trigger=start&sample=0', { init: recordLooks });
+  assert.equal(await page.getByTestId('backend').textContent(), 'webgpu', 'this Chromium offers WebGPU (SwiftShader)');
+  await predictionsAt(page, 'start', 0);
+  await page.waitForFunction(() => document.querySelector('[data-testid=view]').dataset.ahead === 'too slow', null, { timeout: 120_000 });
+  const looks = await page.evaluate(() => window.__looks.length);
+  await page.waitForTimeout(3000);
+  assert.equal(await page.evaluate(() => window.__looks.length), looks, 'no look after it gave up');
+  // The first look, the warm-up's (at most 10), two looks ahead.
+  assert.ok(looks <= 13, `${looks} looks`);
+  // A move is still answered, by the worker.
+  await page.getByTestId('trigger-insert').locator('button[data-at=end]').click();
+  await predictionsAt(page, 'end', 0);
+  assert.equal(await page.evaluate(() => window.__looks.length), looks + 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // Runs a sweep and returns the downloaded CSV's rows.
 async function sweep(page, settings) {
   assert.equal(await runSweep(page, settings), 'done');
