@@ -462,7 +462,7 @@ const kept = new LookCache();
 // turned it off (#ahead: it keeps the CPU idle, and a drag then computes every move).
 // `data-ahead` on the view: positions ready / positions in all, for the tests and benches.
 // Where every position would take longer than LOOK_AHEAD_BUDGET_MS (a software GPU, say:
-// SwiftShader's text look is ≈ 250 ms, 255 positions a minute), the models are not looked at
+// SwiftShader's image look is ≈ 1.7 s, 629 positions 18 minutes), the models are not looked at
 // ahead (`tooSlow`, per set of models): judged by the faster of the first two looks ahead, so
 // that one look slowed by something else does not decide.
 const LOOK_AHEAD_AFTER_MS = 300;
@@ -478,19 +478,22 @@ async function lookAhead() {
   const seq = L.seq;
   const { req } = lookRequest();
   const placed = state.lastLook?.placed;
-  const models = `${client.generation}:${req.models.join(',')}`;
-  if (tooSlow.has(models)) $('view').dataset.ahead = 'too slow';
+  // The worker's state the round counts positions in: a change (the whole demo replacing its
+  // head, say) forgets the kept looks, and the round starts over.
+  const generation = client.generation;
+  const models = `${generation}:${req.models.join(',')}`;
+  if (tooSlow.has(models)) showAhead('too slow');
   if (!state.ahead || req.models.length === 0 || !placed || document.hidden || tooSlow.has(models)) return;
   const named = triggersOf(state.task).filter((t) => !(t === 'spread' && state.task === 'image'));
   const todo = [...new Set([...named, ...positionsAround(state.task, state.trigger, { clipLength: placed.clip?.length, words: placed.words })])];
   let [ready, asked, fastest] = [0, 0, Infinity];
-  $('view').dataset.ahead = `0/${todo.length}`;
+  showAhead(`0/${todo.length}`);
   for (const trigger of todo) {
     if (L.seq !== seq || !state.ahead || document.hidden) return;
-    // The worker is busy (a warm-up's look, loading, training, a sweep): later.
-    if (L.busy || client.pending.size > 0) return lookAheadSoon();
+    // The worker is busy (a warm-up's look, loading, training, a sweep), or its state changed:
+    // later, from the start.
+    if (L.busy || client.pending.size > 0 || client.generation !== generation) return lookAheadSoon();
     const r = { ...req, trigger };
-    const generation = client.generation;
     if (!kept.has(r, generation)) {
       L.busy = true;
       try {
@@ -502,15 +505,23 @@ async function lookAhead() {
       const slow = ++asked >= 2 && fastest * todo.length > LOOK_AHEAD_BUDGET_MS;
       if (slow) {
         tooSlow.add(models);
-        $('view').dataset.ahead = 'too slow';
+        showAhead('too slow');
       }
       // A move made meanwhile waited for this look: answer it now (it ends this round).
       if (L.dirty) return requestLook();
       if (slow) return;
+      if (client.generation !== generation) return lookAheadSoon(); // the reply was not kept
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    $('view').dataset.ahead = `${++ready}/${todo.length}`;
+    showAhead(`${++ready}/${todo.length}`);
   }
+}
+// The look-ahead's progress: `data-ahead` on the view ('ready/all' or 'too slow'), and beside
+// the checkbox for the user (how many positions are ready; ✓ when all are).
+function showAhead(progress) {
+  $('view').dataset.ahead = progress;
+  const [ready, all] = progress.split('/').map(Number);
+  $('ahead-state').textContent = progress === 'too slow' ? '(too slow on this device)' : ready === all ? '✓' : `(${ready} of ${all})`;
 }
 
 // The pictures of a reply — the sample with the trigger placed, both evidence maps — drawn in
@@ -735,6 +746,7 @@ function bind() {
   $('ahead').checked = state.ahead;
   $('ahead').addEventListener('change', () => {
     state.ahead = $('ahead').checked;
+    if (!state.ahead) $('ahead-state').textContent = '';
     writeHashSoon();
     lookAheadSoon();
   });
