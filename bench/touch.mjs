@@ -8,7 +8,7 @@
 // `--settle MS` waits that long after the first predictions before the first move, as a user
 // who reads the page first would (the page warms up its code meanwhile, app.js warmUp, and looks
 // at every trigger position ahead, app.js lookAhead: the bench says when that was done).
-import { Lab } from '../tests/e2e/harness.mjs';
+import { Lab, lookedAhead } from '../tests/e2e/harness.mjs';
 
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const moves = Number(arg('--moves', 30));
@@ -90,10 +90,7 @@ for (const backend of backends) {
     // Where the page looks at every trigger position ahead while idle (app.js, lookAhead): how
     // long after the first predictions every position was ready, if within the settle time.
     const settling = Date.now();
-    const aheadMs = await page.waitForFunction(() => {
-      const [ready, all] = (document.querySelector('[data-testid=view]').dataset.ahead ?? '').split('/').map(Number);
-      return all > 0 && ready === all;
-    }, null, { timeout: Math.max(1, settle), polling: 100 }).then(() => Date.now() - settling, () => null);
+    const aheadMs = await lookedAhead(page, { timeout: Math.max(1, settle), polling: 100 }).then(() => Date.now() - settling, () => null);
     await page.waitForTimeout(Math.max(0, settle - (Date.now() - settling)));
     const ahead = await page.getByTestId('view').getAttribute('data-ahead');
     if (ahead) rows.push({ backend: actual, task, what: 'every trigger position looked at ahead', value: aheadMs === null ? `${ahead} when the moves began (${settle} ms after the first predictions)` : `${ahead.split('/')[1]} positions, ready ${aheadMs} ms after the first predictions` });

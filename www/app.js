@@ -482,8 +482,8 @@ async function lookAhead() {
   // head, say) forgets the kept looks, and the round starts over.
   const generation = client.generation;
   const models = `${generation}:${req.models.join(',')}`;
-  if (tooSlow.has(models)) showAhead('too slow');
-  if (!state.ahead || req.models.length === 0 || !placed || document.hidden || tooSlow.has(models)) return;
+  if (tooSlow.has(models)) return showAhead('too slow');
+  if (!state.ahead || req.models.length === 0 || !placed || document.hidden) return;
   const named = triggersOf(state.task).filter((t) => !(t === 'spread' && state.task === 'image'));
   const todo = [...new Set([...named, ...positionsAround(state.task, state.trigger, { clipLength: placed.clip?.length, words: placed.words })])];
   let [ready, asked, fastest] = [0, 0, Infinity];

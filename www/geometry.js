@@ -74,7 +74,7 @@ export function movePatch(corner, key, shift = false) {
 // `rect`, keeping the grabbed point (`grab` samples into the tone) under it.
 // The offset moves in steps of TONE_STEP (10 ms, one MFCC frame), as the arrow keys move it:
 // the positions a drag can reach are then few enough (86 on a 1-s clip) for the page to look
-// at every one ahead (`tonePositions`).
+// at every one ahead (`positionsAround`).
 export function toneOffsetAt(clientX, rect, clipLength, grab = TONE / 2) {
   const at = ((clientX - rect.left) / rect.width) * clipLength;
   return clamp(Math.round((at - grab) / TONE_STEP) * TONE_STEP, 0, Math.max(0, clipLength - TONE));
@@ -153,18 +153,19 @@ export function positionsAround(task, trigger, { clipLength = RATE, words = 0 } 
     for (let y = 0; y < PLACES; y++) for (let x = 0; x < PLACES; x++) all.push({ at: y * PLACES + x, d: (x - fx) ** 2 + (y - fy) ** 2 });
     return byDistance(all);
   }
+  // Sound and text: points on a line 0..=last, from the position shown (or named), else the middle.
+  const along = (points, last) => {
+    const from = numeric ?? named(last) ?? last / 2;
+    return byDistance(points.map((p) => ({ at: p, d: Math.abs(p - from) })));
+  };
   if (task === 'sound') {
     const last = Math.max(0, clipLength - TONE);
     const offsets = [];
     for (let o = 0; o <= last; o += TONE_STEP) offsets.push(o);
     if (offsets[offsets.length - 1] !== last) offsets.push(last);
-    const from = numeric ?? named(last) ?? last / 2;
-    return byDistance(offsets.map((o) => ({ at: o, d: Math.abs(o - from) })));
+    return along(offsets, last);
   }
-  const from = numeric ?? named(words) ?? words / 2;
-  const points = [];
-  for (let k = 0; k <= words; k++) points.push({ at: k, d: Math.abs(k - from) });
-  return byDistance(points);
+  return along(Array.from({ length: words + 1 }, (_, k) => k), words);
 }
 // Ties keep their order (Array.prototype.sort is stable): the earlier position first.
 const byDistance = (items) => items.sort((a, b) => a.d - b.d).map((p) => String(p.at));

@@ -50,6 +50,15 @@ export class Lab {
   }
 }
 
+// Resolves once the page has looked at every trigger position ahead (app.js, lookAhead:
+// `data-ahead` on the view reads 'ready/all'); rejects after `timeout` ms.
+export function lookedAhead(page, { timeout, polling = 'raf' } = {}) {
+  return page.waitForFunction(() => {
+    const [ready, all] = (document.querySelector('[data-testid=view]').dataset.ahead ?? '').split('/').map(Number);
+    return all > 0 && ready === all;
+  }, null, { timeout, polling });
+}
+
 // The prediction a card shows, once it shows one.
 export async function prediction(page, head) {
   const el = page.getByTestId(`pred-${head}`);

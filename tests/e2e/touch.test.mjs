@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { Lab, prediction, predictionsAt, runSweep, downloadOf } from './harness.mjs';
+import { Lab, prediction, predictionsAt, runSweep, downloadOf, lookedAhead } from './harness.mjs';
 
 const lab = new Lab();
 before(() => lab.start());
@@ -212,10 +212,7 @@ test('once the page has looked ahead, a drag is answered from the kept looks, wi
     const { page, errors } = await lab.open(`task=${c.task}&backend=flex&trigger=start&sample=${c.sample}`, { init: recordLooks });
     await predictionsAt(page, 'start', c.sample);
     // Every position of the sample: `data-ahead` counts them (ready / all).
-    await page.waitForFunction(() => {
-      const [ready, all] = (document.querySelector('[data-testid=view]').dataset.ahead ?? '').split('/').map(Number);
-      return all > 0 && ready === all;
-    }, null, { timeout: 300_000 });
+    await lookedAhead(page, { timeout: 300_000 });
     const ahead = await page.getByTestId('view').getAttribute('data-ahead');
     assert.equal(await page.locator('#ahead-state').textContent(), '✓', 'the page says every position is ready');
     const asked = await page.evaluate(() => window.__looks.length);
