@@ -2,7 +2,7 @@
 // one page open, or over pointer moves of the trigger, summed per thread and per event name.
 // Behind the figures "traced" in docs/PERFORMANCE.md: e.g. the wasm compiler's share of the
 // first drag, or what the renderer's main thread does while the page opens.
-//   node bench/trace.mjs [--task image|sound] [--moves N] [--top N]
+//   node bench/trace.mjs [--task image|sound] [--moves N] [--top N] [--save trace.json]
 // Without --moves: navigation → both first predictions. With it: N moves of the patch or tone,
 // 100 ms apart, from 1 s after the first predictions. Needs the release build (scripts/build-web.sh).
 import { Lab } from '../tests/e2e/harness.mjs';
@@ -25,6 +25,15 @@ const shown = () => page.locator('[data-testid=pred-gap][data-class]').waitFor({
 let what;
 const t0 = Date.now();
 if (moves === 0) {
+  // The moment both cards first show a prediction, marked in the trace itself, so that only
+  // what ran before it counts (the page goes on after it: the whole demo, the look-ahead).
+  await page.addInitScript(() => document.addEventListener('DOMContentLoaded', () => {
+    const cards = ['fc', 'gap'].map((h) => document.getElementById(`pred-${h}`));
+    const seen = new MutationObserver(() => {
+      if (cards.every((c) => c?.dataset.class)) { console.timeStamp('gaplab-first-predictions'); seen.disconnect(); }
+    });
+    for (const c of cards) if (c) seen.observe(c, { attributes: true, attributeFilter: ['data-class'] });
+  }));
   await cdp.send('Tracing.start', { categories: CATEGORIES, transferMode: 'ReportEvents' });
   await page.goto(`${lab.base}#task=${task}&backend=flex`);
   await shown();
@@ -53,11 +62,20 @@ const wall = Date.now() - t0;
 await cdp.send('Tracing.end');
 await complete;
 await lab.stop();
+// `--save FILE`: the raw trace too (Chrome's JSON format: chrome://tracing or Perfetto open it).
+if (arg('--save', null)) (await import('node:fs')).writeFileSync(arg('--save'), JSON.stringify({ traceEvents: events }));
 
 const names = {};
 for (const e of events) if (e.ph === 'M' && (e.name === 'thread_name' || e.name === 'process_name')) names[e.name === 'thread_name' ? `${e.pid}:${e.tid}` : e.pid] = e.args.name;
+// An open counts the events up to the first predictions' mark, cut there.
+const mark = events.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === 'gaplab-first-predictions');
+const until = moves === 0 && mark ? mark.ts : Infinity;
+if (moves === 0 && !mark) console.log('(no first-predictions mark in the trace: every event counted)');
 const perThread = {};
-for (const e of events) if (e.ph === 'X' && e.dur) (perThread[`${e.pid}:${e.tid}`] ??= []).push(e);
+for (const e of events) {
+  if (e.ph !== 'X' || !e.dur || e.ts >= until) continue;
+  (perThread[`${e.pid}:${e.tid}`] ??= []).push({ ...e, dur: Math.min(e.dur, until - e.ts) });
+}
 // Busy time per thread: the union of its outermost events. Per event name: all of its time
 // (nested events count inside their parents too), leaving out the scheduler's wrappers.
 const busy = [];
@@ -76,7 +94,9 @@ for (const [key, list] of Object.entries(perThread)) {
 }
 const per = moves > 0 ? moves : 1;
 const unit = moves > 0 ? 'ms a move' : 'ms';
-console.log(`${task}: ${what}, ${wall} ms of wall time (Playwright's clock)\nbusy time per thread:`);
+const first = events.filter((e) => e.ph === 'X' && e.ts > 0).reduce((m, e) => Math.min(m, e.ts), Infinity);
+const upTo = Number.isFinite(until) ? `; traced events cut at the first predictions, ${((until - first) / 1000).toFixed(0)} ms after the trace's first` : '';
+console.log(`${task}: ${what}, ${wall} ms of wall time (Playwright's clock)${upTo}\nbusy time per thread:`);
 for (const [k, v] of busy.sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${(v / per).toFixed(1).padStart(8)} ${unit}  ${k}`);
 console.log('by event:');
 for (const [k, v] of Object.entries(byName).sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(v / per).toFixed(1).padStart(8)} ${unit}  ${k}`);
