@@ -6,6 +6,7 @@
 // Without --moves: navigation → both first predictions. With it: N moves of the patch or tone,
 // 100 ms apart, from 1 s after the first predictions. Needs the release build (scripts/build-web.sh).
 import { Lab } from '../tests/e2e/harness.mjs';
+import { FIRST_PREDICTIONS, firstPredictions, markFirstPredictions } from './first-predictions.mjs';
 
 const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const task = arg('--task', 'sound');
@@ -26,17 +27,13 @@ let what;
 const t0 = Date.now();
 if (moves === 0) {
   // The moment both cards first show a prediction, marked in the trace itself, so that only
-  // what ran before it counts (the page goes on after it: the whole demo, the look-ahead).
-  await page.addInitScript(() => document.addEventListener('DOMContentLoaded', () => {
-    const cards = ['fc', 'gap'].map((h) => document.getElementById(`pred-${h}`));
-    const seen = new MutationObserver(() => {
-      if (cards.every((c) => c?.dataset.class)) { console.timeStamp('gaplab-first-predictions'); seen.disconnect(); }
-    });
-    for (const c of cards) if (c) seen.observe(c, { attributes: true, attributeFilter: ['data-class'] });
-  }));
+  // what ran before it counts (the page goes on after it: the whole demo, the look-ahead); and
+  // waited for without Playwright's injected script running in the page (first-predictions.mjs).
+  await page.addInitScript(markFirstPredictions);
   await cdp.send('Tracing.start', { categories: CATEGORIES, transferMode: 'ReportEvents' });
+  const seen = firstPredictions(page);
   await page.goto(`${lab.base}#task=${task}&backend=flex`);
-  await shown();
+  await seen;
   what = 'page open → both first predictions';
 } else {
   await page.goto(`${lab.base}#task=${task}&backend=flex&trigger=start&sample=1`);
@@ -68,7 +65,7 @@ if (arg('--save', null)) (await import('node:fs')).writeFileSync(arg('--save'), 
 const names = {};
 for (const e of events) if (e.ph === 'M' && (e.name === 'thread_name' || e.name === 'process_name')) names[e.name === 'thread_name' ? `${e.pid}:${e.tid}` : e.pid] = e.args.name;
 // An open counts the events up to the first predictions' mark, cut there.
-const mark = events.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === 'gaplab-first-predictions');
+const mark = events.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === FIRST_PREDICTIONS);
 const until = moves === 0 && mark ? mark.ts : Infinity;
 if (moves === 0 && !mark) console.log('(no first-predictions mark in the trace: every event counted)');
 const perThread = {};
