@@ -4,25 +4,30 @@
 // poll the page while it opens, on the same two cores as the open they measure; a console
 // message reaches Playwright over the DevTools protocol instead.
 
-/** Installed before the page's scripts (`page.addInitScript`): when both prediction cards first
- * carry a class, the page's clock is kept in `window.__firstPredictions`, the moment is marked
- * in a trace (`console.timeStamp`, for bench/trace.mjs) and logged to the console. */
-export function markFirstPredictions() {
+/** The name of the mark (in the console and in a trace). */
+export const FIRST_PREDICTIONS = 'gaplab-first-predictions';
+
+/** Installs, before the page's scripts, an observer that, when both prediction cards first carry
+ * a class, keeps the page's clock in `window.__firstPredictions`, marks the moment in a trace
+ * (`console.timeStamp`, for bench/trace.mjs) and logs it to the console. */
+export function markFirstPredictions(page) {
+  return page.addInitScript(observeFirstPredictions, FIRST_PREDICTIONS);
+}
+
+// Runs in the page (serialised by Playwright: it sees only its argument).
+function observeFirstPredictions(mark) {
   document.addEventListener('DOMContentLoaded', () => {
     const cards = ['fc', 'gap'].map((h) => document.getElementById(`pred-${h}`));
     const seen = new MutationObserver(() => {
       if (!cards.every((c) => c?.dataset.class)) return;
       seen.disconnect();
       window.__firstPredictions = performance.now();
-      console.timeStamp('gaplab-first-predictions');
-      console.debug('gaplab-first-predictions');
+      console.timeStamp(mark);
+      console.debug(mark);
     });
     for (const c of cards) if (c) seen.observe(c, { attributes: true, attributeFilter: ['data-class'] });
   });
 }
-
-/** The name of the mark (in the console and in a trace). */
-export const FIRST_PREDICTIONS = 'gaplab-first-predictions';
 
 /** Resolves when the page logs its first predictions (after `markFirstPredictions` was
  * installed and the page opened). */

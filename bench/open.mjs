@@ -52,7 +52,7 @@ for (let r = 0; r < repeat; r++) {
       const lab = new Lab();
       await lab.start({ root });
       const page = await lab.browser.newPage();
-      await page.addInitScript(markFirstPredictions);
+      await markFirstPredictions(page);
       if (split) await page.addInitScript(recordOpen);
       const t0 = Date.now();
       const seen = wait === 'console' ? firstPredictions(page) : null;

@@ -29,7 +29,7 @@ if (moves === 0) {
   // The moment both cards first show a prediction, marked in the trace itself, so that only
   // what ran before it counts (the page goes on after it: the whole demo, the look-ahead); and
   // waited for without Playwright's injected script running in the page (first-predictions.mjs).
-  await page.addInitScript(markFirstPredictions);
+  await markFirstPredictions(page);
   await cdp.send('Tracing.start', { categories: CATEGORIES, transferMode: 'ReportEvents' });
   const seen = firstPredictions(page);
   await page.goto(`${lab.base}#task=${task}&backend=flex`);
