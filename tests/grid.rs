@@ -341,6 +341,11 @@ fn the_30_word_path_runs_end_to_end_on_a_synthetic_stand_in() {
 /// budget (the clean baseline once), keeps the budgets apart in results, tables and the
 /// Figure-1 panel (which shows the largest budget and says so), and draws the attack against
 /// the budget per training position; a single training refuses a list.
+/// The legend's "failed runs left out: K of N" line of a figure's SVG.
+fn failed_count(svg: &str) -> &str {
+    svg.lines().find(|l| l.starts_with("failed runs left out: ")).unwrap_or_else(|| panic!("no failed-runs line in {svg}"))
+}
+
 #[test]
 fn a_poison_budget_grid_trains_each_budget_and_plots_attack_against_it() {
     let dir = scratch("budget");
@@ -367,9 +372,14 @@ fn a_poison_budget_grid_trains_each_budget_and_plots_attack_against_it() {
     // The x axis is the budget (10 is no tick of the percent axis, which counts in twenties).
     assert!(svg.contains("poisoned training samples") && svg.contains("\n10\n"), "{svg}");
     assert!(svg.contains("clean model"), "the clean-model baseline is drawn");
+    // The legend counts every model drawn: 2 heads × 2 budgets, and the 2 clean models.
+    assert!(failed_count(&svg).ends_with(" of 6"), "{}", failed_count(&svg));
     let png = std::fs::read(dir.join("figures/text-bag-2-trained-start-budget.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    assert!(read(&dir.join("figures/text-bag-2.svg")).contains("40 poisoned"));
+    let panel = read(&dir.join("figures/text-bag-2.svg"));
+    assert!(panel.contains("40 poisoned"));
+    // Figure 1's panel: the largest budget's 2 runs and the 2 clean models of the baselines.
+    assert!(failed_count(&panel).ends_with(" of 4"), "{}", failed_count(&panel));
 
     // Resume: both budgets are done.
     let (ok, stdout, err) = gaplab(&args);

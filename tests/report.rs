@@ -504,7 +504,8 @@ fn figure_svg_draws_every_series() {
             "{label}"
         );
     }
-    assert!(has_text(&svg, "failed runs left out: 1 of 6"));
+    // Six poisoned-trained runs and the three clean GAP models of the baseline, one of each failed.
+    assert!(has_text(&svg, "failed runs left out: 2 of 9"));
     // Each head's clean-trained models: a dotted grey baseline, only where there are some.
     assert_eq!(svg.matches(">\nGAP, clean model\n</text>").count(), 1);
     assert!(!svg.contains(">\nFC, clean model"), "no FC clean runs in the sample");

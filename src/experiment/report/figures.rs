@@ -213,6 +213,9 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
     }
     // Each head's clean-trained models: the share of triggered samples a model without a
     // backdoor already sends to the target class, the floor an attack line is read against.
+    // Its models count in the legend's "failed runs left out" as the attack lines' do.
+    let mut failed = jobs.iter().filter(|j| j.failed).count();
+    let mut total = jobs.len();
     for head in &heads {
         let color = baseline_color(head);
         let clean: Vec<&Job> = all_jobs
@@ -222,6 +225,8 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         if clean.is_empty() {
             continue;
         }
+        failed += clean.iter().filter(|j| j.failed).count();
+        total += clean.len();
         let points = attack_points(&xs, &clean);
         series.push(Series { head: head.to_string(), train: "clean model".into(), color, stroke: Stroke::Dotted, points });
     }
@@ -233,8 +238,8 @@ fn figure_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize) -> Re
         sweep,
         xs: xs.into_iter().map(|(l, x, _)| (l, x)).collect(),
         series,
-        failed: jobs.iter().filter(|j| j.failed).count(),
-        total: jobs.len(),
+        failed,
+        total,
     })
 }
 
@@ -720,9 +725,15 @@ fn budget_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train
             series.push(Series { head: head.to_string(), train: format!("attack @ {test}"), color, stroke: stroke_of(head), points });
         }
     }
+    // Each head's clean models, drawn flat across the budgets; counted in the legend's
+    // "failed runs left out" as the budget lines' runs are.
+    let mut failed = runs.iter().filter(|j| j.failed).count();
+    let mut total = runs.len();
     for head in &heads {
-        let clean: Vec<&Job> = all_jobs.iter().filter(of_group).filter(|j| j.is_clean() && !j.failed && j.key.head == *head).collect();
-        let level = percent_point(clean.iter().flat_map(|j| j.attack.iter().map(|(_, a)| *a)));
+        let clean: Vec<&Job> = all_jobs.iter().filter(of_group).filter(|j| j.is_clean() && j.key.head == *head).collect();
+        failed += clean.iter().filter(|j| j.failed).count();
+        total += clean.len();
+        let level = percent_point(clean.iter().filter(|j| !j.failed).flat_map(|j| j.attack.iter().map(|(_, a)| *a)));
         if level.is_some() {
             let points = vec![level; budgets.len()];
             series.push(Series { head: head.to_string(), train: "clean model".into(), color: baseline_color(head), stroke: Stroke::Dotted, points });
@@ -736,8 +747,8 @@ fn budget_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train
         legend_title: "head, measured".into(),
         xs: budgets.iter().enumerate().map(|(i, b)| (b.to_string(), i as f64)).collect(),
         series,
-        failed: runs.iter().filter(|j| j.failed).count(),
-        total: runs.len(),
+        failed,
+        total,
     })
 }
 
