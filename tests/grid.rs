@@ -337,15 +337,15 @@ fn the_30_word_path_runs_end_to_end_on_a_synthetic_stand_in() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The poison-budget experiment: `--poisoned 10,40` trains every poisoned configuration once per
-/// budget (the clean baseline once), keeps the budgets apart in results, tables and the
-/// Figure-1 panel (which shows the largest budget and says so), and draws the attack against
-/// the budget per training position; a single training refuses a list.
 /// The legend's "failed runs left out: K of N" line of a figure's SVG.
 fn failed_count(svg: &str) -> &str {
     svg.lines().find(|l| l.starts_with("failed runs left out: ")).unwrap_or_else(|| panic!("no failed-runs line in {svg}"))
 }
 
+/// The poison-budget experiment: `--poisoned 10,40` trains every poisoned configuration once per
+/// budget (the clean baseline once), keeps the budgets apart in results, tables and the
+/// Figure-1 panel (which shows the largest budget and says so), and draws the attack against
+/// the budget per training position; a single training refuses a list.
 #[test]
 fn a_poison_budget_grid_trains_each_budget_and_plots_attack_against_it() {
     let dir = scratch("budget");
