@@ -752,8 +752,8 @@ fn trace_figure_draws_attack_and_clean_accuracy_per_epoch_without_failed_runs() 
             }
         }
     }
-    assert_eq!(trace_groups(&rows), vec![("text".to_string(), "conv1d".to_string(), 10, "start".to_string())]);
-    let svg = trace_svg(&rows, "text", "conv1d", 10, "start").unwrap();
+    assert_eq!(trace_groups(&rows), vec![("text".to_string(), "conv1d".to_string(), 10, "start".to_string(), None)]);
+    let svg = trace_svg(&rows, "text", "conv1d", 10, "start", None).unwrap();
     assert!(has_text(&svg, "text conv1d (10 classes), trained at start"));
     for tick in ["1", "2", "3"] {
         assert!(has_text(&svg, tick), "epoch tick {tick}");
@@ -769,7 +769,40 @@ fn trace_figure_draws_attack_and_clean_accuracy_per_epoch_without_failed_runs() 
     let middle: Vec<&str> = polylines(&svg, "#FF7F0E", 2).into_iter().filter(|l| is_series_line(l, 3)).collect();
     let p = points(middle[0]);
     assert!(p[0].1 > p[1].1 && p[1].1 > p[2].1, "{p:?}");
-    assert!(trace_svg(&rows, "text", "conv1d", 10, "end").is_err(), "no rows trained at the end");
-    let png = trace_png(&rows, "text", "conv1d", 10, "start").unwrap();
+    assert!(trace_svg(&rows, "text", "conv1d", 10, "end", None).is_err(), "no rows trained at the end");
+    let png = trace_png(&rows, "text", "conv1d", 10, "start", None).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn a_trace_of_several_poison_budgets_draws_one_figure_per_budget() {
+    // `--poisoned 40,80 --trace`: the two budgets' runs share run index and seed; pooled, they
+    // would read as one budget's two runs. GAP's attack in the middle: 0.8 with 40 samples, 0.2
+    // with 80, at every epoch.
+    let mut rows = Vec::new();
+    for (poisoned, middle) in [(40, 0.8), (80, 0.2)] {
+        for epoch in 1..=3usize {
+            for (test, attack) in [("start", 0.9), ("middle", middle), ("end", 0.5)] {
+                let mut r = row("sound", "large", "gap", 10, "start", 0, test, 0.9, attack);
+                r.epochs = epoch;
+                r.poisoned = poisoned;
+                rows.push(r);
+            }
+        }
+    }
+    let group = |n| ("sound".to_string(), "large".to_string(), 10, "start".to_string(), Some(n));
+    assert_eq!(trace_groups(&rows), vec![group(40), group(80)]);
+    let middle_y = |n| {
+        let svg = trace_svg(&rows, "sound", "large", 10, "start", Some(n)).unwrap();
+        assert!(has_text(&svg, &format!("sound large (10 classes), trained at start, {n} poisoned")));
+        assert!(has_text(&svg, "failed runs left out: 0 of 1"), "one run per budget");
+        let lines: Vec<&str> = polylines(&svg, "#FF7F0E", 2).into_iter().filter(|l| is_series_line(l, 3)).collect();
+        assert_eq!(lines.len(), 1);
+        let p = points(lines[0]);
+        assert!(p.iter().all(|q| q.1 == p[0].1), "flat at every epoch: {p:?}");
+        p[0].1
+    };
+    // y grows downwards: 40 samples' 80% is drawn above 80 samples' 20%.
+    assert!(middle_y(40) < middle_y(80));
+    assert!(trace_svg(&rows, "sound", "large", 10, "start", Some(20)).is_err(), "no run with 20 poisoned");
 }

@@ -465,9 +465,11 @@ pub fn merge_outputs(out: &Path) -> Result<Vec<ResultRow>> {
         trace.sort_by(|a, b| (a.job_key(), a.epochs).cmp(&(b.job_key(), b.epochs)).then_with(|| position_cmp(&a.test_position, &b.test_position)));
         let path = out.join("traces.csv");
         std::fs::write(&path, write_csv(&trace)).map_err(io_err(&path))?;
-        for (task, arch, classes, train) in trace_groups(&trace) {
-            let stem = figures.join(format!("{task}-{arch}-{classes}-trained-{train}-epochs"));
-            write_figure(&stem, trace_svg(&trace, &task, &arch, classes, &train)?, trace_png(&trace, &task, &arch, classes, &train)?)?;
+        for (task, arch, classes, train, budget) in trace_groups(&trace) {
+            let with_budget = budget.map(|n| format!("-{n}-poisoned")).unwrap_or_default();
+            let stem = figures.join(format!("{task}-{arch}-{classes}-trained-{train}{with_budget}-epochs"));
+            let (svg, png) = (trace_svg(&trace, &task, &arch, classes, &train, budget)?, trace_png(&trace, &task, &arch, classes, &train, budget)?);
+            write_figure(&stem, svg, png)?;
         }
     }
     Ok(rows)

@@ -752,12 +752,23 @@ fn budget_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train
     })
 }
 
-/// The (task, arch, classes, training position) groups of per-epoch rows (`traces.csv`), sorted.
-pub fn trace_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String)> {
-    rows.iter()
-        .map(|r| (r.task.clone(), r.arch.clone(), r.classes, r.train_position.clone()))
-        .collect::<BTreeSet<_>>()
+/// The (task, arch, classes, training position, budget) groups of per-epoch rows
+/// (`traces.csv`), sorted. The budget is `Some(n)` only where a group was traced with several
+/// poison budgets (`gaplab grid --poisoned 40,80 --trace`): its runs share their seeds across the
+/// budgets, so pooled they would read as one budget's runs; each budget gets its own figure.
+/// `None` (the usual trace, one budget) takes every row of the group.
+pub fn trace_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String, Option<usize>)> {
+    let mut budgets: BTreeMap<(String, String, usize, String), BTreeSet<usize>> = BTreeMap::new();
+    for r in rows {
+        budgets.entry((r.task.clone(), r.arch.clone(), r.classes, r.train_position.clone())).or_default().insert(r.poisoned);
+    }
+    budgets
         .into_iter()
+        .flat_map(|((task, arch, classes, train), b)| {
+            let several = b.len() > 1;
+            let each: Vec<Option<usize>> = if several { b.into_iter().map(Some).collect() } else { vec![None] };
+            each.into_iter().map(move |n| (task.clone(), arch.clone(), classes, train.clone(), n))
+        })
         .collect()
 }
 
@@ -767,20 +778,27 @@ pub fn trace_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String)> 
 /// test position — and each head's clean test accuracy in grey, dotted, so that the epochs
 /// where the model overfits (and early stopping would have ended the run) can be read beside
 /// the attack. Runs whose last epoch did not learn the task (clean < 1.2 / classes) are left out.
-pub fn trace_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<String> {
-    render_svg(&trace_data(rows, task, arch, classes, train)?)
+/// `budget` keeps only the runs with that many poisoned samples ([`trace_groups`]).
+pub fn trace_svg(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str, budget: Option<usize>) -> Result<String> {
+    render_svg(&trace_data(rows, task, arch, classes, train, budget)?)
 }
 
 /// [`trace_svg`] as PNG bytes (native only, as [`figure_png`]).
-pub fn trace_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<Vec<u8>> {
-    render_png(&trace_data(rows, task, arch, classes, train)?)
+pub fn trace_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str, budget: Option<usize>) -> Result<Vec<u8>> {
+    render_png(&trace_data(rows, task, arch, classes, train, budget)?)
 }
 
-fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str) -> Result<Figure> {
-    let rows: Vec<&ResultRow> =
-        rows.iter().filter(|r| r.task == task && r.arch == arch && r.classes == classes && r.train_position == train).collect();
+fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train: &str, budget: Option<usize>) -> Result<Figure> {
+    let rows: Vec<&ResultRow> = rows
+        .iter()
+        .filter(|r| r.task == task && r.arch == arch && r.classes == classes && r.train_position == train)
+        .filter(|r| budget.is_none_or(|n| r.poisoned == n))
+        .collect();
+    let with_budget = budget.map(|n| format!(", {n} poisoned")).unwrap_or_default();
     if rows.is_empty() {
-        return Err(GapError::Invalid(format!("no per-epoch rows of {task} {arch} ({classes} classes) trained at {train}: nothing to plot")));
+        return Err(GapError::Invalid(format!(
+            "no per-epoch rows of {task} {arch} ({classes} classes) trained at {train}{with_budget}: nothing to plot"
+        )));
     }
     // A run is judged by its last epoch, as the grid judges the finished model.
     let mut last: BTreeMap<(&str, usize, u64), &ResultRow> = BTreeMap::new();
@@ -822,7 +840,7 @@ fn trace_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train:
     }
     let runs: BTreeSet<(&str, usize, u64)> = last.keys().copied().collect();
     Ok(Figure {
-        title: format!("{task} {arch} ({classes} classes), trained at {train}"),
+        title: format!("{task} {arch} ({classes} classes), trained at {train}{with_budget}"),
         sweep: true,
         x_desc: "epoch (weights after it, not the early-stopped best)".into(),
         y_desc: "accuracy on the test split (%)".into(),
