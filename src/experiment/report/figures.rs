@@ -678,11 +678,16 @@ pub fn figure_png(rows: &[ResultRow], task: &str, arch: &str, classes: usize) ->
 /// The (task, arch, classes, training position) groups trained with more than one poison
 /// budget (`gaplab grid --poisoned 10,20,…`), sorted: each can be passed to [`budget_svg`].
 pub fn budget_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String)> {
+    budgets_by_group(rows.iter().filter(|r| r.train_position != "clean")).into_iter().filter(|(_, b)| b.len() > 1).map(|(g, _)| g).collect()
+}
+
+/// The poison budgets found in each (task, arch, classes, training position) group of `rows`.
+fn budgets_by_group<'a>(rows: impl Iterator<Item = &'a ResultRow>) -> BTreeMap<(String, String, usize, String), BTreeSet<usize>> {
     let mut budgets: BTreeMap<(String, String, usize, String), BTreeSet<usize>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.train_position != "clean") {
+    for r in rows {
         budgets.entry((r.task.clone(), r.arch.clone(), r.classes, r.train_position.clone())).or_default().insert(r.poisoned);
     }
-    budgets.into_iter().filter(|(_, b)| b.len() > 1).map(|(g, _)| g).collect()
+    budgets
 }
 
 /// The poison-budget experiment: attack accuracy against the number of poisoned training
@@ -758,15 +763,10 @@ fn budget_data(rows: &[ResultRow], task: &str, arch: &str, classes: usize, train
 /// budgets, so pooled they would read as one budget's runs; each budget gets its own figure.
 /// `None` (the usual trace, one budget) takes every row of the group.
 pub fn trace_groups(rows: &[ResultRow]) -> Vec<(String, String, usize, String, Option<usize>)> {
-    let mut budgets: BTreeMap<(String, String, usize, String), BTreeSet<usize>> = BTreeMap::new();
-    for r in rows {
-        budgets.entry((r.task.clone(), r.arch.clone(), r.classes, r.train_position.clone())).or_default().insert(r.poisoned);
-    }
-    budgets
+    budgets_by_group(rows.iter())
         .into_iter()
         .flat_map(|((task, arch, classes, train), b)| {
-            let several = b.len() > 1;
-            let each: Vec<Option<usize>> = if several { b.into_iter().map(Some).collect() } else { vec![None] };
+            let each: Vec<Option<usize>> = if b.len() > 1 { b.into_iter().map(Some).collect() } else { vec![None] };
             each.into_iter().map(move |n| (task.clone(), arch.clone(), classes, train.clone(), n))
         })
         .collect()
